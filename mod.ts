@@ -1,0 +1,34 @@
+/**
+ * troupe brings Python's `multiprocessing` to Deno: processes you start,
+ * join and terminate with Python's semantics, running as isolates (Deno
+ * workers) that the root isolate hosts.
+ *
+ * ```ts
+ * import { Process, currentProcess } from "@troupe/troupe";
+ *
+ * export function task(name: string) {
+ *   console.log(`${name} is running in ${currentProcess().name}`);
+ * }
+ *
+ * if (import.meta.main) {
+ *   const p = new Process({ target: task, args: ["we"] });
+ *   await p.start();
+ *   await p.join();
+ *   console.log(p.exitCode); // 0
+ * }
+ * ```
+ *
+ * @module
+ */
+
+export { ProcessError } from "./src/errors.ts";
+export {
+  activeChildren,
+  type Backend,
+  cpuCount,
+  currentProcess,
+  parentProcess,
+  Process,
+  type ProcessOptions,
+} from "./src/process.ts";
+export { shutdown, type ShutdownOptions } from "./src/shutdown.ts";

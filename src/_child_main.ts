@@ -1,0 +1,175 @@
+/**
+ * The entry module of every worker-backend process. It turns a fresh isolate
+ * into the process its `launch` message describes: imports the module that
+ * defines the target (Python's spawn), runs it, and reports exactly one exit.
+ *
+ * Deno's workers lose messages that arrive before a listener exists and tell
+ * the parent nothing when they end, so the listener is installed during this
+ * module's synchronous evaluation, and every way out (return, throw,
+ * `Deno.exit`, `self.close`) is reported explicitly.
+ *
+ * @module
+ */
+
+import { adopt } from "./_adopt.ts";
+import { encodeError } from "./_error_codec.ts";
+import {
+  type EntrySpec,
+  type FromChild,
+  isProtocolMessage,
+  type LaunchSpec,
+  TAG,
+  type ToChild,
+} from "./_protocol.ts";
+import { runtime } from "./_runtime.ts";
+import { Process } from "./process.ts";
+import { shutdown } from "./shutdown.ts";
+
+/** The parts of a worker's global scope the bootstrap uses. */
+interface WorkerScope {
+  postMessage(message: unknown): void;
+  close(): void;
+  addEventListener(type: string, listener: (event: Event) => void): void;
+}
+
+const scope = globalThis as unknown as WorkerScope;
+const early: ToChild[] = [];
+let dispatch = (message: ToChild) => void early.push(message);
+scope.addEventListener("message", (event) => {
+  const data = (event as MessageEvent).data;
+  if (isProtocolMessage<ToChild>(data)) dispatch(data);
+});
+
+function post(message: FromChild): void {
+  scope.postMessage(message);
+}
+
+const originalExit = Deno.exit;
+let phase: "waiting" | "importing" | "running" | "finishing" | "exited" = "waiting";
+
+/** Reports the exit code and ends the isolate; everything after it is cut, as after `os._exit`. */
+function exitNow(code: number): never {
+  if (phase !== "exited") {
+    phase = "exited";
+    post({ [TAG]: "exit", code });
+  }
+  return originalExit(code);
+}
+
+// A child's Deno.exit(n) ends only the child, with exit code n.
+(Deno as { exit: (code?: number) => never }).exit = (code) =>
+  exitNow(((code ?? Deno.exitCode) % 256 + 256) % 256);
+scope.close = () => exitNow(0);
+
+/** Ends the way Python's `_bootstrap` does: children handled, then the exit code. */
+async function finish(code: number): Promise<void> {
+  if (phase === "finishing" || phase === "exited") return;
+  phase = "finishing";
+  try {
+    await shutdown();
+  } finally {
+    exitNow(code);
+  }
+}
+
+function crash(error: unknown): void {
+  if (phase === "finishing" || phase === "exited") return;
+  if (phase === "importing" || phase === "waiting") post({ [TAG]: "failed", error: encodeError(error) });
+  printCrash(error);
+  finish(1);
+}
+
+function printCrash(error: unknown): void {
+  const colors = !Deno.noColor && Deno.stderr.isTerminal();
+  const shown = typeof error === "string" ? error : Deno.inspect(error, { colors });
+  console.error(`Process ${runtime.self.name}:\n${shown}`);
+}
+
+addEventListener("error", (event) => {
+  event.preventDefault();
+  crash(event.error ?? event.message);
+});
+addEventListener("unhandledrejection", (event) => {
+  event.preventDefault();
+  crash(event.reason);
+});
+
+async function launch(id: number, spec: LaunchSpec): Promise<void> {
+  runtime.becomeChild(id, spec, post);
+  phase = "importing";
+  let process: Process;
+  try {
+    runtime.bootstrapping = true;
+    process = await materialize(spec.entry, spec.args);
+  } catch (error) {
+    crash(error);
+    return;
+  } finally {
+    runtime.bootstrapping = false;
+  }
+  runtime.current = process;
+  phase = "running";
+  post({ [TAG]: "started" });
+  try {
+    await process.run();
+  } catch (error) {
+    crash(error);
+    return;
+  }
+  await finish(0);
+}
+
+/** Imports the entry's module and builds the Process object that runs it. */
+async function materialize(entry: EntrySpec, args: readonly unknown[]): Promise<Process> {
+  if (entry.kind === "none") return adopt(Process, Process, { role: "self", args });
+  const namespace: Record<string, unknown> = await import(entry.module);
+  const found = findExport(namespace, entry.name, entry.source);
+  if (entry.kind === "function") {
+    if (!found) {
+      throw new ReferenceError(
+        `Cannot find the target "${entry.name}" among the exports of ${entry.module}: ` +
+          `export it (export function ${entry.name}() {}), or, if another module exports it, ` +
+          "pass that module's URL as the Process's module option (module: import.meta.url there)",
+      );
+    }
+    return adopt(Process, Process, { role: "self", target: found, args });
+  }
+  if (!found || !(found.prototype instanceof Process)) {
+    throw new ReferenceError(
+      `Cannot find the Process subclass "${entry.name}" among the exports of ${entry.module}: ` +
+        `export it (export class ${entry.name} extends Process {}), or pass { module: import.meta.url } ` +
+        "to super() in the module that exports it",
+    );
+  }
+  const process = adopt(Process, found as unknown as typeof Process, { role: "self", args });
+  return Object.assign(process, entry.fields);
+}
+
+type AnyFunction = ((...args: never[]) => unknown) & { prototype?: unknown };
+
+/** The export that is the parent's function: same name, same source text. */
+function findExport(
+  namespace: Record<string, unknown>,
+  name: string,
+  source: string,
+): AnyFunction | undefined {
+  const candidates = [namespace[name], ...Object.values(namespace)];
+  return candidates.find((value): value is AnyFunction =>
+    typeof value === "function" && value.name === name && Function.prototype.toString.call(value) === source
+  );
+}
+
+dispatch = (message) => {
+  switch (message[TAG]) {
+    case "launch":
+      launch(message.id, message.spec);
+      break;
+    case "kid":
+      runtime.deliver(message.ref, message.event);
+      break;
+    case "parent-exited":
+      runtime.markParentExited();
+      break;
+  }
+};
+for (const message of early.splice(0)) dispatch(message);

@@ -1,0 +1,27 @@
+/**
+ * A host runs one process somewhere (an isolate now, an OS process later) and
+ * owns the only authoritative report of how it ended. `Process` never sees a
+ * host directly: the root's hosting registry does.
+ *
+ * @module
+ */
+
+import type { FromChild, StopHow, ToChild } from "./_protocol.ts";
+
+/** One running process, as its host sees it. */
+export interface Host {
+  /** The OS process id the process runs in. */
+  readonly pid: number;
+  /**
+   * Resolves once with the exit code, whatever ended the process: `0` or `n`
+   * as the child reported, `1` for a crash, `-15`/`-9` after `stop()`.
+   */
+  readonly exited: Promise<number>;
+  /** Posts a protocol message; throws synchronously if it cannot be cloned. A no-op after exit. */
+  send(message: ToChild): void;
+  /** Ends the process now; a no-op after exit. */
+  stop(how: StopHow): void;
+}
+
+/** Starts a host; `onMessage` receives every protocol message but the exit report. */
+export type HostFactory = (name: string, onMessage: (message: FromChild) => void) => Host;

@@ -1,0 +1,65 @@
+/**
+ * The worker backend's host: an isolate (a Deno `Worker`) running the child
+ * bootstrap. Deno tells the parent nothing when a worker ends (no exit event,
+ * no exit code), so the exit code comes from the bootstrap's own report, from
+ * `stop()`, or, as a backstop, from an error event the bootstrap failed to
+ * catch.
+ *
+ * @module
+ */
+
+import type { Host } from "./_host.ts";
+import { type FromChild, isProtocolMessage, type StopHow, TAG, type ToChild } from "./_protocol.ts";
+
+const BOOTSTRAP_URL = new URL("./_child_main.ts", import.meta.url);
+
+/** Exit codes Python reports for SIGTERM and SIGKILL, which a worker has no other way to get. */
+const STOP_CODES: Record<StopHow, number> = { terminate: -15, kill: -9 };
+
+/** A process hosted in an isolate of this OS process. */
+export class WorkerHost implements Host {
+  readonly pid: number = Deno.pid;
+  readonly exited: Promise<number>;
+  #worker: Worker;
+  #ended = false;
+  #resolveExit: (code: number) => void;
+
+  constructor(name: string, onMessage: (message: FromChild) => void) {
+    const { promise, resolve } = Promise.withResolvers<number>();
+    this.exited = promise;
+    this.#resolveExit = resolve;
+    this.#worker = new Worker(BOOTSTRAP_URL, { type: "module", name });
+    // Set in the same tick as the constructor: a message that arrives before
+    // a listener exists is dropped.
+    this.#worker.onmessage = (event: MessageEvent) => {
+      const message = event.data;
+      if (!isProtocolMessage<FromChild>(message)) return;
+      if (message[TAG] === "exit") this.#end(message.code);
+      else onMessage(message);
+    };
+    // Without preventDefault an error in a worker kills the whole program.
+    // The bootstrap catches its own errors; reaching here means it could not
+    // (for example it failed to load), so the child is reported as crashed.
+    this.#worker.onerror = (event: ErrorEvent) => {
+      event.preventDefault();
+      console.error(`Process ${name}:\n${event.message}`);
+      this.#end(1);
+    };
+  }
+
+  send(message: ToChild): void {
+    if (!this.#ended) this.#worker.postMessage(message);
+  }
+
+  stop(how: StopHow): void {
+    this.#end(STOP_CODES[how]);
+  }
+
+  #end(code: number): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    // Also after a reported exit: a worker handle keeps the program alive.
+    this.#worker.terminate();
+    this.#resolveExit(code);
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * What this isolate knows about itself as a process: its name and identity,
+ * its parent, the children it created, and how to launch more. The root
+ * isolate launches through its hosting registry; a child asks the root.
+ *
+ * @module
+ */
+
+import { Hosting, type KidHandle, type KidListener } from "./_hosting.ts";
+import type { FromChild, KidEvent, LaunchSpec, ProcessInfo } from "./_protocol.ts";
+import { TAG } from "./_protocol.ts";
+import type { ProcessEngine } from "./_process_engine.ts";
+
+/** This process as it knows itself. */
+export interface SelfInfo extends ProcessInfo {
+  /** Python's `_identity`: the counters from the root down; empty for the root. */
+  readonly identity: readonly number[];
+  readonly daemon: boolean;
+}
+
+/** A child's line to the root, over which it launches and stops its own children. */
+class RootLink {
+  #post: (message: FromChild) => void;
+  #kids = new Map<number, KidListener>();
+  #nextRef = 1;
+
+  constructor(post: (message: FromChild) => void) {
+    this.#post = post;
+  }
+
+  launch(spec: LaunchSpec, listener: KidListener): KidHandle {
+    const ref = this.#nextRef++;
+    // Throws synchronously when the spec cannot be cloned, before anything starts.
+    this.#post({ [TAG]: "spawn", ref, spec });
+    this.#kids.set(ref, listener);
+    return { stop: (how) => this.#post({ [TAG]: "stop", ref, how }) };
+  }
+
+  deliver(ref: number, event: KidEvent): void {
+    this.#kids.get(ref)?.(event);
+    if (event.ev === "exited") this.#kids.delete(ref);
+  }
+}
+
+/** The per-isolate process state. */
+export class Runtime {
+  role: "root" | "child" = "root";
+  self: SelfInfo = { name: "MainProcess", identity: [], daemon: false, id: 0, pid: Deno.pid };
+  parent: ProcessInfo | null = null;
+  /** Resolves when the parent process exits (never, for the root's children: they die with it). */
+  readonly parentExit: PromiseWithResolvers<void> = Promise.withResolvers<void>();
+  parentAlive = true;
+  /** True while a child imports the module of its target: starting a process then is a fork bomb. */
+  bootstrapping = false;
+  /** The `Process` object that stands for this isolate, once made. */
+  current: object | undefined;
+  /** Children this isolate created that have started and not yet been seen to exit. */
+  readonly children: Set<ProcessEngine> = new Set();
+  #mainModule: string | undefined;
+  #counter = 0;
+  #hosting: Hosting | undefined;
+  #rootLink: RootLink | undefined;
+
+  /** The root's main module, where targets are looked for by default. */
+  get mainModule(): string {
+    return this.#mainModule ??= Deno.mainModule;
+  }
+
+  /** The root's registry of every live process; only the root has one. */
+  get hosting(): Hosting | undefined {
+    if (this.role === "root") this.#hosting ??= new Hosting();
+    return this.#hosting;
+  }
+
+  /** Python's per-process counter, consumed by every constructed Process. */
+  nextCount(): number {
+    return ++this.#counter;
+  }
+
+  /** Starts a child of this process, wherever it is hosted. */
+  launch(spec: LaunchSpec, listener: KidListener): KidHandle {
+    if (this.#rootLink) return this.#rootLink.launch(spec, listener);
+    return this.hosting!.host(spec, 0, listener);
+  }
+
+  /** Makes this isolate the process `spec` describes; called once, by the bootstrap. */
+  becomeChild(id: number, spec: LaunchSpec, post: (message: FromChild) => void): void {
+    this.role = "child";
+    this.self = {
+      name: spec.name,
+      identity: spec.identity,
+      daemon: spec.daemon,
+      id,
+      pid: Deno.pid,
+    };
+    this.parent = spec.parent;
+    this.#mainModule = spec.mainModule;
+    this.#rootLink = new RootLink(post);
+  }
+
+  /** Passes a report about one of this process's children to whoever waits on it. */
+  deliver(ref: number, event: KidEvent): void {
+    this.#rootLink?.deliver(ref, event);
+  }
+
+  markParentExited(): void {
+    this.parentAlive = false;
+    this.parentExit.resolve();
+  }
+}
+
+// One runtime per isolate, even if two copies of troupe are loaded (say a
+// user module imports another version): they must agree on who this is.
+const KEY = Symbol.for("troupe.runtime");
+const scope = globalThis as unknown as Record<symbol, Runtime | undefined>;
+
+/** This isolate's runtime. */
+export const runtime: Runtime = scope[KEY] ??= new Runtime();

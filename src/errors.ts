@@ -1,0 +1,27 @@
+/**
+ * The base class of troupe's own errors: a misused process, a child that
+ * could not start, and (in later modules) queue, pool and supervision
+ * failures all extend it, so one `instanceof ProcessError` catches them all.
+ *
+ * @example Catching a misuse
+ * ```ts
+ * import { Process, ProcessError } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const p = new Process();
+ * assert.throws(() => p.terminate(), ProcessError);
+ * await assert.rejects(p.join(), ProcessError);
+ * ```
+ */
+export class ProcessError extends Error {
+  /**
+   * Creates a troupe error.
+   *
+   * @param message What failed and what to do instead.
+   * @param options `cause`: the underlying error, such as the child's own.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ProcessError";
+  }
+}

@@ -1,0 +1,65 @@
+import { runtime } from "./_runtime.ts";
+import { waitFor } from "./_wait.ts";
+
+/** Options for {@linkcode shutdown}. */
+export interface ShutdownOptions {
+  /**
+   * How long to wait for non-daemon children, in milliseconds; those still
+   * running then are left running.
+   *
+   * @default {forever}
+   */
+  timeoutMs?: number;
+  /** Aborts the wait, rejecting with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Python's exit handler, run on demand: terminates this process's daemon
+ * children and waits for the others.
+ *
+ * Python runs this when the main module finishes. Deno gives no hook for
+ * that while workers are alive (a live worker keeps the program running, and
+ * no exit event fires), so in the main module call it where your program is
+ * done. Without it, non-daemon children are still waited for (Deno does not
+ * exit while they run) but daemon children keep the program alive until they
+ * finish. `Deno.exit()` ends every child at once. In a child, troupe runs
+ * this by itself after the target returns, as Python does.
+ *
+ * In the main module it also handles orphans: processes whose parent was
+ * terminated while they ran. Python leaves them running as OS processes of
+ * their own; isolates cannot outlive the program, so the daemon ones are
+ * terminated and the others waited for.
+ *
+ * @param options How long to wait for non-daemon children.
+ * @returns A promise that resolves when the non-daemon children have ended
+ * (or the timeout passed).
+ *
+ * @example Ending a program that started a daemon
+ * ```ts
+ * import { Process, shutdown } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const module = "data:text/javascript,export function forever() { return new Promise(() => setInterval(() => {}, 1000)); }";
+ * const { forever } = await import(module);
+ *
+ * const daemon = new Process({ target: forever, module, daemon: true });
+ * await daemon.start();
+ * await shutdown();
+ * assert.equal(daemon.exitCode, -15);
+ * ```
+ */
+export async function shutdown(options: ShutdownOptions = {}): Promise<void> {
+  const { timeoutMs, signal } = options;
+  signal?.throwIfAborted();
+  const children = [...runtime.children];
+  const orphans = runtime.hosting?.orphans() ?? [];
+  for (const child of children) if (child.daemon) child.stop("terminate");
+  for (const orphan of orphans) if (orphan.daemon) orphan.host.stop("terminate");
+
+  const deadline = timeoutMs === undefined ? undefined : performance.now() + timeoutMs;
+  const left = () => deadline === undefined ? undefined : Math.max(0, deadline - performance.now());
+  // join() polls when no time is left, so a timeout bounds the whole wait.
+  for (const child of children) await child.join(left(), signal);
+  for (const orphan of orphans) await waitFor(orphan.host.exited, left(), signal);
+}
