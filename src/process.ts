@@ -117,8 +117,10 @@ const OPTION_NAMES = new Set(["target", "args", "name", "daemon", "backend", "mo
  */
 export class Process<Args extends unknown[] = unknown[]> {
   #engine: ProcessEngine;
-  #target: ((...args: Args) => unknown) | undefined;
-  #args: Args;
+  // Loosely typed on purpose: `Args` only checks the constructor's options,
+  // so a Process<[string]> is still a Process (for arrays, activeChildren()).
+  #target: ((...args: never[]) => unknown) | undefined;
+  #args: readonly unknown[];
   #module: string | undefined;
 
   /**
@@ -131,13 +133,13 @@ export class Process<Args extends unknown[] = unknown[]> {
     const adoption = takeAdoption();
     if (adoption) {
       this.#engine = new ProcessEngine(adoption.role, this);
-      this.#target = adoption.target as ((...args: Args) => unknown) | undefined;
-      this.#args = (adoption.args ?? []) as Args;
+      this.#target = adoption.target;
+      this.#args = adoption.args ?? [];
       return;
     }
     validateOptions(options);
-    this.#target = options.target;
-    this.#args = options.args ?? ([] as unknown[] as Args);
+    this.#target = options.target as ((...args: never[]) => unknown) | undefined;
+    this.#args = options.args ?? [];
     this.#module = options.module === undefined ? undefined : String(options.module);
     const identity = [...runtime.self.identity, runtime.nextCount()];
     this.#engine = new ProcessEngine("child", this, {
@@ -287,7 +289,7 @@ export class Process<Args extends unknown[] = unknown[]> {
     const promise = this.#engine.start(this.#entry(), this.#args);
     // As in Python, the parent lets go of the target once the child has it.
     this.#target = undefined;
-    this.#args = [] as unknown[] as Args;
+    this.#args = [];
     return promise;
   }
 
@@ -432,7 +434,7 @@ export class Process<Args extends unknown[] = unknown[]> {
    * ```
    */
   run(): unknown {
-    return this.#target?.(...this.#args);
+    return this.#target?.(...this.#args as never[]);
   }
 
   /**

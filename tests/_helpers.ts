@@ -1,0 +1,45 @@
+/**
+ * Shared test helpers: the backends every Process test runs on, a file a
+ * child can report to, and a runner for scripts that must be their own
+ * program (to watch a parent's exit or a child's stderr).
+ */
+
+import type { Backend } from "../mod.ts";
+
+/** Every backend the shared Process suite runs on. */
+export const BACKENDS: readonly Backend[] = ["worker"];
+
+/** A fresh file path a child writes its report to, and a reader for it. */
+export async function reportFile(): Promise<{ path: string; read<T>(): Promise<T> }> {
+  const path = await Deno.makeTempFile({ prefix: "troupe-report-" });
+  return {
+    path,
+    async read<T>() {
+      const text = await Deno.readTextFile(path);
+      await Deno.remove(path);
+      return JSON.parse(text) as T;
+    },
+  };
+}
+
+/** What a script printed and how it ended. */
+export interface ScriptResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `tests/testdata/<name>` as a program of its own; killed after 60 s so nothing hangs. */
+export async function runScript(name: string, args: string[] = []): Promise<ScriptResult> {
+  const script = new URL(`./testdata/${name}`, import.meta.url);
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", script.href, ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  const decoder = new TextDecoder();
+  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+}

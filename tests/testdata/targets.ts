@@ -1,0 +1,160 @@
+/** Process targets for the tests. Each reports what it saw to a file the test reads after join. */
+
+import { activeChildren, currentProcess, parentProcess, Process, ProcessError } from "../../mod.ts";
+
+export const MODULE: string = import.meta.url;
+
+async function report(path: string, value: unknown): Promise<void> {
+  await Deno.writeTextFile(path, JSON.stringify(value));
+}
+
+export function noop(): void {}
+
+export async function echoArgs(path: string, ...args: unknown[]): Promise<void> {
+  await report(path, { inspected: Deno.inspect(args, { depth: 10, sorted: true }) });
+}
+
+export async function whoAmI(path: string): Promise<void> {
+  const self = currentProcess();
+  const parent = parentProcess();
+  await report(path, {
+    name: self.name,
+    pid: self.pid,
+    daemon: self.daemon,
+    alive: self.isAlive(),
+    exitCode: self.exitCode,
+    parentName: parent?.name ?? null,
+    parentPid: parent?.pid ?? null,
+    parentAlive: parent?.isAlive() ?? null,
+  });
+}
+
+export function exitWith(code: number): void {
+  Deno.exit(code);
+}
+
+export function closeSelf(): void {
+  (globalThis as unknown as { close(): void }).close();
+}
+
+export class TargetError extends Error {
+  constructor(message: string, readonly code: string) {
+    super(message);
+    this.name = "TargetError";
+  }
+}
+
+export function throwError(message: string): void {
+  throw new TargetError(message, "E_TARGET");
+}
+
+export async function rejectAsync(message: string): Promise<void> {
+  await Promise.resolve();
+  throw new TypeError(message);
+}
+
+export function throwInTimer(message: string): Promise<void> {
+  setTimeout(() => {
+    throw new RangeError(message);
+  }, 0);
+  return new Promise(() => {});
+}
+
+export function rejectInBackground(message: string): Promise<void> {
+  setTimeout(() => void Promise.reject(new EvalError(message)), 0);
+  return new Promise(() => {});
+}
+
+export function forever(): Promise<void> {
+  return new Promise(() => setInterval(() => {}, 1000));
+}
+
+/** Starts a grandchild, reports what the child saw of it. */
+export async function spawnChild(path: string, grandchildReport: string): Promise<void> {
+  const kid = new Process({ target: whoAmI, args: [grandchildReport], module: MODULE });
+  await kid.start();
+  const whileRunning = activeChildren().map((p) => p.name);
+  await kid.join();
+  await report(path, {
+    kidName: kid.name,
+    kidPid: kid.pid,
+    kidExitCode: kid.exitCode,
+    whileRunning,
+    afterJoin: activeChildren().map((p) => p.name),
+  });
+}
+
+/** Starts a grandchild of each kind and returns at once: the daemon one must be terminated, the other waited for. */
+export async function leaveGrandchildren(path: string, finishedReport: string): Promise<void> {
+  const daemon = new Process({ target: forever, module: MODULE, daemon: true });
+  const worker = new Process({ target: writeAfterDelay, args: [finishedReport, 100], module: MODULE });
+  await daemon.start();
+  await worker.start();
+  await report(path, { daemon: daemon.name, worker: worker.name });
+}
+
+export async function writeAfterDelay(path: string, delayMs: number): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, delayMs));
+  await report(path, { finished: true });
+}
+
+/** Tries to start a child and reports the error it got (a daemon may not have children). */
+export async function tryStartChild(path: string): Promise<void> {
+  try {
+    await new Process({ target: noop, module: MODULE }).start();
+    await report(path, { error: null });
+  } catch (error) {
+    await report(path, {
+      error: error instanceof ProcessError ? "ProcessError" : String(error),
+      message: (error as Error).message,
+    });
+  }
+}
+
+/** Terminates its grandchild and reports the exit code it saw. */
+export async function terminateGrandchild(path: string): Promise<void> {
+  const kid = new Process({ target: forever, module: MODULE });
+  await kid.start();
+  kid.terminate();
+  await kid.join();
+  await report(path, { exitCode: kid.exitCode });
+}
+
+export let constructorRuns = 0;
+
+/** A subclass whose constructor must not run in the child. */
+export class Clock extends Process {
+  readonly ticks: number[] = [];
+  constructor(readonly intervalMs: number, readonly path: string) {
+    super({ module: MODULE });
+    constructorRuns++;
+  }
+
+  override async run(): Promise<void> {
+    for (let i = 0; i < 3; i++) {
+      this.ticks.push(i);
+      await new Promise((resolve) => setTimeout(resolve, this.intervalMs));
+    }
+    await report(this.path, {
+      ticks: this.ticks,
+      intervalMs: this.intervalMs,
+      name: this.name,
+      isCurrent: currentProcess() === this,
+      isClock: this instanceof Clock,
+      constructorRuns,
+    });
+  }
+}
+
+/** Not exported: the child cannot find it. */
+class HiddenClock extends Process {
+  override run(): void {}
+}
+
+export function makeHiddenClock(): Process {
+  return new HiddenClock({ module: MODULE });
+}
+
+export function notExported(): () => void {
+  return function hidden() {};
+}
