@@ -43,3 +43,27 @@ export async function runScript(name: string, args: string[] = []): Promise<Scri
   const decoder = new TextDecoder();
   return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
 }
+
+/**
+ * Waits for a child to write its report, by file-system event rather than
+ * polling. Throws if nothing is written within `timeoutMs`.
+ */
+export async function waitForReport(path: string, timeoutMs = 20_000): Promise<void> {
+  const watcher = Deno.watchFs(path);
+  const timer = setTimeout(() => watcher.close(), timeoutMs);
+  try {
+    // Checked after the watcher exists, so a write in between is not missed.
+    if ((await Deno.stat(path)).size > 0) return;
+    for await (const _event of watcher) {
+      if ((await Deno.stat(path)).size > 0) return;
+    }
+    throw new Error(`Cannot find a report in ${path} after ${timeoutMs} ms`);
+  } finally {
+    clearTimeout(timer);
+    try {
+      watcher.close();
+    } catch {
+      // Already closed by the timer.
+    }
+  }
+}

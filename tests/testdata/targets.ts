@@ -85,12 +85,26 @@ export async function spawnChild(path: string, grandchildReport: string): Promis
 }
 
 /** Starts a grandchild of each kind and returns at once: the daemon one must be terminated, the other waited for. */
-export async function leaveGrandchildren(path: string, finishedReport: string): Promise<void> {
+export async function leaveGrandchildren(
+  path: string,
+  finishedReport: string,
+  delayMs: number,
+): Promise<void> {
   const daemon = new Process({ target: forever, module: MODULE, daemon: true });
-  const worker = new Process({ target: writeAfterDelay, args: [finishedReport, 100], module: MODULE });
+  const worker = new Process({ target: writeAfterDelay, args: [finishedReport, delayMs], module: MODULE });
   await daemon.start();
   await worker.start();
   await report(path, { daemon: daemon.name, worker: worker.name });
+}
+
+/** Like leaveGrandchildren, then runs until terminated. */
+export async function holdGrandchildren(
+  path: string,
+  finishedReport: string,
+  delayMs: number,
+): Promise<void> {
+  await leaveGrandchildren(path, finishedReport, delayMs);
+  await forever();
 }
 
 export async function writeAfterDelay(path: string, delayMs: number): Promise<void> {
