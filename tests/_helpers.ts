@@ -9,15 +9,22 @@ import type { Backend } from "../mod.ts";
 /** Every backend the shared Process suite runs on. */
 export const BACKENDS: readonly Backend[] = ["worker"];
 
-/** A fresh file path a child writes its report to, and a reader for it. */
-export async function reportFile(): Promise<{ path: string; read<T>(): Promise<T> }> {
+/** A file a child writes its report to. */
+export interface ReportFile extends AsyncDisposable {
+  readonly path: string;
+  read<T>(): Promise<T>;
+}
+
+/** A fresh report file, removed when disposed (`await using`). */
+export async function reportFile(): Promise<ReportFile> {
   const path = await Deno.makeTempFile({ prefix: "troupe-report-" });
   return {
     path,
     async read<T>() {
-      const text = await Deno.readTextFile(path);
-      await Deno.remove(path);
-      return JSON.parse(text) as T;
+      return JSON.parse(await Deno.readTextFile(path)) as T;
+    },
+    async [Symbol.asyncDispose]() {
+      await Deno.remove(path).catch(() => {});
     },
   };
 }

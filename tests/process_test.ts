@@ -11,7 +11,7 @@ for (const backend of BACKENDS) {
     Deno.test(`[${backend}] ${name}`, withLeakCheck(fn));
 
   test("Process runs its target with structured-clone copies of its args", async () => {
-    const report = await reportFile();
+    await using report = await reportFile();
     const args: [string, ...unknown[]] = [
       report.path,
       { nested: { list: [1, "two", null, true] } },
@@ -162,7 +162,7 @@ for (const backend of BACKENDS) {
   });
 
   test("Process subclass runs run() in the child with its fields, without running its constructor", async () => {
-    const report = await reportFile();
+    await using report = await reportFile();
     const before = targets.constructorRuns;
     const clock = new targets.Clock(5, report.path);
     assert.equal(targets.constructorRuns, before + 1);
@@ -232,7 +232,8 @@ for (const backend of BACKENDS) {
   });
 
   test("Process starts many children at once without losing any start-up message", async () => {
-    const reports = await Promise.all(Array.from({ length: 8 }, () => reportFile()));
+    await using stack = new AsyncDisposableStack();
+    const reports = await Promise.all(Array.from({ length: 8 }, async () => stack.use(await reportFile())));
     const processes = reports.map((report, i) =>
       new Process({ target: targets.echoArgs, args: [report.path, i], module, backend })
     );

@@ -59,7 +59,7 @@ for (const backend of BACKENDS) {
     Deno.test(`[${backend}] ${name}`, withLeakCheck(fn));
 
   test("a child sees itself as currentProcess() and its parent as parentProcess()", async () => {
-    const report = await reportFile();
+    await using report = await reportFile();
     const p = new Process({ target: targets.whoAmI, args: [report.path], module, backend, daemon: true });
     await p.start();
     await p.join();
@@ -86,8 +86,8 @@ for (const backend of BACKENDS) {
   });
 
   test("a child's child is named Process-N:1, hosted by the root, and reported to its own parent", async () => {
-    const report = await reportFile();
-    const grandchild = await reportFile();
+    await using report = await reportFile();
+    await using grandchild = await reportFile();
     const p = new Process({
       target: targets.spawnChild,
       args: [report.path, grandchild.path],
@@ -114,7 +114,7 @@ for (const backend of BACKENDS) {
   });
 
   test("a child can terminate its own child", async () => {
-    const report = await reportFile();
+    await using report = await reportFile();
     const p = new Process({ target: targets.terminateGrandchild, args: [report.path], module, backend });
     await p.start();
     await p.join();
@@ -123,8 +123,8 @@ for (const backend of BACKENDS) {
   });
 
   test("a child that returns terminates its daemon children and waits for the others", async () => {
-    const report = await reportFile();
-    const finished = await reportFile();
+    await using report = await reportFile();
+    await using finished = await reportFile();
     const p = new Process({
       target: targets.leaveGrandchildren,
       args: [report.path, finished.path, 100],
@@ -140,7 +140,7 @@ for (const backend of BACKENDS) {
   });
 
   test("a daemon process cannot start children", async () => {
-    const report = await reportFile();
+    await using report = await reportFile();
     const p = new Process({
       target: targets.tryStartChild,
       args: [report.path],
@@ -156,8 +156,8 @@ for (const backend of BACKENDS) {
   });
 
   test("terminating a parent leaves its children running as orphans", async () => {
-    const report = await reportFile();
-    const finished = await reportFile();
+    await using report = await reportFile();
+    await using finished = await reportFile();
     const p = new Process({
       target: targets.holdGrandchildren,
       args: [report.path, finished.path, 500],
