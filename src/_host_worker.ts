@@ -11,7 +11,7 @@
 import type { Host } from "./_host.ts";
 import { type FromChild, isProtocolMessage, type StopHow, TAG, type ToChild } from "./_protocol.ts";
 
-const BOOTSTRAP_URL = new URL("./_child_main.ts", import.meta.url);
+const BOOTSTRAP_URL = new URL("./_child_worker.ts", import.meta.url);
 
 /** Exit codes Python reports for SIGTERM and SIGKILL, which a worker has no other way to get. */
 const STOP_CODES: Record<StopHow, number> = { terminate: -15, kill: -9 };

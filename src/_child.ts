@@ -1,65 +1,45 @@
 /**
- * The entry module of every worker-backend process. It turns a fresh isolate
- * into the process its `launch` message describes: imports the module that
- * defines the target (Python's spawn), runs it, and reports exactly one exit.
+ * The child side of every process, whatever its backend: it turns a fresh
+ * isolate or OS process into the process its `launch` message describes,
+ * imports the module that defines the target (Python's spawn), runs it, and
+ * ends with exactly one exit. The backend's entry module supplies the
+ * transport: `_child_worker.ts` or `_child_subprocess.ts`.
  *
- * Deno's workers lose messages that arrive before a listener exists and tell
- * the parent nothing when they end, so the listener is installed during this
- * module's synchronous evaluation, and every way out (return, throw,
- * `Deno.exit`, `self.close`) is reported explicitly.
+ * Every way out (return, throw, `Deno.exit`, `self.close`) goes through
+ * `transport.exit`, because a worker's parent learns nothing otherwise.
  *
  * @module
  */
 
 import { adopt } from "./_adopt.ts";
 import { encodeError } from "./_error_codec.ts";
-import {
-  type EntrySpec,
-  type FromChild,
-  isProtocolMessage,
-  type LaunchSpec,
-  TAG,
-  type ToChild,
-} from "./_protocol.ts";
+import { type EntrySpec, type FromChild, type LaunchSpec, TAG, type ToChild } from "./_protocol.ts";
 import { runtime } from "./_runtime.ts";
 import { Process } from "./process.ts";
 import { shutdown } from "./shutdown.ts";
 
-/** The parts of a worker's global scope the bootstrap uses. */
-interface WorkerScope {
-  postMessage(message: unknown): void;
-  close(): void;
-  addEventListener(type: string, listener: (event: Event) => void): void;
+/** How a child talks to the root and ends itself. */
+export interface ChildTransport {
+  /** Sends a protocol message; throws a DataCloneError synchronously if it cannot be encoded. */
+  post(message: FromChild): void;
+  /** Resolves once every message posted so far has left the process. */
+  flush(): Promise<void>;
+  /** Ends this process now with `code`, reporting it if the backend needs that. */
+  exit(code: number): never;
 }
 
-const scope = globalThis as unknown as WorkerScope;
-const early: ToChild[] = [];
-let dispatch = (message: ToChild) => void early.push(message);
-scope.addEventListener("message", (event) => {
-  const data = (event as MessageEvent).data;
-  if (isProtocolMessage<ToChild>(data)) dispatch(data);
-});
-
-function post(message: FromChild): void {
-  scope.postMessage(message);
-}
-
-const originalExit = Deno.exit;
+let transport: ChildTransport;
 let phase: "waiting" | "importing" | "running" | "finishing" | "exited" = "waiting";
 
-/** Reports the exit code and ends the isolate; everything after it is cut, as after `os._exit`. */
-function exitNow(code: number): never {
-  if (phase !== "exited") {
-    phase = "exited";
-    post({ [TAG]: "exit", code });
-  }
-  return originalExit(code);
+function post(message: FromChild): void {
+  transport.post(message);
 }
 
-// A child's Deno.exit(n) ends only the child, with exit code n.
-(Deno as { exit: (code?: number) => never }).exit = (code) =>
-  exitNow(((code ?? Deno.exitCode) % 256 + 256) % 256);
-scope.close = () => exitNow(0);
+/** Ends the process; everything after it is cut, as after `os._exit`. */
+function exitNow(code: number): never {
+  phase = "exited";
+  return transport.exit(code);
+}
 
 /** Ends the way Python's `_bootstrap` does: children handled, then the exit code. */
 async function finish(code: number): Promise<void> {
@@ -67,6 +47,7 @@ async function finish(code: number): Promise<void> {
   phase = "finishing";
   try {
     await shutdown();
+    await transport.flush();
   } finally {
     exitNow(code);
   }
@@ -84,15 +65,6 @@ function printCrash(error: unknown): void {
   const shown = typeof error === "string" ? error : Deno.inspect(error, { colors });
   console.error(`Process ${runtime.self.name}:\n${shown}`);
 }
-
-addEventListener("error", (event) => {
-  event.preventDefault();
-  crash(event.error ?? event.message);
-});
-addEventListener("unhandledrejection", (event) => {
-  event.preventDefault();
-  crash(event.reason);
-});
 
 async function launch(id: number, spec: LaunchSpec): Promise<void> {
   runtime.becomeChild(id, spec, post);
@@ -159,17 +131,36 @@ function findExport(
   );
 }
 
-dispatch = (message) => {
-  switch (message[TAG]) {
-    case "launch":
-      launch(message.id, message.spec);
-      break;
-    case "kid":
-      runtime.deliver(message.ref, message.event);
-      break;
-    case "parent-exited":
-      runtime.markParentExited();
-      break;
-  }
-};
-for (const message of early.splice(0)) dispatch(message);
+/**
+ * Makes this isolate a child process talking through `channel`: patches the
+ * ways out, catches uncaught errors, and returns the handler for messages
+ * from the root.
+ */
+export function serveChild(channel: ChildTransport): (message: ToChild) => void {
+  transport = channel;
+  // A child's Deno.exit(n) ends only the child, with exit code n.
+  (Deno as { exit: (code?: number) => never }).exit = (code) =>
+    exitNow(((code ?? Deno.exitCode) % 256 + 256) % 256);
+  (globalThis as unknown as { close(): void }).close = () => exitNow(0);
+  addEventListener("error", (event) => {
+    event.preventDefault();
+    crash(event.error ?? event.message);
+  });
+  addEventListener("unhandledrejection", (event) => {
+    event.preventDefault();
+    crash(event.reason);
+  });
+  return (message) => {
+    switch (message[TAG]) {
+      case "launch":
+        launch(message.id, message.spec);
+        break;
+      case "kid":
+        runtime.deliver(message.ref, message.event);
+        break;
+      case "parent-exited":
+        runtime.markParentExited();
+        break;
+    }
+  };
+}

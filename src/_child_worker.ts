@@ -1,0 +1,39 @@
+/**
+ * The entry module of a worker-backend process. Deno drops messages that
+ * reach a worker before it has a listener, and tells the parent nothing when
+ * a worker ends, so the listener is installed during this module's
+ * synchronous evaluation and the exit code is posted before the isolate ends.
+ *
+ * @module
+ */
+
+import { serveChild } from "./_child.ts";
+import { type FromChild, isProtocolMessage, TAG, type ToChild } from "./_protocol.ts";
+
+/** The parts of a worker's global scope used here. */
+interface WorkerScope {
+  postMessage(message: unknown): void;
+  addEventListener(type: "message", listener: (event: MessageEvent) => void): void;
+}
+
+const scope = globalThis as unknown as WorkerScope;
+const exit = Deno.exit;
+
+const dispatch = serveChild({
+  post(message: FromChild) {
+    scope.postMessage(message);
+  },
+  flush() {
+    // postMessage hands the message over synchronously.
+    return Promise.resolve();
+  },
+  exit(code: number): never {
+    scope.postMessage({ [TAG]: "exit", code } satisfies FromChild);
+    // Deno.exit in a worker ends only the worker.
+    return exit(code);
+  },
+});
+
+scope.addEventListener("message", (event) => {
+  if (isProtocolMessage<ToChild>(event.data)) dispatch(event.data);
+});
