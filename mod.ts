@@ -30,5 +30,6 @@ export {
   parentProcess,
   Process,
   type ProcessOptions,
+  type ProcessPermissions,
 } from "./src/process.ts";
 export { shutdown, type ShutdownOptions } from "./src/shutdown.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { FromChild, StopHow, ToChild } from "./_protocol.ts";
+import type { StopHow, ToChild } from "./_protocol.ts";
 
 /** One running process, as its host sees it. */
 export interface Host {
@@ -22,6 +22,3 @@ export interface Host {
   /** Ends the process now; a no-op after exit. */
   stop(how: StopHow): void;
 }
-
-/** Starts a host; `onMessage` receives every protocol message but the exit report. */
-export type HostFactory = (name: string, onMessage: (message: FromChild) => void) => Host;

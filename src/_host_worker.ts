@@ -9,6 +9,7 @@
  */
 
 import type { Host } from "./_host.ts";
+import type { ResolvedPermissions } from "./_permissions.ts";
 import { type FromChild, isProtocolMessage, type StopHow, TAG, type ToChild } from "./_protocol.ts";
 
 const BOOTSTRAP_URL = new URL("./_child_worker.ts", import.meta.url);
@@ -24,11 +25,23 @@ export class WorkerHost implements Host {
   #ended = false;
   #resolveExit: (code: number) => void;
 
-  constructor(name: string, onMessage: (message: FromChild) => void) {
+  /** `permissions`: a sandbox, which needs Deno's worker-options feature; null inherits the parent's. */
+  constructor(
+    name: string,
+    onMessage: (message: FromChild) => void,
+    permissions: ResolvedPermissions | null,
+  ) {
     const { promise, resolve } = Promise.withResolvers<number>();
     this.exited = promise;
     this.#resolveExit = resolve;
-    this.#worker = new Worker(BOOTSTRAP_URL, { type: "module", name });
+    this.#worker = new Worker(BOOTSTRAP_URL, {
+      type: "module",
+      name,
+      // Every key is given: a key left out is denied, not inherited.
+      ...(permissions
+        ? { deno: { permissions: structuredClone(permissions) as Deno.PermissionOptionsObject } }
+        : {}),
+    });
     // Set in the same tick as the constructor: a message that arrives before
     // a listener exists is dropped.
     this.#worker.onmessage = (event: MessageEvent) => {

@@ -7,10 +7,14 @@
  * @module
  */
 
-import type { Host, HostFactory } from "./_host.ts";
+import { workerOptionsEnabled } from "./_deno_flags.ts";
+import { encodeError } from "./_error_codec.ts";
+import type { Host } from "./_host.ts";
+import { SubprocessHost } from "./_host_subprocess.ts";
+import { WorkerHost } from "./_host_worker.ts";
+import { exceeds, type ResolvedPermissions } from "./_permissions.ts";
 import type { FromChild, KidEvent, LaunchSpec, StopHow } from "./_protocol.ts";
 import { TAG } from "./_protocol.ts";
-import { WorkerHost } from "./_host_worker.ts";
 
 /** What the creator of a process holds: a way to stop it. */
 export interface KidHandle {
@@ -32,11 +36,29 @@ export interface HostedProcess {
 
 interface Entry extends HostedProcess {
   readonly listener: KidListener;
+  readonly permissions: ResolvedPermissions;
   /** The handles of this process's own children, by the ref it chose. */
   readonly kids: Map<number, KidHandle>;
 }
 
-const workerHost: HostFactory = (name, onMessage) => new WorkerHost(name, onMessage);
+/** Why a worker sandbox cannot be had, as an error to throw before anything starts. */
+export function workerSandboxUnavailable(): TypeError {
+  return new TypeError(
+    "Cannot give a worker its own permissions as Deno's worker-options feature is off: " +
+      'add "unstable": ["worker-options"] to deno.json (or run deno with --unstable-worker-options), ' +
+      'or use backend: "subprocess"',
+  );
+}
+
+function startHost(spec: LaunchSpec, onMessage: (message: FromChild) => void): Host {
+  const { backend, permissions, sandboxed, memoryLimitMb } = spec.host;
+  if (backend === "subprocess") {
+    return new SubprocessHost(spec.name, onMessage, { permissions, memoryLimitMb });
+  }
+  // Without the feature, Deno would end the whole program with exit code 70.
+  if (sandboxed && !workerOptionsEnabled()) throw workerSandboxUnavailable();
+  return new WorkerHost(spec.name, onMessage, sandboxed ? permissions : null);
+}
 
 /** The root's registry. One per root isolate. */
 export class Hosting {
@@ -45,13 +67,30 @@ export class Hosting {
 
   /**
    * Starts a process for `owner`. Throws synchronously, with nothing left
-   * running, when the launch message cannot be cloned.
+   * running, when the launch message cannot be cloned or the host cannot
+   * start.
    */
   host(spec: LaunchSpec, owner: number, listener: KidListener): KidHandle {
+    const parent = this.#live.get(owner);
+    const wider = parent && exceeds(spec.host.permissions, parent.permissions);
+    if (wider) {
+      throw new RangeError(
+        `Cannot start ${spec.name} with ${wider} as its parent ${parent.name} does not hold it`,
+      );
+    }
     const id = this.#nextId++;
     const kids = new Map<number, KidHandle>();
-    const host = workerHost(spec.name, (message) => this.#onMessage(record, message));
-    const record: Entry = { id, name: spec.name, daemon: spec.daemon, owner, host, listener, kids };
+    const host = startHost(spec, (message) => this.#onMessage(record, message));
+    const record: Entry = {
+      id,
+      name: spec.name,
+      daemon: spec.daemon,
+      owner,
+      host,
+      listener,
+      kids,
+      permissions: spec.host.permissions,
+    };
     try {
       host.send({ [TAG]: "launch", id, spec });
     } catch (error) {
@@ -85,8 +124,13 @@ export class Hosting {
       case "spawn": {
         const { ref, spec } = message;
         const relay: KidListener = (event) => record.host.send({ [TAG]: "kid", ref, event });
-        // The spec already crossed once, from the child to here, so it clones.
-        record.kids.set(ref, this.host(spec, record.id, relay));
+        try {
+          // The spec already crossed once, from the child to here, so it clones.
+          record.kids.set(ref, this.host(spec, record.id, relay));
+        } catch (error) {
+          relay({ ev: "failed", error: encodeError(error) });
+          relay({ ev: "exited", code: 1 });
+        }
         break;
       }
       case "stop":

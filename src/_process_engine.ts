@@ -13,7 +13,7 @@
 import { decodeError } from "./_error_codec.ts";
 import { findUncloneable } from "./_clone_path.ts";
 import type { KidHandle } from "./_hosting.ts";
-import type { EntrySpec, KidEvent, LaunchSpec, StopHow } from "./_protocol.ts";
+import type { EntrySpec, HostSpec, KidEvent, LaunchSpec, StopHow } from "./_protocol.ts";
 import { runtime } from "./_runtime.ts";
 import { waitFor } from "./_wait.ts";
 import { ProcessError } from "./errors.ts";
@@ -29,6 +29,7 @@ export interface ChildInit {
   readonly name: string;
   readonly daemon: boolean;
   readonly identity: readonly number[];
+  readonly host: HostSpec;
 }
 
 /** The lifecycle of one process. */
@@ -44,6 +45,7 @@ export class ProcessEngine {
   #status: Status;
   #closed = false;
   #handle: KidHandle | undefined;
+  #host: HostSpec | undefined;
   #startup: PromiseWithResolvers<void> | undefined;
   #exit: PromiseWithResolvers<number> | undefined;
 
@@ -54,6 +56,7 @@ export class ProcessEngine {
       this.name = init!.name;
       this.#daemon = init!.daemon;
       this.identity = init!.identity;
+      this.#host = init!.host;
       this.#pid = null;
       this.#status = "initial";
     } else {
@@ -140,12 +143,14 @@ export class ProcessEngine {
       );
     }
     const spec: LaunchSpec = {
+      host: this.#host!,
       name: this.name,
       identity: this.identity,
       daemon: this.#daemon,
       entry: entry ?? { kind: "none" },
       args,
       mainModule: runtime.mainModule,
+      argv: runtime.argv,
       parent: { name: runtime.self.name, pid: runtime.self.pid, id: runtime.self.id },
     };
     const startup = Promise.withResolvers<void>();

@@ -13,6 +13,7 @@
  */
 
 import type { EncodedError } from "./_error_codec.ts";
+import type { ResolvedPermissions } from "./_permissions.ts";
 
 /** Every protocol message carries this key, so stray user `postMessage`s are ignored. */
 export const TAG = "$troupe";
@@ -49,8 +50,23 @@ export interface ProcessInfo {
   readonly id: number;
 }
 
+/** Where a process runs: an isolate here, or an OS process of its own. */
+export type Backend = "worker" | "subprocess";
+
+/** How the root hosts a process. */
+export interface HostSpec {
+  readonly backend: Backend;
+  /** Every permission decided; a child never holds more than its parent. */
+  readonly permissions: ResolvedPermissions;
+  /** Whether the user asked for a sandbox (a worker then needs Deno's worker-options). */
+  readonly sandboxed: boolean;
+  /** The V8 heap limit of a subprocess, or null for V8's default. */
+  readonly memoryLimitMb: number | null;
+}
+
 /** Everything a fresh isolate needs to become a process. */
 export interface LaunchSpec {
+  readonly host: HostSpec;
   readonly name: string;
   /** Python's `_identity`: `[1]` for "Process-1", `[1, 2]` for its second child. */
   readonly identity: readonly number[];
@@ -59,6 +75,8 @@ export interface LaunchSpec {
   readonly args: readonly unknown[];
   /** The root's main module: the default place to look for targets, in every generation. */
   readonly mainModule: string;
+  /** The root's `Deno.args`, which every child sees as its own, as Python children see `sys.argv`. */
+  readonly argv: readonly string[];
   readonly parent: ProcessInfo;
 }
 
@@ -78,6 +96,12 @@ export type ToChild =
   | { readonly [TAG]: "kid"; readonly ref: number; readonly event: KidEvent }
   | { readonly [TAG]: "parent-exited" };
 
+/** The first frame a subprocess child sends, to say which process it is. */
+export interface Hello {
+  readonly [TAG]: "hello";
+  readonly token: string;
+}
+
 /** Hosted process to root. */
 export type FromChild =
   | { readonly [TAG]: "started" }
@@ -87,7 +111,7 @@ export type FromChild =
   | { readonly [TAG]: "stop"; readonly ref: number; readonly how: StopHow };
 
 /** Tells a protocol message from anything else posted on the channel. */
-export function isProtocolMessage<T extends ToChild | FromChild>(
+export function isProtocolMessage<T extends { readonly [TAG]: string }>(
   data: unknown,
 ): data is T {
   return typeof data === "object" && data !== null &&

@@ -66,6 +66,11 @@ export class Runtime {
     return this.#mainModule ??= Deno.mainModule;
   }
 
+  /** The root's arguments, which every process sees as `Deno.args`. */
+  get argv(): readonly string[] {
+    return Deno.args;
+  }
+
   /** The root's registry of every live process; only the root has one. */
   get hosting(): Hosting | undefined {
     if (this.role === "root") this.#hosting ??= new Hosting();
@@ -95,6 +100,9 @@ export class Runtime {
     };
     this.parent = spec.parent;
     this.#mainModule = spec.mainModule;
+    // Python's children see the parent's sys.argv; a subprocess's own
+    // arguments belong to the bootstrap.
+    Object.defineProperty(Deno, "args", { value: Object.freeze([...spec.argv]), configurable: true });
     this.#rootLink = new RootLink(post);
   }
 

@@ -1,15 +1,31 @@
 import { adopt, takeAdoption } from "./_adopt.ts";
+import { workerOptionsEnabled } from "./_deno_flags.ts";
+import { workerSandboxUnavailable } from "./_hosting.ts";
+import { type PermissionOptions, resolvePermissions, validatePermissions } from "./_permissions.ts";
 import { ProcessEngine } from "./_process_engine.ts";
 import type { EntrySpec } from "./_protocol.ts";
 import { runtime } from "./_runtime.ts";
 
 /**
  * Where a process runs. `"worker"` is an isolate (a Deno `Worker`) in this OS
- * process: cheap to start, and able to share memory with its parent.
+ * process: cheap to start (~20 ms), and able to share memory with its
+ * parent, but it shares the program's heap limit and dies with it. A
+ * `"subprocess"` is an OS process of its own (`deno run`, ~50 ms to start):
+ * a real pid, real signals, its own heap limit, and a crash or out-of-memory
+ * that harms nobody else.
  */
-export type Backend = "worker";
+export type Backend = "worker" | "subprocess";
 
-const BACKENDS: readonly Backend[] = ["worker"];
+const BACKENDS: readonly Backend[] = ["worker", "subprocess"];
+
+/**
+ * A Deno permission set for a child: for each permission, `true` (all of
+ * it), `false` (none) or a list (of paths for `read`, `write` and `ffi`,
+ * hosts for `net` and `import`, variable names for `env`, commands for
+ * `run`, kinds for `sys`). A permission left out is what the parent holds
+ * (when it holds all of it). A child can never get more than its parent.
+ */
+export type ProcessPermissions = PermissionOptions;
 
 /**
  * Options for {@linkcode Process}, Python's `Process(target, name, args, daemon)`.
@@ -50,6 +66,23 @@ export interface ProcessOptions<Args extends unknown[] = unknown[]> {
    */
   backend?: Backend;
   /**
+   * A Deno permission sandbox for the child (see {@linkcode ProcessPermissions}).
+   * On the worker backend this needs Deno's worker-options feature
+   * (`"unstable": ["worker-options"]` in deno.json); without it the Process
+   * constructor throws rather than let Deno end the program.
+   *
+   * @default {what the parent holds}
+   */
+  permissions?: ProcessPermissions;
+  /**
+   * The V8 heap limit of the child, in MiB (subprocess backend only). A child
+   * that runs out of memory dies alone, with a negative exit code (the
+   * signal V8 aborts with); the parent and its other children carry on.
+   *
+   * @default {V8's default}
+   */
+  memoryLimitMb?: number;
+  /**
    * The absolute URL of the module that exports `target` (or the subclass):
    * pass `import.meta.url` when that is not the main module, as in a test
    * file that imports its targets or a library module.
@@ -59,7 +92,16 @@ export interface ProcessOptions<Args extends unknown[] = unknown[]> {
   module?: string | URL;
 }
 
-const OPTION_NAMES = new Set(["target", "args", "name", "daemon", "backend", "module"]);
+const OPTION_NAMES = new Set([
+  "target",
+  "args",
+  "name",
+  "daemon",
+  "backend",
+  "permissions",
+  "memoryLimitMb",
+  "module",
+]);
 
 /**
  * A process: a function (or the `run()` of a subclass) running in a child of
@@ -146,6 +188,12 @@ export class Process<Args extends unknown[] = unknown[]> {
       name: options.name ?? `${new.target.name}-${identity.join(":")}`,
       daemon: options.daemon ?? runtime.self.daemon,
       identity,
+      host: {
+        backend: options.backend ?? "worker",
+        permissions: resolvePermissions(options.permissions),
+        sandboxed: options.permissions !== undefined,
+        memoryLimitMb: options.memoryLimitMb ?? null,
+      },
     });
   }
 
@@ -607,7 +655,7 @@ function validateOptions<Args extends unknown[]>(options: ProcessOptions<Args>):
       );
     }
   }
-  const { target, args, name, daemon, backend, module } = options;
+  const { target, args, name, daemon, backend, permissions, memoryLimitMb, module } = options;
   if (target !== undefined) validateTarget(target);
   if (args !== undefined && !Array.isArray(args)) {
     throw new TypeError(
@@ -630,6 +678,24 @@ function validateOptions<Args extends unknown[]>(options: ProcessOptions<Args>):
         BACKENDS.map((b) => `"${b}"`).join(" or ")
       }: current value is ${describe(backend)}`,
     );
+  }
+  if (permissions !== undefined) {
+    validatePermissions(permissions);
+    if (backend !== "subprocess" && !workerOptionsEnabled()) throw workerSandboxUnavailable();
+  }
+  if (memoryLimitMb !== undefined) {
+    if (typeof memoryLimitMb !== "number" || !Number.isInteger(memoryLimitMb) || memoryLimitMb <= 0) {
+      throw new RangeError(
+        `Cannot create a Process as memoryLimitMb must be a positive integer: current value is ${
+          describe(memoryLimitMb)
+        }`,
+      );
+    }
+    if (backend !== "subprocess") {
+      throw new TypeError(
+        'Cannot limit the memory of a worker as isolates share the program\'s heap limit: use backend: "subprocess"',
+      );
+    }
   }
   if (module !== undefined) validateModule(module);
 }

@@ -7,7 +7,7 @@
 import type { Backend } from "../mod.ts";
 
 /** Every backend the shared Process suite runs on. */
-export const BACKENDS: readonly Backend[] = ["worker"];
+export const BACKENDS: readonly Backend[] = ["worker", "subprocess"];
 
 /** A file a child writes its report to. */
 export interface ReportFile extends AsyncDisposable {

@@ -1,0 +1,137 @@
+/**
+ * Framing for the subprocess channel (a Unix socket): each message is a
+ * header (a magic number and the payload length, both u32 little-endian)
+ * followed by the V8 serialization of the message, the same format
+ * structured clone uses, so a subprocess child gets what a worker would.
+ * The magic number lets a reader tell garbage from a frame at once instead
+ * of waiting for gigabytes a random length promised.
+ *
+ * @module
+ */
+
+import { deserialize, serialize } from "node:v8";
+
+const MAGIC = 0x50555254; // "TRUP"
+const HEADER_BYTES = 8;
+
+/** A channel carried something that is not a frame: the peer is broken or hostile. */
+export class FrameError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "FrameError";
+  }
+}
+
+/**
+ * Encodes one message. Throws a `DataCloneError` DOMException, as
+ * `postMessage` does, when the message holds something V8 cannot serialize.
+ */
+export function encodeFrame(message: unknown): Uint8Array {
+  let payload: Uint8Array;
+  try {
+    payload = serialize(message);
+  } catch (error) {
+    throw new DOMException((error as Error).message, "DataCloneError");
+  }
+  const frame = new Uint8Array(HEADER_BYTES + payload.byteLength);
+  const view = new DataView(frame.buffer);
+  view.setUint32(0, MAGIC, true);
+  view.setUint32(4, payload.byteLength, true);
+  frame.set(payload, HEADER_BYTES);
+  return frame;
+}
+
+/** Reassembles messages from a byte stream that may split or join frames anywhere. */
+export class FrameReader {
+  #buffer = new Uint8Array(64 * 1024);
+  #length = 0;
+
+  /** Adds bytes and returns every message they complete. Throws `FrameError` on garbage. */
+  push(chunk: Uint8Array): unknown[] {
+    this.#append(chunk);
+    const messages: unknown[] = [];
+    let offset = 0;
+    while (this.#length - offset >= HEADER_BYTES) {
+      const view = new DataView(this.#buffer.buffer, offset, HEADER_BYTES);
+      if (view.getUint32(0, true) !== MAGIC) {
+        throw new FrameError("Cannot read the channel as it carries bytes that are not a troupe frame");
+      }
+      const size = view.getUint32(4, true);
+      if (this.#length - offset - HEADER_BYTES < size) break;
+      const start = offset + HEADER_BYTES;
+      try {
+        messages.push(deserialize(this.#buffer.subarray(start, start + size)));
+      } catch (error) {
+        throw new FrameError(`Cannot decode a frame on the channel: ${(error as Error).message}`);
+      }
+      offset = start + size;
+    }
+    this.#buffer.copyWithin(0, offset, this.#length);
+    this.#length -= offset;
+    return messages;
+  }
+
+  #append(chunk: Uint8Array): void {
+    if (this.#length + chunk.byteLength > this.#buffer.byteLength) {
+      const grown = new Uint8Array(Math.max(this.#buffer.byteLength * 2, this.#length + chunk.byteLength));
+      grown.set(this.#buffer.subarray(0, this.#length));
+      this.#buffer = grown;
+    }
+    this.#buffer.set(chunk, this.#length);
+    this.#length += chunk.byteLength;
+  }
+}
+
+/**
+ * Writes frames in order, each whole, however the socket splits them. The
+ * first write starts synchronously, so a frame posted just before the
+ * process exits still leaves it.
+ */
+export class FrameWriter {
+  #conn: Deno.Conn;
+  #queue: Uint8Array[] = [];
+  #pumping: Promise<void> | null = null;
+
+  constructor(conn: Deno.Conn) {
+    this.#conn = conn;
+  }
+
+  /** Queues a frame; a write error (the peer is gone) is left to the reader to notice. */
+  write(frame: Uint8Array): void {
+    this.#queue.push(frame);
+    this.#pumping ??= this.#pump();
+  }
+
+  /** Resolves once every frame written so far has been handed to the OS. */
+  flush(): Promise<void> {
+    return this.#pumping ?? Promise.resolve();
+  }
+
+  async #pump(): Promise<void> {
+    try {
+      for (let frame = this.#queue.shift(); frame; frame = this.#queue.shift()) {
+        await writeAll(this.#conn, frame);
+      }
+    } catch {
+      this.#queue.length = 0;
+    } finally {
+      this.#pumping = null;
+    }
+  }
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.byteLength) written += await conn.write(bytes.subarray(written));
+}
+
+/** Reads `conn` until it ends, handing each message over. Throws `FrameError` on garbage. */
+export async function readFrames(conn: Deno.Conn, onMessage: (message: unknown) => void): Promise<void> {
+  const reader = new FrameReader();
+  const chunk = new Uint8Array(64 * 1024);
+  while (true) {
+    const n = await conn.read(chunk);
+    if (n === null) return;
+    for (const message of reader.push(chunk.subarray(0, n))) onMessage(message);
+  }
+}

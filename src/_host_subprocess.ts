@@ -1,0 +1,200 @@
+/**
+ * The subprocess backend's host: an OS process running `deno run` on the
+ * child bootstrap, sandboxed by permission flags.
+ *
+ * The child's stdout and stderr are the parent's own (user output arrives
+ * unchanged and in order) and its stdin is empty, as in Python. Protocol
+ * messages travel over a Unix socket in a private directory instead, which
+ * also tells a child when its parent dies: the socket closes, even on
+ * SIGKILL, and the child exits rather than live on as an orphan. The exit
+ * code comes from the OS (`-N` for death by signal N).
+ *
+ * @module
+ */
+
+import { inheritedFlags } from "./_deno_flags.ts";
+import { encodeFrame, FrameError, FrameWriter, readFrames } from "./_frame.ts";
+import type { Host } from "./_host.ts";
+import { permissionFlags, type ResolvedPermissions, withGrants } from "./_permissions.ts";
+import {
+  type FromChild,
+  type Hello,
+  isProtocolMessage,
+  type StopHow,
+  TAG,
+  type ToChild,
+} from "./_protocol.ts";
+
+const BOOTSTRAP_URL = new URL("./_child_subprocess.ts", import.meta.url);
+
+/** Linux signal numbers, for Python's `-N` exit codes. */
+const SIGNALS: Record<string, number> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGILL: 4,
+  SIGTRAP: 5,
+  SIGABRT: 6,
+  SIGBUS: 7,
+  SIGFPE: 8,
+  SIGKILL: 9,
+  SIGUSR1: 10,
+  SIGSEGV: 11,
+  SIGUSR2: 12,
+  SIGPIPE: 13,
+  SIGALRM: 14,
+  SIGTERM: 15,
+  SIGXCPU: 24,
+  SIGXFSZ: 25,
+};
+
+/** What the switchboard tells the host that a connection turned out to be. */
+interface Line {
+  attach(writer: FrameWriter): void;
+  receive(message: FromChild): void;
+  corrupt(error: Error): void;
+}
+
+/**
+ * The root's socket every subprocess child connects back to. A child proves
+ * which process it is with the one-time token it was started with; any other
+ * connection is dropped.
+ */
+class Switchboard {
+  static #instance: Switchboard | undefined;
+  readonly path: string;
+  #lines = new Map<string, Line>();
+
+  static get(): Switchboard {
+    return Switchboard.#instance ??= new Switchboard();
+  }
+
+  private constructor() {
+    const dir = Deno.makeTempDirSync({ prefix: "troupe-" });
+    this.path = `${dir}/channel.sock`;
+    const listener = Deno.listen({ transport: "unix", path: this.path });
+    // The socket must not keep the program alive; children's exits do that.
+    listener.unref();
+    addEventListener("unload", () => {
+      try {
+        Deno.removeSync(dir, { recursive: true });
+      } catch {
+        // Gone already, or not ours to remove.
+      }
+    });
+    this.#accept(listener);
+  }
+
+  expect(token: string, line: Line): void {
+    this.#lines.set(token, line);
+  }
+
+  forget(token: string): void {
+    this.#lines.delete(token);
+  }
+
+  async #accept(listener: Deno.UnixListener): Promise<void> {
+    for await (const conn of listener) this.#serve(conn);
+  }
+
+  async #serve(conn: Deno.UnixConn): Promise<void> {
+    conn.unref();
+    let line: Line | undefined;
+    try {
+      await readFrames(conn, (message) => {
+        if (line) {
+          if (!isProtocolMessage<FromChild>(message)) {
+            throw new FrameError("Cannot read a frame that is not a message");
+          }
+          line.receive(message);
+          return;
+        }
+        const token = isProtocolMessage<Hello>(message) && message[TAG] === "hello"
+          ? message.token
+          : undefined;
+        line = token === undefined ? undefined : this.#lines.get(token);
+        if (!line) throw new FrameError("Cannot accept a connection that does not start with a known token");
+        this.#lines.delete(token!);
+        line.attach(new FrameWriter(conn));
+      });
+    } catch (error) {
+      line?.corrupt(error as Error);
+    } finally {
+      try {
+        conn.close();
+      } catch {
+        // Closed already.
+      }
+    }
+  }
+}
+
+/** How to start a subprocess. */
+export interface SubprocessOptions {
+  readonly permissions: ResolvedPermissions;
+  readonly memoryLimitMb: number | null;
+}
+
+/** A process hosted in an OS process of its own. */
+export class SubprocessHost implements Host {
+  readonly pid: number;
+  readonly exited: Promise<number>;
+  #child: Deno.ChildProcess;
+  #writer: FrameWriter | undefined;
+  #backlog: Uint8Array[] = [];
+  #ended = false;
+
+  constructor(name: string, onMessage: (message: FromChild) => void, options: SubprocessOptions) {
+    const board = Switchboard.get();
+    const token = crypto.randomUUID();
+    // The child needs the socket and nothing else of the file system to talk to us.
+    const permissions = withGrants(options.permissions, {
+      read: [board.path],
+      write: [board.path],
+      net: [`unix:${board.path}`],
+    });
+    const args = ["run", ...inheritedFlags(), ...permissionFlags(permissions)];
+    if (options.memoryLimitMb !== null) args.push(`--v8-flags=--max-old-space-size=${options.memoryLimitMb}`);
+    args.push(BOOTSTRAP_URL.href, board.path, token);
+    this.#child = new Deno.Command(Deno.execPath(), {
+      args,
+      stdin: "null",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn();
+    this.pid = this.#child.pid;
+    board.expect(token, {
+      attach: (writer) => {
+        this.#writer = writer;
+        for (const frame of this.#backlog.splice(0)) writer.write(frame);
+      },
+      receive: onMessage,
+      corrupt: (error) => {
+        console.error(`Process ${name}:\n${error.message}; killing it`);
+        this.stop("kill");
+      },
+    });
+    this.exited = this.#child.status.then((status) => {
+      this.#ended = true;
+      board.forget(token);
+      // Deno reports death by signal N as code 128 + N.
+      return status.signal === null ? status.code : -(SIGNALS[status.signal] ?? status.code - 128);
+    });
+  }
+
+  send(message: ToChild): void {
+    if (this.#ended) return;
+    const frame = encodeFrame(message);
+    if (this.#writer) this.#writer.write(frame);
+    else this.#backlog.push(frame);
+  }
+
+  stop(how: StopHow): void {
+    if (this.#ended) return;
+    try {
+      this.#child.kill(how === "kill" ? "SIGKILL" : "SIGTERM");
+    } catch {
+      // It exited in the meantime; its status tells how.
+    }
+  }
+}
