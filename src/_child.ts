@@ -12,8 +12,9 @@
  */
 
 import { adopt } from "./_adopt.ts";
+import { readPreamble } from "./_entry.ts";
 import { encodeError } from "./_error_codec.ts";
-import { type EntrySpec, type FromChild, type LaunchSpec, TAG, type ToChild } from "./_protocol.ts";
+import { type EntrySpec, type FromChild, TAG, type ToChild } from "./_protocol.ts";
 import { runtime } from "./_runtime.ts";
 import { Process } from "./process.ts";
 import { shutdown } from "./shutdown.ts";
@@ -29,7 +30,7 @@ export interface ChildTransport {
 }
 
 let transport: ChildTransport;
-let phase: "waiting" | "importing" | "running" | "finishing" | "exited" = "waiting";
+let phase: "importing" | "running" | "finishing" | "exited" = "importing";
 
 function post(message: FromChild): void {
   transport.post(message);
@@ -55,7 +56,7 @@ async function finish(code: number): Promise<void> {
 
 function crash(error: unknown): void {
   if (phase === "finishing" || phase === "exited") return;
-  if (phase === "importing" || phase === "waiting") post({ [TAG]: "failed", error: encodeError(error) });
+  if (phase === "importing") post({ [TAG]: "failed", error: encodeError(error) });
   printCrash(error);
   finish(1);
 }
@@ -66,13 +67,10 @@ function printCrash(error: unknown): void {
   console.error(`Process ${runtime.self.name}:\n${shown}`);
 }
 
-async function launch(id: number, spec: LaunchSpec): Promise<void> {
-  runtime.becomeChild(id, spec, post);
-  phase = "importing";
+async function launch(entry: EntrySpec, args: readonly unknown[]): Promise<void> {
   let process: Process;
   try {
-    runtime.bootstrapping = true;
-    process = await materialize(spec.entry, spec.args);
+    process = await materialize(entry, args);
   } catch (error) {
     crash(error);
     return;
@@ -91,7 +89,10 @@ async function launch(id: number, spec: LaunchSpec): Promise<void> {
   await finish(0);
 }
 
-/** Imports the entry's module and builds the Process object that runs it. */
+/**
+ * Finds the target in its module (already evaluated: the entry module
+ * imports it statically) and builds the Process object that runs it.
+ */
 async function materialize(entry: EntrySpec, args: readonly unknown[]): Promise<Process> {
   if (entry.kind === "none") return adopt(Process, Process, { role: "self", args });
   const namespace: Record<string, unknown> = await import(entry.module);
@@ -138,6 +139,10 @@ function findExport(
  */
 export function serveChild(channel: ChildTransport): (message: ToChild) => void {
   transport = channel;
+  runtime.becomeChild(readPreamble(), post);
+  // The entry module evaluates the target's module right after this one:
+  // a process started there would start again in every child.
+  runtime.bootstrapping = true;
   // A child's Deno.exit(n) ends only the child, with exit code n.
   (Deno as { exit: (code?: number) => never }).exit = (code) =>
     exitNow(((code ?? Deno.exitCode) % 256 + 256) % 256);
@@ -153,7 +158,7 @@ export function serveChild(channel: ChildTransport): (message: ToChild) => void 
   return (message) => {
     switch (message[TAG]) {
       case "launch":
-        launch(message.id, message.spec);
+        launch(message.entry, message.args);
         break;
       case "kid":
         runtime.deliver(message.ref, message.event);

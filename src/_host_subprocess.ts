@@ -4,15 +4,18 @@
  *
  * The child's stdout and stderr are the parent's own (user output arrives
  * unchanged and in order) and its stdin is empty, as in Python. Protocol
- * messages travel over a Unix socket in a private directory instead, which
- * also tells a child when its parent dies: the socket closes, even on
- * SIGKILL, and the child exits rather than live on as an orphan. The exit
+ * messages travel over a loopback TCP connection instead, which also tells a
+ * child when its parent dies: the connection closes, even on SIGKILL, and
+ * the child exits rather than live on as an orphan. Loopback TCP (rather
+ * than a Unix socket) keeps the permission story simple: the parent needs
+ * `--allow-net=127.0.0.1`, and a sandboxed child only its one port. The exit
  * code comes from the OS (`-N` for death by signal N).
  *
  * @module
  */
 
 import { inheritedFlags } from "./_deno_flags.ts";
+import { entryUrl } from "./_entry.ts";
 import { encodeFrame, FrameError, FrameWriter, readFrames } from "./_frame.ts";
 import type { Host } from "./_host.ts";
 import { permissionFlags, type ResolvedPermissions, withGrants } from "./_permissions.ts";
@@ -20,6 +23,7 @@ import {
   type FromChild,
   type Hello,
   isProtocolMessage,
+  type Preamble,
   type StopHow,
   TAG,
   type ToChild,
@@ -56,32 +60,38 @@ interface Line {
 }
 
 /**
- * The root's socket every subprocess child connects back to. A child proves
- * which process it is with the one-time token it was started with; any other
- * connection is dropped.
+ * The root's loopback port every subprocess child connects back to. A child
+ * proves which process it is with the one-time token it was started with;
+ * any other connection is dropped.
  */
 class Switchboard {
   static #instance: Switchboard | undefined;
-  readonly path: string;
+  readonly port: number;
   #lines = new Map<string, Line>();
 
   static get(): Switchboard {
     return Switchboard.#instance ??= new Switchboard();
   }
 
+  /** The port, if the switchboard is open (for tests). */
+  static get port(): number | undefined {
+    return Switchboard.#instance?.port;
+  }
+
   private constructor() {
-    const dir = Deno.makeTempDirSync({ prefix: "troupe-" });
-    this.path = `${dir}/channel.sock`;
-    const listener = Deno.listen({ transport: "unix", path: this.path });
-    // The socket must not keep the program alive; children's exits do that.
+    let listener: Deno.TcpListener;
+    try {
+      listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    } catch (error) {
+      throw new Error(
+        "Cannot start a subprocess as troupe talks to it over loopback TCP, which needs " +
+          "--allow-net=127.0.0.1 (and --allow-run for deno): grant them, or use the worker backend",
+        { cause: error },
+      );
+    }
+    this.port = listener.addr.port;
+    // The listener must not keep the program alive; children's exits do that.
     listener.unref();
-    addEventListener("unload", () => {
-      try {
-        Deno.removeSync(dir, { recursive: true });
-      } catch {
-        // Gone already, or not ours to remove.
-      }
-    });
     this.#accept(listener);
   }
 
@@ -93,11 +103,11 @@ class Switchboard {
     this.#lines.delete(token);
   }
 
-  async #accept(listener: Deno.UnixListener): Promise<void> {
+  async #accept(listener: Deno.TcpListener): Promise<void> {
     for await (const conn of listener) this.#serve(conn);
   }
 
-  async #serve(conn: Deno.UnixConn): Promise<void> {
+  async #serve(conn: Deno.TcpConn): Promise<void> {
     conn.unref();
     let line: Line | undefined;
     try {
@@ -129,8 +139,16 @@ class Switchboard {
   }
 }
 
+/** The loopback port subprocess children connect to, once one has started (for tests). */
+export function switchboardPort(): number | undefined {
+  return Switchboard.port;
+}
+
 /** How to start a subprocess. */
 export interface SubprocessOptions {
+  readonly preamble: Preamble;
+  /** The module of the target, imported by the entry module; null for none. */
+  readonly module: string | null;
   readonly permissions: ResolvedPermissions;
   readonly memoryLimitMb: number | null;
 }
@@ -147,15 +165,12 @@ export class SubprocessHost implements Host {
   constructor(name: string, onMessage: (message: FromChild) => void, options: SubprocessOptions) {
     const board = Switchboard.get();
     const token = crypto.randomUUID();
-    // The child needs the socket and nothing else of the file system to talk to us.
-    const permissions = withGrants(options.permissions, {
-      read: [board.path],
-      write: [board.path],
-      net: [`unix:${board.path}`],
-    });
+    // The child needs its one port, and nothing more, to talk to us.
+    const permissions = withGrants(options.permissions, { net: [`127.0.0.1:${board.port}`] });
     const args = ["run", ...inheritedFlags(), ...permissionFlags(permissions)];
     if (options.memoryLimitMb !== null) args.push(`--v8-flags=--max-old-space-size=${options.memoryLimitMb}`);
-    args.push(BOOTSTRAP_URL.href, board.path, token);
+    const preamble = { ...options.preamble, channel: { port: board.port, token } };
+    args.push(entryUrl(BOOTSTRAP_URL, preamble, options.module));
     this.#child = new Deno.Command(Deno.execPath(), {
       args,
       stdin: "null",

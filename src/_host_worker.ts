@@ -8,14 +8,32 @@
  * @module
  */
 
+import { entryUrl } from "./_entry.ts";
+import { encodeError } from "./_error_codec.ts";
 import type { Host } from "./_host.ts";
 import type { ResolvedPermissions } from "./_permissions.ts";
-import { type FromChild, isProtocolMessage, type StopHow, TAG, type ToChild } from "./_protocol.ts";
+import {
+  type FromChild,
+  isProtocolMessage,
+  type Preamble,
+  type StopHow,
+  TAG,
+  type ToChild,
+} from "./_protocol.ts";
 
 const BOOTSTRAP_URL = new URL("./_child_worker.ts", import.meta.url);
 
 /** Exit codes Python reports for SIGTERM and SIGKILL, which a worker has no other way to get. */
 const STOP_CODES: Record<StopHow, number> = { terminate: -15, kill: -9 };
+
+/** How to start a worker. */
+export interface WorkerOptions {
+  readonly preamble: Preamble;
+  /** The module of the target, imported by the entry module; null for none. */
+  readonly module: string | null;
+  /** A sandbox, which needs Deno's worker-options feature; null inherits the parent's permissions. */
+  readonly permissions: ResolvedPermissions | null;
+}
 
 /** A process hosted in an isolate of this OS process. */
 export class WorkerHost implements Host {
@@ -25,16 +43,12 @@ export class WorkerHost implements Host {
   #ended = false;
   #resolveExit: (code: number) => void;
 
-  /** `permissions`: a sandbox, which needs Deno's worker-options feature; null inherits the parent's. */
-  constructor(
-    name: string,
-    onMessage: (message: FromChild) => void,
-    permissions: ResolvedPermissions | null,
-  ) {
+  constructor(name: string, onMessage: (message: FromChild) => void, options: WorkerOptions) {
     const { promise, resolve } = Promise.withResolvers<number>();
+    const { preamble, module, permissions } = options;
     this.exited = promise;
     this.#resolveExit = resolve;
-    this.#worker = new Worker(BOOTSTRAP_URL, {
+    this.#worker = new Worker(entryUrl(BOOTSTRAP_URL, preamble, module), {
       type: "module",
       name,
       // Every key is given: a key left out is denied, not inherited.
@@ -52,10 +66,12 @@ export class WorkerHost implements Host {
     };
     // Without preventDefault an error in a worker kills the whole program.
     // The bootstrap catches its own errors; reaching here means it could not
-    // (for example it failed to load), so the child is reported as crashed.
+    // (a module of the entry failed to load), so the child is reported as
+    // failed and crashed.
     this.#worker.onerror = (event: ErrorEvent) => {
       event.preventDefault();
       console.error(`Process ${name}:\n${event.message}`);
+      onMessage({ [TAG]: "failed", error: encodeError(new Error(event.message)) });
       this.#end(1);
     };
   }

@@ -13,7 +13,7 @@ import type { Host } from "./_host.ts";
 import { SubprocessHost } from "./_host_subprocess.ts";
 import { WorkerHost } from "./_host_worker.ts";
 import { exceeds, type ResolvedPermissions } from "./_permissions.ts";
-import type { FromChild, KidEvent, LaunchSpec, StopHow } from "./_protocol.ts";
+import type { FromChild, KidEvent, LaunchSpec, Preamble, StopHow } from "./_protocol.ts";
 import { TAG } from "./_protocol.ts";
 
 /** What the creator of a process holds: a way to stop it. */
@@ -50,14 +50,17 @@ export function workerSandboxUnavailable(): TypeError {
   );
 }
 
-function startHost(spec: LaunchSpec, onMessage: (message: FromChild) => void): Host {
+function startHost(spec: LaunchSpec, id: number, onMessage: (message: FromChild) => void): Host {
   const { backend, permissions, sandboxed, memoryLimitMb } = spec.host;
+  const { name, identity, daemon, parent, mainModule, argv } = spec;
+  const preamble: Preamble = { id, name, identity, daemon, parent, mainModule, argv, channel: null };
+  const module = spec.entry.kind === "none" ? null : spec.entry.module;
   if (backend === "subprocess") {
-    return new SubprocessHost(spec.name, onMessage, { permissions, memoryLimitMb });
+    return new SubprocessHost(name, onMessage, { preamble, module, permissions, memoryLimitMb });
   }
   // Without the feature, Deno would end the whole program with exit code 70.
   if (sandboxed && !workerOptionsEnabled()) throw workerSandboxUnavailable();
-  return new WorkerHost(spec.name, onMessage, sandboxed ? permissions : null);
+  return new WorkerHost(name, onMessage, { preamble, module, permissions: sandboxed ? permissions : null });
 }
 
 /** The root's registry. One per root isolate. */
@@ -80,7 +83,7 @@ export class Hosting {
     }
     const id = this.#nextId++;
     const kids = new Map<number, KidHandle>();
-    const host = startHost(spec, (message) => this.#onMessage(record, message));
+    const host = startHost(spec, id, (message) => this.#onMessage(record, message));
     const record: Entry = {
       id,
       name: spec.name,
@@ -92,7 +95,7 @@ export class Hosting {
       permissions: spec.host.permissions,
     };
     try {
-      host.send({ [TAG]: "launch", id, spec });
+      host.send({ [TAG]: "launch", entry: spec.entry, args: spec.args });
     } catch (error) {
       host.stop("kill");
       throw error;

@@ -80,6 +80,23 @@ export interface LaunchSpec {
   readonly parent: ProcessInfo;
 }
 
+/**
+ * What a child must know before the module of its target is evaluated (its
+ * top-level code may call `currentProcess()`), inlined in its entry module.
+ */
+export interface Preamble {
+  /** The root-wide id of the process. */
+  readonly id: number;
+  readonly name: string;
+  readonly identity: readonly number[];
+  readonly daemon: boolean;
+  readonly parent: ProcessInfo;
+  readonly mainModule: string;
+  readonly argv: readonly string[];
+  /** Where a subprocess child connects back to, and the one-time token it proves itself with. */
+  readonly channel: { readonly port: number; readonly token: string } | null;
+}
+
 /** How a caller asks for a process to stop: SIGTERM or SIGKILL in Python's terms. */
 export type StopHow = "terminate" | "kill";
 
@@ -92,11 +109,11 @@ export type KidEvent =
 
 /** Root to hosted process. */
 export type ToChild =
-  | { readonly [TAG]: "launch"; readonly id: number; readonly spec: LaunchSpec }
+  | { readonly [TAG]: "launch"; readonly entry: EntrySpec; readonly args: readonly unknown[] }
   | { readonly [TAG]: "kid"; readonly ref: number; readonly event: KidEvent }
   | { readonly [TAG]: "parent-exited" };
 
-/** The first frame a subprocess child sends, to say which process it is. */
+/** The first frame a subprocess child sends, to prove which process it is. */
 export interface Hello {
   readonly [TAG]: "hello";
   readonly token: string;

@@ -7,7 +7,7 @@
  */
 
 import { Hosting, type KidHandle, type KidListener } from "./_hosting.ts";
-import type { FromChild, KidEvent, LaunchSpec, ProcessInfo } from "./_protocol.ts";
+import type { FromChild, KidEvent, LaunchSpec, Preamble, ProcessInfo } from "./_protocol.ts";
 import { TAG } from "./_protocol.ts";
 import type { ProcessEngine } from "./_process_engine.ts";
 
@@ -88,21 +88,20 @@ export class Runtime {
     return this.hosting!.host(spec, 0, listener);
   }
 
-  /** Makes this isolate the process `spec` describes; called once, by the bootstrap. */
-  becomeChild(id: number, spec: LaunchSpec, post: (message: FromChild) => void): void {
+  /** Makes this isolate the process `preamble` describes; called once, by the bootstrap. */
+  becomeChild(preamble: Preamble, post: (message: FromChild) => void): void {
     this.role = "child";
     this.self = {
-      name: spec.name,
-      identity: spec.identity,
-      daemon: spec.daemon,
-      id,
+      name: preamble.name,
+      identity: preamble.identity,
+      daemon: preamble.daemon,
+      id: preamble.id,
       pid: Deno.pid,
     };
-    this.parent = spec.parent;
-    this.#mainModule = spec.mainModule;
-    // Python's children see the parent's sys.argv; a subprocess's own
-    // arguments belong to the bootstrap.
-    Object.defineProperty(Deno, "args", { value: Object.freeze([...spec.argv]), configurable: true });
+    this.parent = preamble.parent;
+    this.#mainModule = preamble.mainModule;
+    // Python's children see the parent's sys.argv.
+    Object.defineProperty(Deno, "args", { value: Object.freeze([...preamble.argv]), configurable: true });
     this.#rootLink = new RootLink(post);
   }
 

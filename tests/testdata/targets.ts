@@ -72,8 +72,10 @@ export function forever(): Promise<void> {
 /** Starts a grandchild, reports what the child saw of it. */
 export async function spawnChild(path: string, grandchildReport: string): Promise<void> {
   const kid = new Process({ target: whoAmI, args: [grandchildReport], module: MODULE });
-  await kid.start();
+  const started = kid.start();
+  // Read before awaiting: a quick child may already be gone once start() resolves.
   const whileRunning = activeChildren().map((p) => p.name);
+  await started;
   await kid.join();
   await report(path, {
     kidName: kid.name,
@@ -171,4 +173,77 @@ export function makeHiddenClock(): Process {
 
 export function notExported(): () => void {
   return function hidden() {};
+}
+
+/** Reports what reading stdin gives: a subprocess child must see end-of-file. */
+export async function readStdin(path: string): Promise<void> {
+  const read = await Deno.stdin.read(new Uint8Array(16));
+  await report(path, { read, pid: Deno.pid, args: Deno.args });
+}
+
+/** Dies by a signal of its own choosing. */
+export function killSelf(signal: Deno.Signal): Promise<void> {
+  Deno.kill(Deno.pid, signal);
+  return new Promise(() => {});
+}
+
+/** Writes bytes that are not a frame on the child's own channel to the root. */
+export async function writeGarbage(): Promise<void> {
+  const conn = (globalThis as Record<symbol, unknown>)[Symbol.for("troupe.channel")] as Deno.Conn;
+  await conn.write(crypto.getRandomValues(new Uint8Array(4096)));
+  await forever();
+}
+
+/** Allocates until V8 gives up. */
+export function exhaustMemory(): void {
+  const hoard: number[][] = [];
+  while (true) hoard.push(Array.from({ length: 100_000 }, (_, i) => i));
+}
+
+/** Tries a read and a connect; reports which the sandbox refused. */
+export async function probeSandbox(path: string, file: string, port: number): Promise<void> {
+  const outcome = async (attempt: () => Promise<unknown>) => {
+    try {
+      await attempt();
+      return "allowed";
+    } catch (error) {
+      return (error as Error).name;
+    }
+  };
+  await report(path, {
+    read: await outcome(() => Deno.readTextFile(file)),
+    connect: await outcome(async () => (await Deno.connect({ hostname: "127.0.0.1", port })).close()),
+    env: await outcome(() => Promise.resolve().then(() => Deno.env.get("HOME"))),
+  });
+}
+
+/** Asks for a grandchild with more permissions than this child holds. */
+export async function escalate(path: string): Promise<void> {
+  try {
+    new Process({ target: noop, module: MODULE, backend: "subprocess", permissions: { net: true } });
+    await report(path, { error: null });
+  } catch (error) {
+    await report(path, { error: (error as Error).name, message: (error as Error).message });
+  }
+}
+
+/** Prints numbered lines on stdout and stderr while starting grandchildren (protocol traffic). */
+export async function chatter(lines: number): Promise<void> {
+  for (let i = 0; i < lines; i++) {
+    console.log(`out ${i}`);
+    console.error(`err ${i}`);
+    if (i % 25 === 0) {
+      const kid = new Process({ target: noop, module: MODULE });
+      await kid.start();
+      await kid.join();
+    }
+  }
+}
+
+/** Starts a subprocess grandchild that runs forever, prints its pid, and runs forever itself. */
+export async function spawnForever(): Promise<void> {
+  const kid = new Process({ target: forever, module: MODULE, backend: "subprocess" });
+  await kid.start();
+  console.log(`pid ${kid.pid}`);
+  await forever();
 }
