@@ -2,9 +2,10 @@
  * The `deno` flags of this program that a subprocess child must share to
  * resolve modules as its parent does (config, import map, lock file,
  * `node_modules` mode, unstable features). Deno has no API for its own flags,
- * so they are read from `/proc/self/cmdline` where that exists; elsewhere the
- * child falls back to Deno's own discovery of `deno.json` from the working
- * directory, which it shares with the parent.
+ * so they are read from `/proc/self/cmdline` where that exists. Deno finds a
+ * `deno.json` from the main module's directory, and a child's main module is
+ * a generated `data:` module, so the parent's config file is found the same
+ * way here and passed to the child explicitly.
  *
  * @module
  */
@@ -42,7 +43,30 @@ let cached: readonly string[] | undefined;
 
 /** This program's module-resolution flags, ready for `deno run`. */
 export function inheritedFlags(): readonly string[] {
-  return cached ??= parse(readCommandLine());
+  if (cached) return cached;
+  const flags = parse(readCommandLine());
+  const hasConfig = flags.some((flag) => /^(--config|-c)=|^--no-config$/.test(flag));
+  const config = hasConfig ? undefined : discoverConfig();
+  return cached = config ? [...flags, `--config=${config}`] : flags;
+}
+
+/** The deno.json(c) Deno would use for this program: the nearest one above the main module. */
+function discoverConfig(): string | undefined {
+  let main: URL;
+  try {
+    main = new URL(Deno.mainModule);
+  } catch {
+    return undefined;
+  }
+  if (main.protocol !== "file:") return undefined;
+  const dir = decodeURIComponent(main.pathname.slice(0, main.pathname.lastIndexOf("/"))) || "/";
+  return configsAbove(dir).find((file) => {
+    try {
+      return Deno.statSync(file).isFile;
+    } catch {
+      return false;
+    }
+  });
 }
 
 function readCommandLine(): string[] {
@@ -86,24 +110,16 @@ export function workerOptionsEnabled(): boolean {
 }
 
 function configEnablesWorkerOptions(): boolean {
-  const explicit = inheritedFlags().find((flag) => flag.startsWith("--config=") || flag.startsWith("-c="));
-  const candidates = explicit ? [explicit.slice(explicit.indexOf("=") + 1)] : configsAbove(Deno.cwd());
-  for (const file of candidates) {
-    let text: string;
-    try {
-      text = Deno.readTextFileSync(file);
-    } catch {
-      continue;
-    }
-    try {
-      // deno.jsonc may hold comments; strip whole-line and trailing ones.
-      const json = JSON.parse(text.replace(/^\s*\/\/.*$/gm, "").replace(/\/\*[^]*?\*\//g, ""));
-      return Array.isArray(json.unstable) && json.unstable.includes("worker-options");
-    } catch {
-      return false;
-    }
+  const config = inheritedFlags().find((flag) => flag.startsWith("--config=") || flag.startsWith("-c="));
+  if (!config) return false;
+  try {
+    const text = Deno.readTextFileSync(config.slice(config.indexOf("=") + 1));
+    // deno.jsonc may hold comments.
+    const json = JSON.parse(text.replace(/^\s*\/\/.*$/gm, "").replace(/\/\*[^]*?\*\//g, ""));
+    return Array.isArray(json.unstable) && json.unstable.includes("worker-options");
+  } catch {
+    return false;
   }
-  return false;
 }
 
 function configsAbove(dir: string): string[] {

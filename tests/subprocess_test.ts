@@ -206,3 +206,43 @@ function isRunning(pid: number): boolean {
     return false;
   }
 }
+
+Deno.test("a subprocess child resolves imports as its parent does: deno.json import map and npm:", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "troupe-config-" });
+  try {
+    const troupe = new URL("../mod.ts", import.meta.url).href;
+    await Deno.mkdir(`${dir}/lib`);
+    await Deno.writeTextFile(`${dir}/deno.json`, JSON.stringify({ imports: { "greeting/": "./lib/" } }));
+    await Deno.writeTextFile(`${dir}/lib/hello.ts`, 'export const HELLO = "hello from a mapped import";\n');
+    await Deno.writeTextFile(
+      `${dir}/main.ts`,
+      [
+        `import { Process } from "${troupe}";`,
+        'import { HELLO } from "greeting/hello.ts";',
+        'import isNumber from "npm:is-number@7.0.0";',
+        "export function greet(): void {",
+        "  console.log(`${HELLO}; isNumber(7) is ${isNumber(7)}`);",
+        "}",
+        "if (import.meta.main) {",
+        '  const p = new Process({ target: greet, backend: "subprocess" });',
+        "  await p.start();",
+        "  await p.join();",
+        "  console.log(`exitCode=${p.exitCode}`);",
+        "}",
+      ].join("\n"),
+    );
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "main.ts"],
+      cwd: dir,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(120_000),
+    }).output();
+    const text = new TextDecoder().decode(stdout);
+    assert.equal(code, 0, new TextDecoder().decode(stderr));
+    assert.equal(text, "hello from a mapped import; isNumber(7) is true\nexitCode=0\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
