@@ -1,0 +1,49 @@
+import assert from "node:assert/strict";
+
+/** Runs an example as its README says, and returns what it printed. */
+async function runExample(name: string): Promise<string> {
+  const script = new URL(`../examples/${name}.ts`, import.meta.url);
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", script.href],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  const decoder = new TextDecoder();
+  assert.equal(code, 0, decoder.decode(stderr));
+  return decoder.decode(stdout);
+}
+
+const expectations: Record<string, RegExp[]> = {
+  process_function: [
+    /we is running in Process-1 with \{ args3: "x3", args4: "x4" \}/,
+    /Process-1 exited with code 0/,
+  ],
+  clock_process: [/(ClockProcess-1: the time is .*\n){3}ClockProcess-1 exited with code 0/],
+  daemon: [/task1 \(daemon\) starts/, /task2 ends/, /daemon exitCode=-15, task2 exitCode=0/],
+  parallel: [/child Process-3 pid \d+/, /took \d\.\d\d s: they ran in parallel/],
+  pids: [
+    /main: started a subprocess child, its pid is \d+/,
+    /child Process-2: my pid is \d+, my parent's is \d+/,
+  ],
+  isolation: [/child: x is now 0\nmain: x is still 100/],
+  sandbox: [/child: refused: NotCapable/, /the child exited with code 0/],
+  demo: [/speedup \d+\.\d\dx on \d+ cores, same answer/],
+};
+
+for (const [name, patterns] of Object.entries(expectations)) {
+  Deno.test(`examples/${name}.ts runs and prints what the README promises`, async () => {
+    const output = await runExample(name);
+    for (const pattern of patterns) assert.match(output, pattern);
+  });
+}
+
+Deno.test("every example has a deno task and every ex: task has an example", async () => {
+  const { tasks } = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  const examples = [...Deno.readDirSync(new URL("../examples/", import.meta.url))].map((e) => e.name).sort();
+  const tasked = Object.keys(tasks).filter((t) => t.startsWith("ex:")).map((t) => `${t.slice(3)}.ts`);
+  assert.deepEqual([...tasked, "demo.ts"].sort(), examples);
+  assert.deepEqual(Object.keys(expectations).map((e) => `${e}.ts`).sort(), examples);
+});
