@@ -1,0 +1,341 @@
+/**
+ * `deno task bench`: troupe against the raw Deno baseline (and Python's
+ * multiprocessing when python3 is present), side by side in one run.
+ * Baseline and troupe samples alternate, so machine noise hits both alike.
+ * Prints a table and writes bench/RESULTS.md.
+ *
+ * BENCH_RUNS sets the samples per side (default 30).
+ */
+
+import { Process } from "../mod.ts";
+import { encodeFrame, FrameWriter, readFrames } from "../src/_frame.ts";
+
+const RUNS = Number(Deno.env.get("BENCH_RUNS") ?? 30);
+const WARMUP = 3;
+const here = (path: string) => new URL(path, import.meta.url);
+const module = here("./_targets.ts").href;
+const { empty, idle } = await import("./_targets.ts");
+
+/** One measurement, in the row's unit. */
+type Sample = () => Promise<number>;
+
+interface Side {
+  label: string;
+  samples: number[];
+}
+
+interface Row {
+  name: string;
+  unit: "ms" | "µs";
+  baseline: Side;
+  troupe: Side;
+  goal: string;
+}
+
+interface Stats {
+  median: number;
+  p10: number;
+  p90: number;
+}
+
+function stats(samples: number[]): Stats {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return { median: at(0.5), p10: at(0.1), p90: at(0.9) };
+}
+
+/** Measures both sides, alternating, after a warm-up of each. */
+async function compare(
+  name: string,
+  unit: Row["unit"],
+  baseline: [string, Sample],
+  troupe: [string, Sample],
+  goal: string,
+): Promise<Row> {
+  for (let i = 0; i < WARMUP; i++) {
+    await baseline[1]();
+    await troupe[1]();
+  }
+  const row: Row = {
+    name,
+    unit,
+    baseline: { label: baseline[0], samples: [] },
+    troupe: { label: troupe[0], samples: [] },
+    goal,
+  };
+  for (let i = 0; i < RUNS; i++) {
+    row.baseline.samples.push(await baseline[1]());
+    row.troupe.samples.push(await troupe[1]());
+  }
+  console.log(format(row));
+  return row;
+}
+
+// ---- worker backend --------------------------------------------------------
+
+async function rawWorkerFirstMessage(): Promise<number> {
+  const t0 = performance.now();
+  const worker = new Worker(here("./_raw_worker_hello.ts"), { type: "module" });
+  await new Promise((resolve) => worker.onmessage = resolve);
+  const ms = performance.now() - t0;
+  worker.terminate();
+  return ms;
+}
+
+async function troupeStarted(backend: "worker" | "subprocess"): Promise<number> {
+  const t0 = performance.now();
+  const p = new Process({ target: idle, module, backend });
+  await p.start();
+  const ms = performance.now() - t0;
+  p.terminate();
+  await p.join();
+  return ms;
+}
+
+async function rawWorkerStartToDone(): Promise<number> {
+  const t0 = performance.now();
+  const worker = new Worker(here("./_raw_worker_done.ts"), { type: "module" });
+  await new Promise((resolve) => worker.onmessage = resolve);
+  worker.terminate();
+  return performance.now() - t0;
+}
+
+async function troupeStartToJoin(backend: "worker" | "subprocess"): Promise<number> {
+  const t0 = performance.now();
+  const p = new Process({ target: empty, module, backend });
+  await p.start();
+  await p.join();
+  return performance.now() - t0;
+}
+
+async function rawWorkerConstructor(): Promise<number> {
+  const t0 = performance.now();
+  const worker = new Worker(here("./_raw_worker_hello.ts"), { type: "module" });
+  const ms = performance.now() - t0;
+  await new Promise((resolve) => worker.onmessage = resolve);
+  worker.terminate();
+  return ms;
+}
+
+async function troupeStartCall(): Promise<number> {
+  const p = new Process({ target: idle, module });
+  const t0 = performance.now();
+  const started = p.start();
+  const ms = performance.now() - t0;
+  await started;
+  p.terminate();
+  await p.join();
+  return ms;
+}
+
+// ---- subprocess backend ----------------------------------------------------
+
+async function rawSubprocessFirstLine(): Promise<number> {
+  const t0 = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", here("./_raw_subprocess_hello.ts").href],
+    stdin: "null",
+    stdout: "piped",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  await reader.read();
+  const ms = performance.now() - t0;
+  reader.releaseLock();
+  await child.stdout.cancel();
+  await child.status;
+  return ms;
+}
+
+async function rawSubprocessExit(): Promise<number> {
+  const t0 = performance.now();
+  await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", here("./_raw_subprocess_hello.ts").href],
+    stdin: "null",
+    stdout: "null",
+  }).output();
+  return performance.now() - t0;
+}
+
+// ---- round trips -----------------------------------------------------------
+
+const ROUND_TRIPS = 2000;
+
+async function workerRoundTrip(): Promise<number> {
+  const worker = new Worker(here("./_raw_worker_echo.ts"), { type: "module" });
+  let left = ROUND_TRIPS;
+  const t0 = performance.now();
+  await new Promise<void>((resolve) => {
+    worker.onmessage = () => --left === 0 ? resolve() : worker.postMessage(left);
+    worker.postMessage(left);
+  });
+  const us = (performance.now() - t0) * 1000 / ROUND_TRIPS;
+  worker.terminate();
+  return us;
+}
+
+async function subprocessRoundTrip(): Promise<number> {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", here("./_subprocess_echo.ts").href, String(listener.addr.port)],
+    stdin: "null",
+  }).spawn();
+  const conn = await listener.accept();
+  const writer = new FrameWriter(conn);
+  let left = ROUND_TRIPS;
+  const t0 = performance.now();
+  let us = 0;
+  writer.write(encodeFrame({ n: left }));
+  await readFrames(conn, () => {
+    if (--left > 0) return writer.write(encodeFrame({ n: left }));
+    us = (performance.now() - t0) * 1000 / ROUND_TRIPS;
+    conn.close();
+  }).catch(() => {});
+  child.kill();
+  await child.status;
+  return us;
+}
+
+// ---- Python ----------------------------------------------------------------
+
+async function python(method: string): Promise<number[] | undefined> {
+  try {
+    const { code, stdout } = await new Deno.Command("python3", {
+      args: [here("./_python_start_join.py").pathname, method, String(RUNS)],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    return code === 0 ? JSON.parse(new TextDecoder().decode(stdout)) : undefined;
+  } catch {
+    return undefined; // no python3 here: the row is skipped
+  }
+}
+
+async function sampled(sample: Sample): Promise<number[]> {
+  for (let i = 0; i < WARMUP; i++) await sample();
+  const samples: number[] = [];
+  for (let i = 0; i < RUNS; i++) samples.push(await sample());
+  return samples;
+}
+
+// ---- report ----------------------------------------------------------------
+
+function show(side: Side, unit: string): string {
+  const { median, p10, p90 } = stats(side.samples);
+  const wide = p90 / p10 > 1.5 ? " (wide)" : "";
+  return `${median.toFixed(2)} ${unit} (${p10.toFixed(2)}–${p90.toFixed(2)})${wide}`;
+}
+
+function ratio(row: Row): string {
+  return `${(stats(row.troupe.samples).median / stats(row.baseline.samples).median).toFixed(2)}×`;
+}
+
+function format(row: Row): string {
+  return `| ${row.name} | ${row.baseline.label}: ${show(row.baseline, row.unit)} | ${row.troupe.label}: ${
+    show(row.troupe, row.unit)
+  } | ${ratio(row)} | ${row.goal} |`;
+}
+
+async function machine(): Promise<string> {
+  let cpu = "unknown CPU";
+  try {
+    cpu = (await Deno.readTextFile("/proc/cpuinfo")).match(/model name\s*:\s*(.*)/)?.[1] ?? cpu;
+  } catch {
+    // Not Linux.
+  }
+  return `${cpu}, ${navigator.hardwareConcurrency} cores, ${Deno.build.os}; deno ${Deno.version.deno}`;
+}
+
+if (import.meta.main) {
+  const header =
+    "| what | baseline: median (p10–p90) | troupe: median (p10–p90) | troupe ÷ baseline | goal |\n" +
+    "| --- | --- | --- | --- | --- |";
+  console.log(`${RUNS} samples per side, alternating; "(wide)" marks p90/p10 > 1.5\n`);
+  console.log(header);
+  const rows: Row[] = [];
+  rows.push(
+    await compare(
+      "spawn to first message (worker)",
+      "ms",
+      ["raw new Worker", rawWorkerFirstMessage],
+      ["Process start()", () => troupeStarted("worker")],
+      "< 1.10×",
+    ),
+  );
+  rows.push(
+    await compare(
+      "start to join, empty target (worker)",
+      "ms",
+      ["raw Worker, self.close()", rawWorkerStartToDone],
+      ["start() + join()", () => troupeStartToJoin("worker")],
+      "< 1.10×",
+    ),
+  );
+  rows.push(
+    await compare(
+      "time start() blocks the caller (worker)",
+      "ms",
+      ["new Worker() call", rawWorkerConstructor],
+      ["start() call", troupeStartCall],
+      "< 1.10×",
+    ),
+  );
+  rows.push(
+    await compare(
+      "spawn to first message (subprocess)",
+      "ms",
+      ["raw deno run, first line", rawSubprocessFirstLine],
+      ["Process start()", () => troupeStarted("subprocess")],
+      "< 1.10×",
+    ),
+  );
+  rows.push(
+    await compare(
+      "start to join, empty target (subprocess)",
+      "ms",
+      ["raw deno run to exit", rawSubprocessExit],
+      ["start() + join()", () => troupeStartToJoin("subprocess")],
+      "< 1.10×",
+    ),
+  );
+  rows.push(
+    await compare(
+      `channel round trip, ${ROUND_TRIPS} pings`,
+      "µs",
+      ["worker postMessage", workerRoundTrip],
+      ["subprocess frames over TCP", subprocessRoundTrip],
+      "measured",
+    ),
+  );
+  for (const method of ["fork", "spawn"]) {
+    const samples = await python(method);
+    if (!samples) continue;
+    for (const backend of ["worker", "subprocess"] as const) {
+      const row: Row = {
+        name: `start to join, empty target: Python vs troupe ${backend}`,
+        unit: "ms",
+        baseline: { label: `multiprocessing (${method})`, samples },
+        troupe: { label: `troupe ${backend}`, samples: await sampled(() => troupeStartToJoin(backend)) },
+        goal: "measured",
+      };
+      console.log(format(row));
+      rows.push(row);
+    }
+  }
+
+  const when = new Date().toISOString().slice(0, 10);
+  const report = [
+    "# Benchmark results",
+    "",
+    `Latest run: ${when}, \`deno task bench\` (${RUNS} samples per side, baseline and troupe alternating).`,
+    `Machine: ${await machine()}. A shared, noisy 2-core machine: compare ratios, not absolute times.`,
+    "",
+    "Rows marked (wide) had p90/p10 > 1.5.",
+    "",
+    header,
+    ...rows.map(format),
+    "",
+  ].join("\n");
+  await Deno.writeTextFile(here("./RESULTS.md"), report);
+  console.log("\nwrote bench/RESULTS.md");
+}
