@@ -1,15 +1,15 @@
 /**
  * Framing for the subprocess channel (a Unix socket): each message is a
  * header (a magic number and the payload length, both u32 little-endian)
- * followed by the V8 serialization of the message, the same format
- * structured clone uses, so a subprocess child gets what a worker would.
+ * followed by the message as `_codec.ts` encodes it: what structured clone
+ * would copy, so a subprocess child gets what a worker would.
  * The magic number lets a reader tell garbage from a frame at once instead
  * of waiting for gigabytes a random length promised.
  *
  * @module
  */
 
-import { deserialize, serialize } from "node:v8";
+import { decode, encode } from "./_codec.ts";
 
 const MAGIC = 0x50555254; // "TRUP"
 const HEADER_BYTES = 8;
@@ -24,15 +24,10 @@ export class FrameError extends Error {
 
 /**
  * Encodes one message. Throws a `DataCloneError` DOMException, as
- * `postMessage` does, when the message holds something V8 cannot serialize.
+ * `postMessage` does, when the message holds something that cannot be cloned.
  */
 export function encodeFrame(message: unknown): Uint8Array {
-  let payload: Uint8Array;
-  try {
-    payload = serialize(message);
-  } catch (error) {
-    throw new DOMException((error as Error).message, "DataCloneError");
-  }
+  const payload = encode(message);
   const frame = new Uint8Array(HEADER_BYTES + payload.byteLength);
   const view = new DataView(frame.buffer);
   view.setUint32(0, MAGIC, true);
@@ -60,7 +55,7 @@ export class FrameReader {
       if (this.#length - offset - HEADER_BYTES < size) break;
       const start = offset + HEADER_BYTES;
       try {
-        messages.push(deserialize(this.#buffer.subarray(start, start + size)));
+        messages.push(decode(this.#buffer.subarray(start, start + size)));
       } catch (error) {
         throw new FrameError(`Cannot decode a frame on the channel: ${(error as Error).message}`);
       }

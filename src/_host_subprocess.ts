@@ -16,7 +16,7 @@
 
 import { inheritedFlags } from "./_deno_flags.ts";
 import { entryUrl } from "./_entry.ts";
-import type { FrameWriter } from "./_frame.ts";
+import { encodeFrame, FrameError, FrameWriter, readFrames } from "./_frame.ts";
 import type { Host } from "./_host.ts";
 import { permissionFlags, type ResolvedPermissions, withGrants } from "./_permissions.ts";
 import {
@@ -30,15 +30,6 @@ import {
 } from "./_protocol.ts";
 
 const BOOTSTRAP_URL = new URL("./_child_subprocess.ts", import.meta.url);
-
-// The frame codec pulls in node:v8, whose load costs a worker a quarter of
-// its start-up. Every worker child loads this module's importers, so the
-// codec is loaded only once a subprocess is started.
-let frames: typeof import("./_frame.ts") | undefined;
-let framesLoaded: Promise<typeof import("./_frame.ts")> | undefined;
-function loadFrames(): Promise<typeof import("./_frame.ts")> {
-  return framesLoaded ??= import("./_frame.ts").then((module) => frames = module);
-}
 
 /** Linux signal numbers, for Python's `-N` exit codes. */
 const SIGNALS: Record<string, number> = {
@@ -113,7 +104,6 @@ class Switchboard {
   }
 
   async #accept(listener: Deno.TcpListener): Promise<void> {
-    await loadFrames();
     for await (const conn of listener) this.#serve(conn);
   }
 
@@ -121,7 +111,6 @@ class Switchboard {
     conn.unref();
     let line: Line | undefined;
     try {
-      const { FrameError, FrameWriter, readFrames } = frames!;
       await readFrames(conn, (message) => {
         if (line) {
           if (!isProtocolMessage<FromChild>(message)) {
@@ -170,8 +159,8 @@ export class SubprocessHost implements Host {
   readonly exited: Promise<number>;
   #child: Deno.ChildProcess;
   #writer: FrameWriter | undefined;
-  /** What was sent before the child connected: frames, or copies of messages sent before the codec loaded. */
-  #backlog: (Uint8Array | ToChild)[] = [];
+  /** Frames sent before the child connected. */
+  #backlog: Uint8Array[] = [];
   #ended = false;
 
   constructor(name: string, onMessage: (message: FromChild) => void, options: SubprocessOptions) {
@@ -193,9 +182,7 @@ export class SubprocessHost implements Host {
     board.expect(token, {
       attach: (writer) => {
         this.#writer = writer;
-        for (const item of this.#backlog.splice(0)) {
-          writer.write(item instanceof Uint8Array ? item : frames!.encodeFrame(item));
-        }
+        for (const frame of this.#backlog.splice(0)) writer.write(frame);
       },
       receive: onMessage,
       corrupt: (error) => {
@@ -213,16 +200,9 @@ export class SubprocessHost implements Host {
 
   send(message: ToChild): void {
     if (this.#ended) return;
-    if (frames) {
-      const frame = frames.encodeFrame(message);
-      if (this.#writer) this.#writer.write(frame);
-      else this.#backlog.push(frame);
-    } else {
-      // Until the codec has loaded, a structured clone (the algorithm V8's
-      // serializer shares) copies the message now and refuses what cannot
-      // cross, as postMessage would.
-      this.#backlog.push(structuredClone(message));
-    }
+    const frame = encodeFrame(message);
+    if (this.#writer) this.#writer.write(frame);
+    else this.#backlog.push(frame);
   }
 
   stop(how: StopHow): void {

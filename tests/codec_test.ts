@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { decode, encode } from "../src/_codec.ts";
+
+const roundTrip = (value: unknown) => decode(encode(value));
+const show = (value: unknown) => Deno.inspect(value, { depth: 20, sorted: true, showHidden: false });
+
+Deno.test("the subprocess codec copies what structured clone copies", () => {
+  const buffer = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]).buffer;
+  const samples: unknown[] = [
+    "text",
+    "",
+    0,
+    -0,
+    1.5,
+    NaN,
+    Infinity,
+    -Infinity,
+    true,
+    null,
+    undefined,
+    10n ** 30n,
+    [1, "two", [3, [4]], undefined, null],
+    { a: 1, nested: { b: [true, false] }, "odd key": "x", $t: "not a tag" },
+    new Date(1_700_000_000_000),
+    new Date(NaN),
+    /a+b/gi,
+    new Map<unknown, unknown>([["k", 1], [{ o: 1 }, new Set([1, 2])]]),
+    new Set(["a", 1, null]),
+    buffer,
+    new Uint8Array([1, 2, 3]),
+    new Float64Array([1.5, -2.5]),
+    new BigInt64Array([1n, -2n]),
+    new Int16Array(buffer, 2, 2),
+    new DataView(buffer, 1, 4),
+    new RangeError("out", { cause: new Error("inner") }),
+    Object(5),
+    Object("boxed"),
+    new (class Point {
+      constructor(readonly x: number, readonly y: number) {}
+    })(1, 2),
+    ["A", "looks like a tag"],
+  ];
+  for (const value of samples) {
+    assert.equal(show(roundTrip(value)), show(structuredClone(value)), show(value));
+  }
+});
+
+Deno.test("the subprocess codec keeps shared and cyclic references", () => {
+  const shared = { n: 1 };
+  const cyclic: Record<string, unknown> = { shared, again: shared };
+  cyclic.self = cyclic;
+  const list: unknown[] = [cyclic];
+  list.push(list);
+  const buffer = new ArrayBuffer(8);
+  const copy = roundTrip({ cyclic, list, views: [new Uint8Array(buffer), new Uint16Array(buffer)] }) as {
+    cyclic: Record<string, unknown>;
+    list: unknown[];
+    views: [Uint8Array, Uint16Array];
+  };
+  assert.equal(copy.cyclic.self, copy.cyclic);
+  assert.equal(copy.cyclic.shared, copy.cyclic.again);
+  assert.equal(copy.list[1], copy.list);
+  assert.equal(copy.list[0], copy.cyclic);
+  assert.equal(copy.views[0].buffer, copy.views[1].buffer);
+});
+
+Deno.test("the subprocess codec refuses what structured clone refuses, with a DataCloneError", () => {
+  for (
+    const value of [
+      () => 1,
+      Symbol("s"),
+      { deep: [new WeakMap()] },
+      Promise.resolve(),
+      new SharedArrayBuffer(8),
+    ]
+  ) {
+    assert.throws(
+      () => encode(value),
+      (error: Error) => error instanceof DOMException && error.name === "DataCloneError",
+    );
+  }
+});
+
+Deno.test("the subprocess codec rejects payloads it did not make", () => {
+  const json = new TextEncoder().encode('["Z"]');
+  const payload = new Uint8Array(4 + json.length);
+  new DataView(payload.buffer).setUint32(0, json.length, true);
+  payload.set(json, 4);
+  assert.throws(() => decode(payload), SyntaxError);
+  assert.throws(() => decode(crypto.getRandomValues(new Uint8Array(64))));
+});
