@@ -53,6 +53,19 @@ test("a subprocess that writes garbage on its channel is killed, and the parent 
   assert.equal(next.exitCode, 0);
 });
 
+test("a subprocess that exits in the middle of a message leaves the parent and its siblings working", async () => {
+  const sibling = new Process({ target: targets.forever, module, backend });
+  await sibling.start();
+  const p = new Process({ target: targets.exitMidMessage, module, backend });
+  await p.start();
+  await p.join();
+  assert.equal(p.exitCode, 3);
+  assert.equal(sibling.isAlive(), true);
+  sibling.terminate();
+  await sibling.join();
+  assert.equal(sibling.exitCode, -15);
+});
+
 test("a connection that does not speak the protocol is dropped and children keep working", async () => {
   const first = new Process({ target: targets.forever, module, backend });
   await first.start();

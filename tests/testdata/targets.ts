@@ -247,3 +247,14 @@ export async function spawnForever(): Promise<void> {
   console.log(`pid ${kid.pid}`);
   await forever();
 }
+
+/** Starts a frame on its channel, promising a megabyte, and exits halfway through it. */
+export async function exitMidMessage(): Promise<void> {
+  const conn = (globalThis as Record<symbol, unknown>)[Symbol.for("troupe.channel")] as Deno.Conn;
+  const header = new Uint8Array(8);
+  new DataView(header.buffer).setUint32(0, 0x50555254, true);
+  new DataView(header.buffer).setUint32(4, 1 << 20, true);
+  await conn.write(header);
+  await conn.write(new Uint8Array(1000));
+  Deno.exit(3);
+}
