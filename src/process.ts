@@ -24,6 +24,24 @@ const BACKENDS: readonly Backend[] = ["worker", "subprocess"];
  * hosts for `net` and `import`, variable names for `env`, commands for
  * `run`, kinds for `sys`). A permission left out is what the parent holds
  * (when it holds all of it). A child can never get more than its parent.
+ *
+ * @example A child that may read one directory and nothing else
+ * ```ts
+ * import { Process, type ProcessPermissions } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const permissions: ProcessPermissions = {
+ *   read: [Deno.cwd()],
+ *   write: false,
+ *   net: false,
+ *   env: false,
+ *   run: false,
+ * };
+ * const p = new Process({ backend: "subprocess", permissions });
+ * await p.start();
+ * await p.join();
+ * assert.equal(p.exitCode, 0);
+ * ```
  */
 export type ProcessPermissions = PermissionOptions;
 
@@ -31,6 +49,22 @@ export type ProcessPermissions = PermissionOptions;
  * Options for {@linkcode Process}, Python's `Process(target, name, args, daemon)`.
  *
  * @typeParam Args The argument list of `target`.
+ *
+ * @example Options checked against the target's parameters
+ * ```ts
+ * import type { ProcessOptions } from "@troupe/troupe";
+ *
+ * function resize(path: string, width: number): void {
+ *   console.log(path, width);
+ * }
+ * const options: ProcessOptions<[string, number]> = {
+ *   target: resize,
+ *   args: ["photo.png", 640],
+ *   name: "resizer",
+ *   daemon: true,
+ * };
+ * console.log(options.name);
+ * ```
  */
 export interface ProcessOptions<Args extends unknown[] = unknown[]> {
   /**
@@ -132,6 +166,20 @@ const OPTION_NAMES = new Set([
  * await p.start();
  * await p.join();
  * assert.equal(p.exitCode, 0);
+ * ```
+ *
+ * @example A sandboxed OS process
+ * ```ts
+ * import { Process } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const module = "data:text/javascript,export async function peek() { await Deno.readTextFile('/etc/hostname'); }";
+ * const { peek } = await import(module);
+ *
+ * const p = new Process({ target: peek, module, backend: "subprocess", permissions: { read: false } });
+ * await p.start();
+ * await p.join();
+ * assert.equal(p.exitCode, 1); // NotCapable: the read was refused
  * ```
  *
  * @example A subclass that overrides run()

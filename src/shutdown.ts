@@ -1,7 +1,17 @@
 import { runtime } from "./_runtime.ts";
 import { waitFor } from "./_wait.ts";
 
-/** Options for {@linkcode shutdown}. */
+/**
+ * Options for {@linkcode shutdown}.
+ *
+ * @example Waiting at most five seconds
+ * ```ts
+ * import { shutdown, type ShutdownOptions } from "@troupe/troupe";
+ *
+ * const options: ShutdownOptions = { timeoutMs: 5_000 };
+ * await shutdown(options);
+ * ```
+ */
 export interface ShutdownOptions {
   /**
    * How long to wait for non-daemon children, in milliseconds; those still

@@ -20,7 +20,17 @@
 import { runtime } from "./_runtime.ts";
 import { ProcessError } from "./errors.ts";
 
-/** A live process, as {@linkcode liveProcesses} lists it. */
+/**
+ * A live process, as {@linkcode liveProcesses} lists it.
+ *
+ * @example Naming what is still running
+ * ```ts
+ * import { type LiveProcess, liveProcesses } from "@troupe/troupe/testing";
+ *
+ * const running: LiveProcess[] = liveProcesses();
+ * console.log(running.map((p) => `${p.name} (started by ${p.owner})`));
+ * ```
+ */
 export interface LiveProcess {
   /** The process name. */
   readonly name: string;
@@ -51,7 +61,19 @@ export function liveProcesses(): LiveProcess[] {
   return (runtime.hosting?.live() ?? []).map(({ name, id, daemon, owner }) => ({ name, id, daemon, owner }));
 }
 
-/** Thrown by {@linkcode withLeakCheck} when a test left processes running. */
+/**
+ * Thrown by {@linkcode withLeakCheck} when a test left processes running.
+ *
+ * @example Reading what leaked
+ * ```ts
+ * import { ProcessLeakError } from "@troupe/troupe/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new ProcessLeakError([{ name: "Process-7", id: 7, daemon: false, owner: 0 }]);
+ * assert.match(error.message, /Process-7/);
+ * assert.equal(error.leaked.length, 1);
+ * ```
+ */
 export class ProcessLeakError extends ProcessError {
   /** The processes that were still running; they have been killed since. */
   readonly leaked: readonly LiveProcess[];
