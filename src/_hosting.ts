@@ -12,7 +12,7 @@ import { encodeError } from "./_error_codec.ts";
 import type { Host } from "./_host.ts";
 import { SubprocessHost } from "./_host_subprocess.ts";
 import { WorkerHost } from "./_host_worker.ts";
-import { exceeds, type ResolvedPermissions } from "./_permissions.ts";
+import { exceeds, exceedsHeld, type ResolvedPermissions } from "./_permissions.ts";
 import type { FromChild, KidEvent, LaunchSpec, Preamble, StopHow } from "./_protocol.ts";
 import { TAG } from "./_protocol.ts";
 
@@ -36,7 +36,8 @@ export interface HostedProcess {
 
 interface Entry extends HostedProcess {
   readonly listener: KidListener;
-  readonly permissions: ResolvedPermissions;
+  /** What the process holds; null for a worker without a sandbox, which holds what the root holds. */
+  readonly permissions: ResolvedPermissions | null;
   /** The handles of this process's own children, by the ref it chose. */
   readonly kids: Map<number, KidHandle>;
 }
@@ -75,7 +76,10 @@ export class Hosting {
    */
   host(spec: LaunchSpec, owner: number, listener: KidListener): KidHandle {
     const parent = this.#live.get(owner);
-    const wider = parent && exceeds(spec.host.permissions, parent.permissions);
+    const wider = parent &&
+      (parent.permissions
+        ? exceeds(spec.host.permissions, parent.permissions)
+        : exceedsHeld(spec.host.permissions));
     if (wider) {
       throw new RangeError(
         `Cannot start ${spec.name} with ${wider} as its parent ${parent.name} does not hold it`,
@@ -92,7 +96,7 @@ export class Hosting {
       host,
       listener,
       kids,
-      permissions: spec.host.permissions,
+      permissions: spec.host.backend === "worker" && !spec.host.sandboxed ? null : spec.host.permissions,
     };
     try {
       host.send({ [TAG]: "launch", entry: spec.entry, args: spec.args });

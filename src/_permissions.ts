@@ -106,6 +106,18 @@ export function exceeds(child: ResolvedPermissions, parent: ResolvedPermissions)
   return undefined;
 }
 
+/** Like {@linkcode exceeds}, against what this process holds (which may be partial grants). */
+export function exceedsHeld(child: ResolvedPermissions): string | undefined {
+  for (const name of PERMISSION_NAMES) {
+    const want = child[name];
+    if (want === false) continue;
+    if (want === true && !holds(name)) return `permissions.${name}`;
+    const extra = want === true ? undefined : want.find((item) => !holds(name, item));
+    if (extra !== undefined) return `permissions.${name} entry ${JSON.stringify(extra)}`;
+  }
+  return undefined;
+}
+
 /** The `deno run` flags for a permission set. */
 export function permissionFlags(permissions: ResolvedPermissions): string[] {
   const flags = ["--no-prompt"];
