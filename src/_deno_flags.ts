@@ -129,3 +129,12 @@ function configsAbove(dir: string): string[] {
     if (at === "/") return found;
   }
 }
+
+/** Why a worker sandbox cannot be had, as an error to throw before anything starts. */
+export function workerSandboxUnavailable(): TypeError {
+  return new TypeError(
+    "Cannot give a worker its own permissions as Deno's worker-options feature is off: " +
+      'add "unstable": ["worker-options"] to deno.json (or run deno with --unstable-worker-options), ' +
+      'or use backend: "subprocess"',
+  );
+}

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { workerOptionsEnabled } from "./_deno_flags.ts";
+import { workerOptionsEnabled, workerSandboxUnavailable } from "./_deno_flags.ts";
 import { encodeError } from "./_error_codec.ts";
 import type { Host } from "./_host.ts";
 import { SubprocessHost } from "./_host_subprocess.ts";
@@ -40,15 +40,6 @@ interface Entry extends HostedProcess {
   readonly permissions: ResolvedPermissions | null;
   /** The handles of this process's own children, by the ref it chose. */
   readonly kids: Map<number, KidHandle>;
-}
-
-/** Why a worker sandbox cannot be had, as an error to throw before anything starts. */
-export function workerSandboxUnavailable(): TypeError {
-  return new TypeError(
-    "Cannot give a worker its own permissions as Deno's worker-options feature is off: " +
-      'add "unstable": ["worker-options"] to deno.json (or run deno with --unstable-worker-options), ' +
-      'or use backend: "subprocess"',
-  );
 }
 
 function startHost(spec: LaunchSpec, id: number, onMessage: (message: FromChild) => void): Host {
@@ -130,7 +121,10 @@ export class Hosting {
         break;
       case "spawn": {
         const { ref, spec } = message;
-        const relay: KidListener = (event) => record.host.send({ [TAG]: "kid", ref, event });
+        const relay: KidListener = (event) => {
+          if (event.ev === "exited") record.kids.delete(ref);
+          record.host.send({ [TAG]: "kid", ref, event });
+        };
         try {
           // The spec already crossed once, from the child to here, so it clones.
           record.kids.set(ref, this.host(spec, record.id, relay));

@@ -157,13 +157,13 @@ export class ProcessEngine {
     // A caller who does not await start() learns of a failure from exitCode
     // and the child's stderr; the rejection must not crash the program.
     startup.promise.catch(() => {});
+    this.#startup = startup;
     this.#exit = Promise.withResolvers<number>();
     try {
       this.#handle = runtime.launch(spec, (event) => this.#onEvent(event));
     } catch (error) {
       throw this.#explainLaunchFailure(error, spec);
     }
-    this.#startup = startup;
     this.#status = "started";
     runtime.children.add(this);
     return startup.promise;

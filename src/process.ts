@@ -1,6 +1,5 @@
 import { adopt, takeAdoption } from "./_adopt.ts";
-import { workerOptionsEnabled } from "./_deno_flags.ts";
-import { workerSandboxUnavailable } from "./_hosting.ts";
+import { workerOptionsEnabled, workerSandboxUnavailable } from "./_deno_flags.ts";
 import { type PermissionOptions, resolvePermissions, validatePermissions } from "./_permissions.ts";
 import { ProcessEngine } from "./_process_engine.ts";
 import type { EntrySpec } from "./_protocol.ts";
