@@ -128,7 +128,9 @@ class Switchboard {
         line.attach(new FrameWriter(conn));
       });
     } catch (error) {
-      line?.corrupt(error as Error);
+      // A reset connection is a child dying, which its exit status reports;
+      // only bytes that are not frames mean a broken child.
+      if (error instanceof FrameError) line?.corrupt(error);
     } finally {
       try {
         conn.close();

@@ -244,3 +244,40 @@ for (const backend of BACKENDS) {
     }
   });
 }
+
+for (const backend of BACKENDS) {
+  const test = (name: string, fn: () => Promise<void>) =>
+    Deno.test(`[${backend}] ${name}`, withLeakCheck(fn));
+
+  test("Process.start() rejects, and the child exits 1, when the target's module does not exist", async () => {
+    const missing = new URL("./testdata/no_such_module.ts", import.meta.url).href;
+    const p = new Process({ target: targets.noop, module: missing, backend });
+    await assert.rejects(p.start(), ProcessError);
+    await p.join();
+    assert.equal(p.exitCode, 1);
+  });
+
+  test("every start() and exit settles exactly once, whenever processes are stopped", async () => {
+    // A fixed-seed shuffle of stop moments: before start() resolves, right after, or never (the target returns).
+    let seed = 7;
+    const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    const plans = Array.from({ length: 12 }, () => ["early", "late", "natural"][Math.floor(random() * 3)]);
+    const processes = plans.map((plan) =>
+      new Process({ target: plan === "natural" ? targets.noop : targets.forever, module, backend })
+    );
+    const settled: string[] = [];
+    const starts = processes.map((p, i) =>
+      p.start().then(() => settled.push(`start ${i} ok`), () => settled.push(`start ${i} failed`))
+    );
+    for (const [i, p] of processes.entries()) if (plans[i] === "early") p.kill();
+    await Promise.all(starts);
+    for (const [i, p] of processes.entries()) if (plans[i] === "late") p.terminate();
+    const codes = await Promise.all(processes.map((p) => p.exited));
+    assert.equal(settled.length, processes.length, "each start() settled once");
+    for (const [i, code] of codes.entries()) {
+      const expected = { early: -9, late: -15, natural: 0 }[plans[i]!];
+      assert.equal(code, expected, `process ${i} (${plans[i]})`);
+      if (plans[i] === "natural") assert.ok(settled.includes(`start ${i} ok`));
+    }
+  });
+}
