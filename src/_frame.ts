@@ -38,6 +38,8 @@ export function encodeFrame(message: unknown): Uint8Array {
 
 /** Reassembles messages from a byte stream that may split or join frames anywhere. */
 export class FrameReader {
+  /** Frames larger than this are refused, as garbage would be (a peer not yet trusted gets little). */
+  maxFrameBytes = Infinity;
   #buffer = new Uint8Array(64 * 1024);
   #length = 0;
 
@@ -52,6 +54,11 @@ export class FrameReader {
         throw new FrameError("Cannot read the channel as it carries bytes that are not a troupe frame");
       }
       const size = view.getUint32(4, true);
+      if (size > this.maxFrameBytes) {
+        throw new FrameError(
+          `Cannot read a frame of ${size} bytes: at most ${this.maxFrameBytes} are accepted here`,
+        );
+      }
       if (this.#length - offset - HEADER_BYTES < size) break;
       const start = offset + HEADER_BYTES;
       try {
@@ -121,8 +128,11 @@ async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
 }
 
 /** Reads `conn` until it ends, handing each message over. Throws `FrameError` on garbage. */
-export async function readFrames(conn: Deno.Conn, onMessage: (message: unknown) => void): Promise<void> {
-  const reader = new FrameReader();
+export async function readFrames(
+  conn: Deno.Conn,
+  onMessage: (message: unknown) => void,
+  reader: FrameReader = new FrameReader(),
+): Promise<void> {
   const chunk = new Uint8Array(64 * 1024);
   while (true) {
     const n = await conn.read(chunk);

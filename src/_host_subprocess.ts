@@ -16,7 +16,7 @@
 
 import { inheritedFlags } from "./_deno_flags.ts";
 import { entryUrl } from "./_entry.ts";
-import { encodeFrame, FrameError, FrameWriter, readFrames } from "./_frame.ts";
+import { encodeFrame, FrameError, FrameReader, FrameWriter, readFrames } from "./_frame.ts";
 import type { Host } from "./_host.ts";
 import { permissionFlags, type ResolvedPermissions, withGrants } from "./_permissions.ts";
 import {
@@ -110,6 +110,9 @@ class Switchboard {
   async #serve(conn: Deno.TcpConn): Promise<void> {
     conn.unref();
     let line: Line | undefined;
+    // Until a connection proves it is a child of ours, it may send only a small hello.
+    const reader = new FrameReader();
+    reader.maxFrameBytes = 4096;
     try {
       await readFrames(conn, (message) => {
         if (line) {
@@ -125,8 +128,9 @@ class Switchboard {
         line = token === undefined ? undefined : this.#lines.get(token);
         if (!line) throw new FrameError("Cannot accept a connection that does not start with a known token");
         this.#lines.delete(token!);
+        reader.maxFrameBytes = Infinity;
         line.attach(new FrameWriter(conn));
-      });
+      }, reader);
     } catch (error) {
       // A reset connection is a child dying, which its exit status reports;
       // only bytes that are not frames mean a broken child.

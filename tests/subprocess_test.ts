@@ -73,6 +73,14 @@ test("a connection that does not speak the protocol is dropped and children keep
   await intruder.write(crypto.getRandomValues(new Uint8Array(1024)));
   assert.equal(await intruder.read(new Uint8Array(16)), null, "the intruder is hung up on");
   intruder.close();
+  // A frame header that promises a gigabyte is refused at once, not buffered.
+  const greedy = await Deno.connect({ hostname: "127.0.0.1", port: switchboardPort()! });
+  const header = new DataView(new ArrayBuffer(8));
+  header.setUint32(0, 0x50555254, true);
+  header.setUint32(4, 1 << 30, true);
+  await greedy.write(new Uint8Array(header.buffer));
+  assert.equal(await greedy.read(new Uint8Array(16)), null, "the greedy peer is hung up on");
+  greedy.close();
   const second = new Process({ target: targets.noop, module, backend });
   await second.start();
   await second.join();
