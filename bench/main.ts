@@ -14,7 +14,7 @@ const RUNS = Number(Deno.env.get("BENCH_RUNS") ?? 30);
 const WARMUP = 3;
 const here = (path: string) => new URL(path, import.meta.url);
 const module = here("./_targets.ts").href;
-const { empty, idle } = await import("./_targets.ts");
+const { empty, idle, timeGrandchildStarts } = await import("./_targets.ts");
 
 /** One measurement, in the row's unit. */
 type Sample = () => Promise<number>;
@@ -195,6 +195,28 @@ async function subprocessRoundTrip(): Promise<number> {
   return us;
 }
 
+// ---- a child starting a child ------------------------------------------------
+
+async function rawNestedStarts(runs: number): Promise<number[]> {
+  const worker = new Worker(here("./_raw_worker_nested.ts"), { type: "module" });
+  const samples = await new Promise<number[]>((resolve) => {
+    worker.onmessage = (event) => resolve(event.data);
+    worker.postMessage(runs);
+  });
+  worker.terminate();
+  return samples;
+}
+
+async function troupeNestedStarts(runs: number): Promise<number[]> {
+  const path = await Deno.makeTempFile();
+  const p = new Process({ target: timeGrandchildStarts, args: [path, runs], module });
+  await p.start();
+  await p.join();
+  const samples = JSON.parse(await Deno.readTextFile(path));
+  await Deno.remove(path);
+  return samples;
+}
+
 // ---- Python ----------------------------------------------------------------
 
 async function python(method: string): Promise<number[] | undefined> {
@@ -307,6 +329,21 @@ if (import.meta.main) {
       "measured",
     ),
   );
+  const nested: Row = {
+    name: "a child starts a child: spawn to first message",
+    unit: "ms",
+    baseline: {
+      label: "raw Worker inside a Worker",
+      samples: (await rawNestedStarts(RUNS + WARMUP)).slice(WARMUP),
+    },
+    troupe: {
+      label: "root-hosted start()",
+      samples: (await troupeNestedStarts(RUNS + WARMUP)).slice(WARMUP),
+    },
+    goal: "far below 1×",
+  };
+  console.log(format(nested));
+  rows.push(nested);
   for (const method of ["fork", "spawn"]) {
     const samples = await python(method);
     if (!samples) continue;
