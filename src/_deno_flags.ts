@@ -10,33 +10,32 @@
  * @module
  */
 
-/** Flags passed on with their value, as `--flag=value` or `--flag value`. */
-const WITH_VALUE = new Set([
-  "--config",
-  "-c",
-  "--import-map",
-  "--lock",
-  "--node-modules-dir",
-  "--conditions",
-]);
-/** Flags passed on alone. */
-const ALONE = new Set([
+/** Flags passed on, with a value given as `--flag=value` or `--flag value`. */
+const WITH_VALUE = new Set(["--config", "-c", "--import-map", "--conditions", "--cert"]);
+/** Flags passed on as written; a value, if any, is attached with `=`. */
+const AS_WRITTEN = new Set([
   "--no-config",
   "--no-lock",
+  "--lock",
+  "--node-modules-dir",
   "--vendor",
   "--cached-only",
   "--no-remote",
   "--no-npm",
   "--frozen",
+  "--frozen-lockfile",
 ]);
-/** Flags of `deno run`/`test`/`bench` that take a separate value but are not passed on. */
+/** Flags not passed on that take a separate value, which must be skipped too. */
 const SKIPPED_WITH_VALUE = new Set([
-  "--env-file",
-  "--inspect",
   "--seed",
+  "--location",
   "--filter",
   "--reporter",
-  "--location",
+  "--junit-path",
+  "--ext",
+  "--preload",
+  "--inspect-publish-uid",
+  "--coverage-threshold",
 ]);
 
 let cached: readonly string[] | undefined;
@@ -77,20 +76,22 @@ function readCommandLine(): string[] {
   }
 }
 
-/** Picks the passed-on flags from `deno <subcommand> [flags] <script> …`. */
+/** Deno's subcommands that run a script; without one, `deno [flags] script` means `run`. */
+const SUBCOMMANDS = new Set(["run", "test", "bench", "serve", "eval", "repl", "jupyter"]);
+
+/** Picks the passed-on flags from `deno [subcommand] [flags] <script> …`. */
 export function parse(argv: readonly string[]): string[] {
   const flags: string[] = [];
-  for (let i = 2; i < argv.length; i++) {
+  for (let i = SUBCOMMANDS.has(argv[1] ?? "") ? 2 : 1; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith("-")) break; // the script: what follows is its own arguments
-    const [name, value] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg] : [arg, undefined];
+    const name = arg.includes("=") ? arg.slice(0, arg.indexOf("=")) : arg;
     if (WITH_VALUE.has(name)) {
-      if (value !== undefined) flags.push(value);
-      else if (name === "--lock" || name === "--node-modules-dir") flags.push(arg);
+      if (name !== arg) flags.push(arg);
       else if (i + 1 < argv.length) flags.push(`${name}=${argv[++i]}`);
-    } else if (ALONE.has(name) || name.startsWith("--unstable")) {
+    } else if (AS_WRITTEN.has(name) || name.startsWith("--unstable")) {
       flags.push(arg);
-    } else if (SKIPPED_WITH_VALUE.has(name) && value === undefined) {
+    } else if (SKIPPED_WITH_VALUE.has(name) && name === arg) {
       i++;
     }
   }

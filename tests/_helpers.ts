@@ -36,19 +36,34 @@ export interface ScriptResult {
   stderr: string;
 }
 
-/** Runs `tests/testdata/<name>` as a program of its own; killed after 60 s so nothing hangs. */
-export async function runScript(name: string, args: string[] = []): Promise<ScriptResult> {
-  const script = new URL(`./testdata/${name}`, import.meta.url);
+/** How to run a program in {@linkcode runProgram}. */
+export interface RunOptions {
+  /** The program's own arguments. */
+  args?: string[];
+  /** Deno's flags for it; `-A` by default. */
+  flags?: string[];
+  cwd?: string;
+}
+
+/** Runs a module as a program of its own; killed after 120 s so nothing hangs. */
+export async function runProgram(module: URL | string, options: RunOptions = {}): Promise<ScriptResult> {
+  const { args = [], flags = ["-A"], cwd } = options;
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", script.href, ...args],
+    args: ["run", ...flags, String(module), ...args],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },
-    signal: AbortSignal.timeout(60_000),
+    signal: AbortSignal.timeout(120_000),
+    ...(cwd === undefined ? {} : { cwd }),
   }).output();
   const decoder = new TextDecoder();
   return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+}
+
+/** Runs `tests/testdata/<name>` as a program of its own. */
+export function runScript(name: string, options: RunOptions = {}): Promise<ScriptResult> {
+  return runProgram(new URL(`./testdata/${name}`, import.meta.url), options);
 }
 
 /**

@@ -1,19 +1,11 @@
 import assert from "node:assert/strict";
+import { runProgram } from "./_helpers.ts";
 
 /** Runs an example as its README says, and returns what it printed. */
 async function runExample(name: string): Promise<string> {
-  const script = new URL(`../examples/${name}.ts`, import.meta.url);
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", script.href],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-    signal: AbortSignal.timeout(60_000),
-  }).output();
-  const decoder = new TextDecoder();
-  assert.equal(code, 0, decoder.decode(stderr));
-  return decoder.decode(stdout);
+  const { code, stdout, stderr } = await runProgram(new URL(`../examples/${name}.ts`, import.meta.url));
+  assert.equal(code, 0, stderr);
+  return stdout;
 }
 
 const expectations: Record<string, RegExp[]> = {

@@ -9,20 +9,20 @@ Deno.test("an uncaught error prints the child's stack under its name and leaves 
 });
 
 Deno.test("shutdown() terminates daemon children and waits for the others", async () => {
-  const { code, stdout } = await runScript("exit_script.ts", ["shutdown"]);
+  const { code, stdout } = await runScript("exit_script.ts", { args: ["shutdown"] });
   assert.equal(code, 0);
   assert.match(stdout, /daemon started/);
   assert.match(stdout, /worker done\n[^]*main done: daemon exitCode=-15, worker exitCode=0/);
 });
 
 Deno.test("the program waits for non-daemon children after the main module ends", async () => {
-  const { code, stdout } = await runScript("exit_script.ts", ["natural"]);
+  const { code, stdout } = await runScript("exit_script.ts", { args: ["natural"] });
   assert.equal(code, 0);
   assert.equal(stdout, "main done\nworker done\n");
 });
 
 Deno.test("Deno.exit() in the main module ends every child at once", async () => {
-  const { code, stdout } = await runScript("exit_script.ts", ["deno-exit"]);
+  const { code, stdout } = await runScript("exit_script.ts", { args: ["deno-exit"] });
   assert.equal(code, 3);
   assert.doesNotMatch(stdout, /worker done/);
 });

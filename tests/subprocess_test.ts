@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Process } from "../mod.ts";
 import { switchboardPort } from "../src/_host_subprocess.ts";
 import { withLeakCheck } from "../src/testing.ts";
-import { reportFile, runScript } from "./_helpers.ts";
+import { reportFile, runProgram, runScript } from "./_helpers.ts";
 import * as targets from "./testdata/targets.ts";
 
 const module = targets.MODULE;
@@ -134,16 +134,10 @@ Deno.test("a subprocess child's stdout and stderr reach the parent's unchanged a
 });
 
 Deno.test("a child gets no more permissions than its parent holds, by default or on request", async () => {
-  const script = new URL("./testdata/permissions_script.ts", import.meta.url);
-  const { code, stdout } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-run", "--allow-net=127.0.0.1", script.href],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-    signal: AbortSignal.timeout(60_000),
-  }).output();
-  const text = new TextDecoder().decode(stdout);
-  assert.equal(code, 0);
+  const { code, stdout: text, stderr } = await runScript("permissions_script.ts", {
+    flags: ["--allow-read", "--allow-write", "--allow-run", "--allow-net=127.0.0.1"],
+  });
+  assert.equal(code, 0, stderr);
   assert.match(text, /RangeError: Cannot grant permissions\.net = true/);
   assert.match(text, /RangeError: Cannot grant permissions\.env = "HOME"/);
   assert.match(text, /child holds read=granted write=granted run=granted net=prompt env=prompt/);
@@ -151,19 +145,12 @@ Deno.test("a child gets no more permissions than its parent holds, by default or
 
 Deno.test("a worker gets a sandbox of its own where Deno's worker-options feature is on", async () => {
   await using secret = await reportFile();
-  const script = new URL("./testdata/worker_sandbox_script.ts", import.meta.url);
-  const { code, stdout } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--unstable-worker-options", script.href, secret.path],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-    signal: AbortSignal.timeout(60_000),
-  }).output();
-  assert.equal(code, 0);
-  assert.equal(
-    new TextDecoder().decode(stdout),
-    "read refused: NotCapable\nenv refused: NotCapable\nexitCode=0\n",
-  );
+  const { code, stdout, stderr } = await runScript("worker_sandbox_script.ts", {
+    flags: ["-A", "--unstable-worker-options"],
+    args: [secret.path],
+  });
+  assert.equal(code, 0, stderr);
+  assert.equal(stdout, "read refused: NotCapable\nenv refused: NotCapable\nexitCode=0\n");
 });
 
 Deno.test("a worker sandbox without Deno's worker-options feature is refused before anything starts", () => {
@@ -252,17 +239,9 @@ Deno.test("a subprocess child resolves imports as its parent does: deno.json imp
         "}",
       ].join("\n"),
     );
-    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "main.ts"],
-      cwd: dir,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(120_000),
-    }).output();
-    const text = new TextDecoder().decode(stdout);
-    assert.equal(code, 0, new TextDecoder().decode(stderr));
-    assert.equal(text, "hello from a mapped import; isNumber(7) is true\nexitCode=0\n");
+    const { code, stdout, stderr } = await runProgram("main.ts", { cwd: dir });
+    assert.equal(code, 0, stderr);
+    assert.equal(stdout, "hello from a mapped import; isNumber(7) is true\nexitCode=0\n");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
