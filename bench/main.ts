@@ -9,6 +9,7 @@
 
 import { Process } from "../mod.ts";
 import { encodeFrame, FrameWriter, readFrames } from "../src/_frame.ts";
+import { runtime } from "../src/_runtime.ts";
 
 const RUNS = Number(Deno.env.get("BENCH_RUNS") ?? 30);
 const WARMUP = 3;
@@ -117,12 +118,30 @@ async function rawWorkerConstructor(): Promise<number> {
   return ms;
 }
 
-async function troupeStartCall(): Promise<number> {
-  const p = new Process({ target: idle, module });
+function troupeStartCall(): Promise<number> {
+  return troupeStartCallOf("worker");
+}
+
+async function troupeStartCallOf(backend: "worker" | "subprocess"): Promise<number> {
+  const p = new Process({ target: idle, module, backend });
   const t0 = performance.now();
   const started = p.start();
   const ms = performance.now() - t0;
   await started;
+  p.terminate();
+  await p.join();
+  return ms;
+}
+
+/** start() from a pre-started spare: the call alone, or until the target runs. */
+async function troupeWarmStart(backend: "worker" | "subprocess", until: "call" | "started"): Promise<number> {
+  await runtime.hosting!.prestart(backend, 1);
+  const p = new Process({ target: idle, module, backend });
+  const t0 = performance.now();
+  const started = p.start();
+  const call = performance.now() - t0;
+  await started;
+  const ms = until === "call" ? call : performance.now() - t0;
   p.terminate();
   await p.join();
   return ms;
@@ -320,6 +339,26 @@ if (import.meta.main) {
       "< 1.10×",
     ),
   );
+  for (const backend of ["worker", "subprocess"] as const) {
+    rows.push(
+      await compare(
+        `warm start: a pre-started spare (${backend})`,
+        "ms",
+        ["cold start() to target running", () => troupeStarted(backend)],
+        ["warm start() to target running", () => troupeWarmStart(backend, "started")],
+        "measured",
+      ),
+    );
+    rows.push(
+      await compare(
+        `warm start: time start() blocks the caller (${backend})`,
+        "ms",
+        ["cold start() call", () => troupeStartCallOf(backend)],
+        ["warm start() call", () => troupeWarmStart(backend, "call")],
+        "warm < 1 ms",
+      ),
+    );
+  }
   rows.push(
     await compare(
       `channel round trip, ${ROUND_TRIPS} pings`,

@@ -14,7 +14,7 @@
 import { adopt } from "./_adopt.ts";
 import { readPreamble } from "./_entry.ts";
 import { encodeError } from "./_error_codec.ts";
-import { type EntrySpec, type FromChild, TAG, type ToChild } from "./_protocol.ts";
+import { type ChildIdentity, type EntrySpec, type FromChild, TAG, type ToChild } from "./_protocol.ts";
 import { runtime } from "./_runtime.ts";
 import { Process } from "./process.ts";
 import { shutdown } from "./shutdown.ts";
@@ -90,8 +90,9 @@ async function launch(entry: EntrySpec, args: readonly unknown[]): Promise<void>
 }
 
 /**
- * Finds the target in its module (already evaluated: the entry module
- * imports it statically) and builds the Process object that runs it.
+ * Finds the target in its module (already evaluated when the entry module
+ * imported it; imported now by a spare) and builds the Process object that
+ * runs it.
  */
 async function materialize(entry: EntrySpec, args: readonly unknown[]): Promise<Process> {
   if (entry.kind === "none") return adopt(Process, Process, { role: "self", args });
@@ -132,6 +133,13 @@ function findExport(
   );
 }
 
+function become(self: ChildIdentity): void {
+  runtime.becomeChild(self, post);
+  // The target's module is evaluated next (by the entry module, or for a
+  // spare by launch): a process started there would start again in every child.
+  runtime.bootstrapping = true;
+}
+
 /**
  * Makes this isolate a child process talking through `channel`: patches the
  * ways out, catches uncaught errors, and returns the handler for messages
@@ -139,10 +147,9 @@ function findExport(
  */
 export function serveChild(channel: ChildTransport): (message: ToChild) => void {
   transport = channel;
-  runtime.becomeChild(readPreamble(), post);
-  // The entry module evaluates the target's module right after this one:
-  // a process started there would start again in every child.
-  runtime.bootstrapping = true;
+  const { self } = readPreamble();
+  if (self) become(self);
+  else post({ [TAG]: "ready" });
   // A child's Deno.exit(n) ends only the child, with exit code n.
   (Deno as { exit: (code?: number) => never }).exit = (code) =>
     exitNow(((code ?? Deno.exitCode) % 256 + 256) % 256);
@@ -158,6 +165,7 @@ export function serveChild(channel: ChildTransport): (message: ToChild) => void 
   return (message) => {
     switch (message[TAG]) {
       case "launch":
+        if (message.self) become(message.self);
         launch(message.entry, message.args);
         break;
       case "kid":

@@ -27,6 +27,9 @@ function send(message: FromChild | Hello): void {
   else backlog.push(frame);
 }
 
+// First of all: the root hangs up on a connection that says anything before it.
+send({ [TAG]: "hello", token });
+
 const dispatch = serveChild({
   post: send,
   async flush() {
@@ -37,7 +40,6 @@ const dispatch = serveChild({
   exit: (code) => exit(code),
 });
 
-send({ [TAG]: "hello", token });
 connected.then(async (conn) => {
   // Lets a test play a broken child that writes garbage on its own channel.
   (globalThis as Record<symbol, unknown>)[Symbol.for("troupe.channel")] = conn;

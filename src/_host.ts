@@ -21,4 +21,9 @@ export interface Host {
   send(message: ToChild): void;
   /** Ends the process now; a no-op after exit. */
   stop(how: StopHow): void;
+  /**
+   * Whether the process keeps the program running while it lives (a spare
+   * should not). Workers always do: Deno has no way to say otherwise.
+   */
+  keepAlive(held: boolean): void;
 }

@@ -211,6 +211,11 @@ export class SubprocessHost implements Host {
     else this.#backlog.push(frame);
   }
 
+  keepAlive(held: boolean): void {
+    if (held) this.#child.ref();
+    else this.#child.unref();
+  }
+
   stop(how: StopHow): void {
     if (this.#ended) return;
     try {

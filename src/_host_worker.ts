@@ -84,6 +84,10 @@ export class WorkerHost implements Host {
     this.#end(STOP_CODES[how]);
   }
 
+  keepAlive(_held: boolean): void {
+    // A Worker has no unref(): it always keeps the program running.
+  }
+
   #end(code: number): void {
     if (this.#ended) return;
     this.#ended = true;

@@ -12,8 +12,16 @@ import { encodeError } from "./_error_codec.ts";
 import type { Host } from "./_host.ts";
 import { SubprocessHost } from "./_host_subprocess.ts";
 import { WorkerHost } from "./_host_worker.ts";
-import { exceeds, exceedsHeld, type ResolvedPermissions } from "./_permissions.ts";
-import type { FromChild, KidEvent, LaunchSpec, Preamble, StopHow } from "./_protocol.ts";
+import { exceeds, exceedsHeld, type ResolvedPermissions, resolvePermissions } from "./_permissions.ts";
+import type {
+  Backend,
+  ChildIdentity,
+  FromChild,
+  KidEvent,
+  LaunchSpec,
+  Preamble,
+  StopHow,
+} from "./_protocol.ts";
 import { TAG } from "./_protocol.ts";
 
 /** What the creator of a process holds: a way to stop it. */
@@ -42,11 +50,17 @@ interface Entry extends HostedProcess {
   readonly kids: Map<number, KidHandle>;
 }
 
+/** Who the process `spec` describes is, as it must learn before its target's module runs. */
+function identityOf(spec: LaunchSpec, id: number): ChildIdentity {
+  const { name, identity, daemon, parent, mainModule, argv } = spec;
+  return { id, name, identity, daemon, parent, mainModule, argv };
+}
+
 function startHost(spec: LaunchSpec, id: number, onMessage: (message: FromChild) => void): Host {
   const { backend, permissions, sandboxed, memoryLimitMb } = spec.host;
-  const { name, identity, daemon, parent, mainModule, argv } = spec;
-  const preamble: Preamble = { id, name, identity, daemon, parent, mainModule, argv, channel: null };
+  const preamble: Preamble = { self: identityOf(spec, id), channel: null };
   const module = spec.entry.kind === "none" ? null : spec.entry.module;
+  const name = spec.name;
   if (backend === "subprocess") {
     return new SubprocessHost(name, onMessage, { preamble, module, permissions, memoryLimitMb });
   }
@@ -55,10 +69,86 @@ function startHost(spec: LaunchSpec, id: number, onMessage: (message: FromChild)
   return new WorkerHost(name, onMessage, { preamble, module, permissions: sandboxed ? permissions : null });
 }
 
+/**
+ * A child started ahead of need, without a target: it loads troupe and waits
+ * to be told who it is, so a later start() skips the cost of creating an
+ * isolate or an OS process. It imports its target's module only then, so it
+ * serves only children without a sandbox (the import needs read permission).
+ */
+interface Spare {
+  readonly backend: Backend;
+  /** A subprocess spare's permissions: what the root held when it started. */
+  readonly permissions: ResolvedPermissions;
+  host: Host;
+  /** Where its messages go: to its readiness until claimed, then to its record. */
+  deliver: (message: FromChild) => void;
+}
+
 /** The root's registry. One per root isolate. */
 export class Hosting {
   #live = new Map<number, Entry>();
+  #spares: Spare[] = [];
   #nextId = 1;
+
+  /**
+   * Starts `count` spares of `backend` (for pools and supervisors, which
+   * restart often). Resolves once they are loaded. Subprocess spares do not
+   * keep the program running; worker spares do until `releaseSpares()`.
+   */
+  prestart(backend: Backend, count: number): Promise<void> {
+    const ready: Promise<void>[] = [];
+    for (let i = 0; i < count; i++) {
+      const loaded = Promise.withResolvers<void>();
+      const spare: Spare = {
+        backend,
+        permissions: resolvePermissions(),
+        host: undefined as unknown as Host,
+        deliver: (message) => {
+          if (message[TAG] !== "ready") return;
+          // Held while it loads (someone may be waiting for that), not after.
+          spare.host.keepAlive(false);
+          loaded.resolve();
+        },
+      };
+      const preamble: Preamble = { self: null, channel: null };
+      const onMessage = (message: FromChild) => spare.deliver(message);
+      spare.host = backend === "subprocess"
+        ? new SubprocessHost("spare", onMessage, {
+          preamble,
+          module: null,
+          permissions: spare.permissions,
+          memoryLimitMb: null,
+        })
+        : new WorkerHost("spare", onMessage, { preamble, module: null, permissions: null });
+      spare.host.exited.then(() => {
+        this.#spares = this.#spares.filter((s) => s !== spare);
+        loaded.resolve();
+      });
+      this.#spares.push(spare);
+      ready.push(loaded.promise);
+    }
+    return Promise.all(ready).then(() => {});
+  }
+
+  /** How many spares are waiting. */
+  get spares(): number {
+    return this.#spares.length;
+  }
+
+  /** Stops every spare. */
+  releaseSpares(): void {
+    for (const spare of this.#spares.splice(0)) spare.host.stop("kill");
+  }
+
+  #takeSpare(spec: LaunchSpec): Spare | undefined {
+    const { backend, sandboxed, memoryLimitMb, permissions } = spec.host;
+    if (sandboxed || memoryLimitMb !== null) return undefined;
+    const at = this.#spares.findIndex((spare) =>
+      spare.backend === backend &&
+      (backend === "worker" || JSON.stringify(spare.permissions) === JSON.stringify(permissions))
+    );
+    return at < 0 ? undefined : this.#spares.splice(at, 1)[0];
+  }
 
   /**
    * Starts a process for `owner`. Throws synchronously, with nothing left
@@ -78,7 +168,12 @@ export class Hosting {
     }
     const id = this.#nextId++;
     const kids = new Map<number, KidHandle>();
-    const host = startHost(spec, id, (message) => this.#onMessage(record, message));
+    const spare = this.#takeSpare(spec);
+    const host = spare?.host ?? startHost(spec, id, (message) => this.#onMessage(record, message));
+    if (spare) {
+      spare.deliver = (message) => this.#onMessage(record, message);
+      host.keepAlive(true);
+    }
     const record: Entry = {
       id,
       name: spec.name,
@@ -90,7 +185,12 @@ export class Hosting {
       permissions: spec.host.backend === "worker" && !spec.host.sandboxed ? null : spec.host.permissions,
     };
     try {
-      host.send({ [TAG]: "launch", entry: spec.entry, args: spec.args });
+      host.send({
+        [TAG]: "launch",
+        entry: spec.entry,
+        args: spec.args,
+        ...(spare ? { self: identityOf(spec, id) } : {}),
+      });
     } catch (error) {
       host.stop("kill");
       throw error;

@@ -80,11 +80,8 @@ export interface LaunchSpec {
   readonly parent: ProcessInfo;
 }
 
-/**
- * What a child must know before the module of its target is evaluated (its
- * top-level code may call `currentProcess()`), inlined in its entry module.
- */
-export interface Preamble {
+/** Who a child is: what it must know before the module of its target is evaluated. */
+export interface ChildIdentity {
   /** The root-wide id of the process. */
   readonly id: number;
   readonly name: string;
@@ -93,6 +90,16 @@ export interface Preamble {
   readonly parent: ProcessInfo;
   readonly mainModule: string;
   readonly argv: readonly string[];
+}
+
+/** What a child's entry module sets before anything else runs. */
+export interface Preamble {
+  /**
+   * Who the child is (its target's module may call `currentProcess()` at top
+   * level), or null for a spare: a child started ahead of need, told who it
+   * is by its launch message.
+   */
+  readonly self: ChildIdentity | null;
   /** Where a subprocess child connects back to, and the one-time token it proves itself with. */
   readonly channel: { readonly port: number; readonly token: string } | null;
 }
@@ -109,7 +116,13 @@ export type KidEvent =
 
 /** Root to hosted process. */
 export type ToChild =
-  | { readonly [TAG]: "launch"; readonly entry: EntrySpec; readonly args: readonly unknown[] }
+  | {
+    readonly [TAG]: "launch";
+    readonly entry: EntrySpec;
+    readonly args: readonly unknown[];
+    /** For a spare only: who it now is. */
+    readonly self?: ChildIdentity;
+  }
   | { readonly [TAG]: "kid"; readonly ref: number; readonly event: KidEvent }
   | { readonly [TAG]: "parent-exited" };
 
@@ -121,6 +134,8 @@ export interface Hello {
 
 /** Hosted process to root. */
 export type FromChild =
+  /** A spare is loaded and waiting for its launch. */
+  | { readonly [TAG]: "ready" }
   | { readonly [TAG]: "started" }
   | { readonly [TAG]: "failed"; readonly error: EncodedError }
   | { readonly [TAG]: "exit"; readonly code: number }

@@ -7,7 +7,7 @@
  */
 
 import { Hosting, type KidHandle, type KidListener } from "./_hosting.ts";
-import type { FromChild, KidEvent, LaunchSpec, Preamble, ProcessInfo } from "./_protocol.ts";
+import type { ChildIdentity, FromChild, KidEvent, LaunchSpec, ProcessInfo } from "./_protocol.ts";
 import { TAG } from "./_protocol.ts";
 import type { ProcessEngine } from "./_process_engine.ts";
 
@@ -89,7 +89,7 @@ export class Runtime {
   }
 
   /** Makes this isolate the process `preamble` describes; called once, by the bootstrap. */
-  becomeChild(preamble: Preamble, post: (message: FromChild) => void): void {
+  becomeChild(preamble: ChildIdentity, post: (message: FromChild) => void): void {
     this.role = "child";
     this.self = {
       name: preamble.name,

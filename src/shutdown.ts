@@ -62,6 +62,7 @@ export interface ShutdownOptions {
 export async function shutdown(options: ShutdownOptions = {}): Promise<void> {
   const { timeoutMs, signal } = options;
   signal?.throwIfAborted();
+  runtime.hosting?.releaseSpares();
   const children = [...runtime.children];
   const orphans = runtime.hosting?.orphans() ?? [];
   for (const child of children) if (child.daemon) child.stop("terminate");
