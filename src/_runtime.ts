@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Hosting, type KidHandle, type KidListener } from "./_hosting.ts";
+import type { Hosting, KidHandle, KidListener } from "./_hosting.ts";
 import type { ChildIdentity, FromChild, KidEvent, LaunchSpec, ProcessInfo } from "./_protocol.ts";
 import { TAG } from "./_protocol.ts";
 import type { ProcessEngine } from "./_process_engine.ts";
@@ -73,8 +73,12 @@ export class Runtime {
 
   /** The root's registry of every live process; only the root has one. */
   get hosting(): Hosting | undefined {
-    if (this.role === "root") this.#hosting ??= new Hosting();
-    return this.#hosting;
+    return this.role === "root" ? this.#hosting : undefined;
+  }
+
+  /** Gives the root its registry (children never load it: see the end of this module). */
+  installHosting(hosting: Hosting): void {
+    this.#hosting ??= hosting;
   }
 
   /** Python's per-process counter, consumed by every constructed Process. */
@@ -123,3 +127,12 @@ const scope = globalThis as unknown as Record<symbol, Runtime | undefined>;
 
 /** This isolate's runtime. */
 export const runtime: Runtime = scope[KEY] ??= new Runtime();
+
+// Only the root hosts processes. A child's entry module sets its preamble
+// before any of troupe loads, so a child skips the registry and the hosts
+// (and their codec): every module it loads lengthens the ~20 ms for which
+// creating a worker blocks the parent.
+if ((globalThis as Record<symbol, unknown>)[Symbol.for("troupe.preamble")] === undefined) {
+  const { Hosting } = await import("./_hosting.ts");
+  runtime.installHosting(new Hosting());
+}
