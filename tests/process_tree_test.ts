@@ -139,6 +139,19 @@ for (const backend of BACKENDS) {
     assert.deepEqual(liveProcesses(), []);
   });
 
+  test("parentProcess() in a child's child follows its parent's death", async () => {
+    await using ready = await reportFile();
+    await using seen = await reportFile();
+    const p = new Process({ target: targets.holdWaiter, args: [ready.path, seen.path], module, backend });
+    await p.start();
+    await waitForReport(ready.path);
+    p.terminate();
+    await p.join();
+    await waitForReport(seen.path);
+    assert.deepEqual(await seen.read(), { aliveBefore: true, aliveAfter: false });
+    await shutdown();
+  });
+
   test("a daemon process cannot start children", async () => {
     await using report = await reportFile();
     const p = new Process({

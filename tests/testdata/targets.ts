@@ -258,3 +258,19 @@ export async function exitMidMessage(): Promise<void> {
   await conn.write(new Uint8Array(1000));
   Deno.exit(3);
 }
+
+/** Waits for its parent to exit, then reports what parentProcess() says. */
+export async function waitForParent(path: string): Promise<void> {
+  const parent = parentProcess()!;
+  const aliveBefore = parent.isAlive();
+  await parent.join();
+  await report(path, { aliveBefore, aliveAfter: parent.isAlive() });
+}
+
+/** Starts a grandchild that waits for this process to exit, says so, and runs until terminated. */
+export async function holdWaiter(ready: string, grandchildReport: string): Promise<void> {
+  const kid = new Process({ target: waitForParent, args: [grandchildReport], module: MODULE });
+  await kid.start();
+  await report(ready, { kid: kid.name });
+  await forever();
+}
