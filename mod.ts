@@ -1,7 +1,10 @@
 /**
  * troupe brings Python's `multiprocessing` to Deno: processes you start,
- * join and terminate with Python's semantics, running as isolates (Deno
- * workers) that the root isolate hosts.
+ * join and terminate with Python's semantics. A process is an isolate (a
+ * Deno worker, the default) or, with `backend: "subprocess"`, an OS process
+ * of its own in a permission sandbox; the main isolate hosts them all, and
+ * {@linkcode shutdown} ends a program the way Python's exit does. Test code
+ * that starts processes with `withLeakCheck` from `@troupe/troupe/testing`.
  *
  * ```ts
  * import { Process, currentProcess } from "@troupe/troupe";
