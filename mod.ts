@@ -24,7 +24,18 @@
  * @module
  */
 
-export { ProcessError } from "./src/errors.ts";
+export { ProcessError, ProcessTimeoutError } from "./src/errors.ts";
+export { BrokenPipeError, Connection, EOFError, Pipe, type RecvOptions } from "./src/pipe.ts";
+export {
+  JoinableQueue,
+  type JoinOptions,
+  Queue,
+  QueueClosedError,
+  QueueEmptyError,
+  QueueFullError,
+  type QueueWaitOptions,
+  SimpleQueue,
+} from "./src/queue.ts";
 export {
   activeChildren,
   type Backend,

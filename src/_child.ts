@@ -14,8 +14,18 @@
 import { adopt } from "./_adopt.ts";
 import { readPreamble } from "./_entry.ts";
 import { encodeError } from "./_error_codec.ts";
-import { type ChildIdentity, type EntrySpec, type FromChild, TAG, type ToChild } from "./_protocol.ts";
+import {
+  type ChildIdentity,
+  type EntrySpec,
+  type FromChild,
+  type Mailboxes,
+  TAG,
+  type ToChild,
+} from "./_protocol.ts";
+import { deliverReply, serveRingCall, setCallSender } from "./_remote.ts";
 import { runtime } from "./_runtime.ts";
+import { home, revive } from "./_shared.ts";
+import { closeInheritedConnections } from "./pipe.ts";
 import { Process } from "./process.ts";
 import { shutdown } from "./shutdown.ts";
 
@@ -27,6 +37,11 @@ export interface ChildTransport {
   flush(): Promise<void>;
   /** Ends this process now with `code`, reporting it if the backend needs that. */
   exit(code: number): never;
+  /**
+   * Whether this isolate serves its OS process's rings to other processes:
+   * a subprocess does; a worker shares the root's OS process, which the root serves.
+   */
+  readonly servesRings: boolean;
 }
 
 let transport: ChildTransport;
@@ -47,6 +62,8 @@ async function finish(code: number): Promise<void> {
   if (phase === "finishing" || phase === "exited") return;
   phase = "finishing";
   try {
+    // As the OS closes a dying process's pipe ends, so their peers see EOF.
+    closeInheritedConnections();
     await shutdown();
     await transport.flush();
   } finally {
@@ -67,10 +84,12 @@ function printCrash(error: unknown): void {
   console.error(`Process ${runtime.self.name}:\n${shown}`);
 }
 
-async function launch(entry: EntrySpec, args: readonly unknown[]): Promise<void> {
+async function launch(entry: EntrySpec, args: readonly unknown[], mailboxes: Mailboxes): Promise<void> {
   let process: Process;
   try {
-    process = await materialize(entry, args);
+    runtime.mailbox = revive(mailboxes.own) as object;
+    runtime.parentMailbox = revive(mailboxes.parent) as object;
+    process = await materialize(revive(entry), revive(args));
   } catch (error) {
     crash(error);
     return;
@@ -135,6 +154,7 @@ function findExport(
 
 function become(self: ChildIdentity): void {
   runtime.becomeChild(self, post);
+  if (home.serves) home.id = self.id;
   // The target's module is evaluated next (by the entry module, or for a
   // spare by launch): a process started there would start again in every child.
   runtime.bootstrapping = true;
@@ -147,6 +167,8 @@ function become(self: ChildIdentity): void {
  */
 export function serveChild(channel: ChildTransport): (message: ToChild) => void {
   transport = channel;
+  home.serves = channel.servesRings;
+  setCallSender((ref, to, call) => post({ [TAG]: "call", ref, home: to, call }));
   const { self } = readPreamble();
   if (self) become(self);
   else post({ [TAG]: "ready" });
@@ -166,13 +188,21 @@ export function serveChild(channel: ChildTransport): (message: ToChild) => void 
     switch (message[TAG]) {
       case "launch":
         if (message.self) become(message.self);
-        launch(message.entry, message.args);
+        launch(message.entry, message.args, message.mailboxes);
         break;
       case "kid":
         runtime.deliver(message.ref, message.event);
         break;
       case "parent-exited":
         runtime.markParentExited();
+        break;
+      case "serve": {
+        const { from, ref, call } = message;
+        serveRingCall(from, ref, call).then((reply) => post({ [TAG]: "served", to: from, ref, reply }));
+        break;
+      }
+      case "reply":
+        deliverReply(message.ref, message.reply);
         break;
     }
   };

@@ -38,6 +38,7 @@ const dispatch = serveChild({
   },
   // The OS reports the exit code to the parent.
   exit: (code) => exit(code),
+  servesRings: true,
 });
 
 connected.then(async (conn) => {

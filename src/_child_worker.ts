@@ -32,6 +32,7 @@ const dispatch = serveChild({
     // Deno.exit in a worker ends only the worker.
     return exit(code);
   },
+  servesRings: false,
 });
 
 scope.addEventListener("message", (event) => {

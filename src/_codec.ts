@@ -44,6 +44,18 @@ const ERRORS: Record<string, ErrorConstructor> = {
   URIError,
 };
 
+/**
+ * Rewrites an object on its way out of this OS process, or returns it as is.
+ * `_shared.ts` installs one that turns a ring held in shared memory into a
+ * reference served from here.
+ */
+let exportObject: (object: object) => object = (object) => object;
+
+/** Installs the rewrite applied to every plain object this codec encodes. */
+export function setObjectExporter(exporter: (object: object) => object): void {
+  exportObject = exporter;
+}
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -135,7 +147,8 @@ export function encode(value: unknown): Uint8Array {
     // Any other object, class instances included, becomes a plain object of
     // its own enumerable properties, as structured clone makes it.
     const out: Json[] = ["O"];
-    for (const key of Object.keys(object)) out.push(key, walk((object as Record<string, unknown>)[key]));
+    const exported = exportObject(object);
+    for (const key of Object.keys(exported)) out.push(key, walk((exported as Record<string, unknown>)[key]));
     return out;
   };
 

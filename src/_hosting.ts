@@ -9,6 +9,14 @@
 
 import { workerOptionsEnabled, workerSandboxUnavailable } from "./_deno_flags.ts";
 import { encodeError } from "./_error_codec.ts";
+import {
+  abandonCalls,
+  deliverReply,
+  type RingCall,
+  type RingReply,
+  serveRingCall,
+  setCallSender,
+} from "./_remote.ts";
 import type { Host } from "./_host.ts";
 import { SubprocessHost } from "./_host_subprocess.ts";
 import { WorkerHost } from "./_host_worker.ts";
@@ -23,6 +31,7 @@ import type {
   StopHow,
 } from "./_protocol.ts";
 import { TAG } from "./_protocol.ts";
+import { ProcessError } from "./errors.ts";
 
 /** What the creator of a process holds: a way to stop it. */
 export interface KidHandle {
@@ -48,6 +57,14 @@ interface Entry extends HostedProcess {
   readonly permissions: ResolvedPermissions | null;
   /** The handles of this process's own children, by the ref it chose. */
   readonly kids: Map<number, KidHandle>;
+}
+
+/** The reply to a call whose ring can no longer be reached. */
+function gone(why: string): RingReply {
+  return {
+    ok: false,
+    error: encodeError(new ProcessError(`Cannot use the queue or pipe as ${why}: it lived in that process`)),
+  };
 }
 
 /** Who the process `spec` describes is, as it must learn before its target's module runs. */
@@ -89,6 +106,12 @@ export class Hosting {
   #live = new Map<number, Entry>();
   #spares: Spare[] = [];
   #nextId = 1;
+  /** Calls waiting at each subprocess that serves rings, by home: who made them. */
+  #calls = new Map<number, Map<string, { from: number; ref: number }>>();
+
+  constructor() {
+    setCallSender((ref, home, call) => this.#route(0, ref, home, call));
+  }
 
   /**
    * Starts `count` spares of `backend` (for pools and supervisors, which
@@ -189,6 +212,7 @@ export class Hosting {
         [TAG]: "launch",
         entry: spec.entry,
         args: spec.args,
+        mailboxes: spec.mailboxes,
         ...(spare ? { self: identityOf(spec, id) } : {}),
       });
     } catch (error) {
@@ -237,11 +261,60 @@ export class Hosting {
       case "stop":
         record.kids.get(message.ref)?.stop(message.how);
         break;
+      case "call":
+        this.#route(record.id, message.ref, message.home, message.call);
+        break;
+      case "served":
+        this.#calls.get(record.id)?.delete(`${message.to}:${message.ref}`);
+        this.#reply(message.to, message.ref, message.reply);
+        break;
+    }
+  }
+
+  /** Passes a call on a ring to the isolate that serves it: this one, or a subprocess's. */
+  #route(from: number, ref: number, home: number, call: RingCall): void {
+    if (home === 0) {
+      serveRingCall(from, ref, call).then((reply) => this.#reply(from, ref, reply));
+      return;
+    }
+    const server = this.#live.get(home);
+    if (!server) {
+      this.#reply(from, ref, gone(`the process that created it (id ${home}) has exited`));
+      return;
+    }
+    if (call.op !== "cancel") {
+      let calls = this.#calls.get(home);
+      if (!calls) this.#calls.set(home, calls = new Map());
+      calls.set(`${from}:${ref}`, { from, ref });
+    }
+    server.host.send({ [TAG]: "serve", from, ref, call });
+  }
+
+  #reply(to: number, ref: number, reply: RingReply): void {
+    if (to === 0) deliverReply(ref, reply);
+    else this.#live.get(to)?.host.send({ [TAG]: "reply", ref, reply });
+  }
+
+  /** Settles the calls a process was serving when it exited, and drops the waits it had made. */
+  #settleCalls(record: Entry): void {
+    const calls = this.#calls.get(record.id);
+    this.#calls.delete(record.id);
+    for (const { from, ref } of calls?.values() ?? []) {
+      this.#reply(from, ref, gone(`${record.name}, which created it, has exited`));
+    }
+    abandonCalls(record.id);
+    for (const [home, waiting] of this.#calls) {
+      for (const [key, { from, ref }] of waiting) {
+        if (from !== record.id) continue;
+        waiting.delete(key);
+        this.#live.get(home)?.host.send({ [TAG]: "serve", from, ref: -ref, call: { op: "cancel", ref } });
+      }
     }
   }
 
   #onExit(record: Entry, code: number): void {
     this.#live.delete(record.id);
+    this.#settleCalls(record);
     record.listener({ ev: "exited", code });
     for (const other of this.#live.values()) {
       if (other.owner !== record.id) continue;

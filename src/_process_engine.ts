@@ -15,8 +15,15 @@ import { findUncloneable } from "./_clone_path.ts";
 import type { KidHandle } from "./_hosting.ts";
 import type { EntrySpec, HostSpec, KidEvent, LaunchSpec, StopHow } from "./_protocol.ts";
 import { runtime } from "./_runtime.ts";
+import { reduce } from "./_shared.ts";
 import { waitFor } from "./_wait.ts";
+import { Queue } from "./queue.ts";
 import { ProcessError } from "./errors.ts";
+
+/** This process's own mailbox, made on first use in the root. */
+function ownMailbox(): Queue<unknown> {
+  return (runtime.mailbox ??= new Queue()) as Queue<unknown>;
+}
 
 /** What a `Process` stands for. */
 export type Role = "child" | "self" | "parent";
@@ -47,6 +54,7 @@ export class ProcessEngine {
   #handle: KidHandle | undefined;
   #host: HostSpec | undefined;
   #startup: PromiseWithResolvers<void> | undefined;
+  #mailbox: Queue<unknown> | undefined;
   #exit: PromiseWithResolvers<number> | undefined;
 
   constructor(role: Role, facade: object, init?: ChildInit) {
@@ -109,6 +117,14 @@ export class ProcessEngine {
     return this.#exit!.promise;
   }
 
+  /** The process's mailbox: a queue only it reads, that any process holding it may put to. */
+  get mailbox(): Queue<unknown> {
+    this.#assertOpen("read mailbox of");
+    if (this.role === "child") return this.#mailbox ??= new Queue();
+    if (this.role === "self") return ownMailbox();
+    return runtime.parentMailbox as Queue<unknown>;
+  }
+
   isAlive(): boolean {
     this.#assertOpen("check");
     if (this.role === "self") return true;
@@ -147,11 +163,13 @@ export class ProcessEngine {
       name: this.name,
       identity: this.identity,
       daemon: this.#daemon,
-      entry: entry ?? { kind: "none" },
-      args,
+      // Queues, pipe ends and mailboxes cross by reference, everything else by copy.
+      entry: reduce(entry ?? { kind: "none" }),
+      args: reduce(args),
       mainModule: runtime.mainModule,
       argv: runtime.argv,
       parent: { name: runtime.self.name, pid: runtime.self.pid, id: runtime.self.id },
+      mailboxes: reduce({ own: this.mailbox, parent: ownMailbox() }),
     };
     const startup = Promise.withResolvers<void>();
     // A caller who does not await start() learns of a failure from exitCode

@@ -14,6 +14,7 @@
 
 import type { EncodedError } from "./_error_codec.ts";
 import type { ResolvedPermissions } from "./_permissions.ts";
+import type { RingCall, RingReply } from "./_remote.ts";
 
 /** Every protocol message carries this key, so stray user `postMessage`s are ignored. */
 export const TAG = "$troupe";
@@ -78,6 +79,14 @@ export interface LaunchSpec {
   /** The root's `Deno.args`, which every child sees as its own, as Python children see `sys.argv`. */
   readonly argv: readonly string[];
   readonly parent: ProcessInfo;
+  /** The child's mailbox and its parent's, as shared descriptors (`_shared.ts`). */
+  readonly mailboxes: Mailboxes;
+}
+
+/** The mailboxes a child starts with. */
+export interface Mailboxes {
+  readonly own: unknown;
+  readonly parent: unknown;
 }
 
 /** Who a child is: what it must know before the module of its target is evaluated. */
@@ -120,11 +129,16 @@ export type ToChild =
     readonly [TAG]: "launch";
     readonly entry: EntrySpec;
     readonly args: readonly unknown[];
+    readonly mailboxes: Mailboxes;
     /** For a spare only: who it now is. */
     readonly self?: ChildIdentity;
   }
   | { readonly [TAG]: "kid"; readonly ref: number; readonly event: KidEvent }
-  | { readonly [TAG]: "parent-exited" };
+  | { readonly [TAG]: "parent-exited" }
+  /** To a subprocess: run a call on a ring it serves, made by process `from`. */
+  | { readonly [TAG]: "serve"; readonly from: number; readonly ref: number; readonly call: RingCall }
+  /** The answer to this process's call `ref`. */
+  | { readonly [TAG]: "reply"; readonly ref: number; readonly reply: RingReply };
 
 /** The first frame a subprocess child sends, to prove which process it is. */
 export interface Hello {
@@ -140,7 +154,11 @@ export type FromChild =
   | { readonly [TAG]: "failed"; readonly error: EncodedError }
   | { readonly [TAG]: "exit"; readonly code: number }
   | { readonly [TAG]: "spawn"; readonly ref: number; readonly spec: LaunchSpec }
-  | { readonly [TAG]: "stop"; readonly ref: number; readonly how: StopHow };
+  | { readonly [TAG]: "stop"; readonly ref: number; readonly how: StopHow }
+  /** A call on a ring served by process `home` (0: the root). */
+  | { readonly [TAG]: "call"; readonly ref: number; readonly home: number; readonly call: RingCall }
+  /** A subprocess's answer to a `serve`. */
+  | { readonly [TAG]: "served"; readonly to: number; readonly ref: number; readonly reply: RingReply };
 
 /** Tells a protocol message from anything else posted on the channel. */
 export function isProtocolMessage<T extends { readonly [TAG]: string }>(

@@ -54,6 +54,10 @@ export class Runtime {
   bootstrapping = false;
   /** The `Process` object that stands for this isolate, once made. */
   current: object | undefined;
+  /** This process's mailbox (a Queue): given by the parent, or made on first use in the root. */
+  mailbox: object | undefined;
+  /** The parent's mailbox; none in the root. */
+  parentMailbox: object | undefined;
   /** Children this isolate created that have started and not yet been seen to exit. */
   readonly children: Set<ProcessEngine> = new Set();
   #mainModule: string | undefined;

@@ -25,3 +25,28 @@ export class ProcessError extends Error {
     this.name = "ProcessError";
   }
 }
+
+/**
+ * A wait that has no result of its own to give ran out of time: a
+ * `Connection.recv` with a timeout, for instance. Python's
+ * `multiprocessing.TimeoutError`, which is a `ProcessError`, not the
+ * built-in `TimeoutError`.
+ *
+ * @example
+ * ```ts
+ * import { Pipe, ProcessTimeoutError } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const [a, b] = Pipe<string>();
+ * await assert.rejects(a.recv({ timeout: 10 }), ProcessTimeoutError);
+ * a.close();
+ * b.close();
+ * ```
+ */
+export class ProcessTimeoutError extends ProcessError {
+  /** @param message What timed out, after how long. */
+  constructor(message: string) {
+    super(message);
+    this.name = "ProcessTimeoutError";
+  }
+}

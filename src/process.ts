@@ -4,6 +4,7 @@ import { type PermissionOptions, resolvePermissions, validatePermissions } from 
 import { ProcessEngine } from "./_process_engine.ts";
 import type { EntrySpec } from "./_protocol.ts";
 import { runtime } from "./_runtime.ts";
+import type { Queue } from "./queue.ts";
 
 /**
  * Where a process runs. `"worker"` is an isolate (a Deno `Worker`) in this OS
@@ -530,6 +531,34 @@ export class Process<Args extends unknown[] = unknown[]> {
    */
   run(): unknown {
     return this.#target?.(...this.#args as never[]);
+  }
+
+  /**
+   * The process's mailbox: a {@linkcode Queue} that the process itself reads
+   * (`currentProcess().mailbox`) and that its parent (`p.mailbox`), its
+   * children (`parentProcess().mailbox`) and anyone it is passed to may put
+   * to. A child's mailbox exists from construction, so messages may be put
+   * before `start()`. An actor's mailbox is this queue.
+   *
+   * @example Telling a child what to do
+   * ```ts
+   * import { Process } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * const module = "data:text/javascript," +
+   *   "import { currentProcess, parentProcess } from '" + new URL("../mod.ts", import.meta.url) + "';" +
+   *   "export async function shout() { const word = await currentProcess().mailbox.get(); await parentProcess().mailbox.put(word.toUpperCase()); }";
+   * const { shout } = await import(module);
+   *
+   * const p = new Process({ target: shout, module });
+   * await p.mailbox.put("hey");
+   * await p.start();
+   * assert.equal(await p.mailbox.get({ timeout: 0 }).catch(() => "not for me"), "not for me");
+   * await p.join();
+   * ```
+   */
+  get mailbox(): Queue<unknown> {
+    return this.#engine.mailbox;
   }
 
   /**

@@ -1,0 +1,212 @@
+/**
+ * One ring as a queue or pipe end uses it, whether this isolate holds it in
+ * memory (`LocalChannel`) or reaches it through its home (`RemoteChannel`).
+ * Results come back as plain outcomes; the public classes turn them into
+ * Python's exceptions.
+ *
+ * @module
+ */
+
+import { finishItem, type Prepared } from "./_item_codec.ts";
+import { callRing, type RingResult, type RingStat } from "./_remote.ts";
+import { CLOSED_RING, type Deadline, EMPTY, FULL, Ring } from "./_ring.ts";
+import { localRing, type RingRef, ringRef } from "./_shared.ts";
+
+/** What a get gives: an item, or why there is none. */
+export type Got = { readonly item: unknown } | "empty" | "closed";
+
+/** A ring, wherever it is. */
+export interface Channel {
+  readonly maxsize: number;
+  /** The items in the ring (for a remote ring, as of this process's last call). */
+  size(): number;
+  closed(): boolean;
+  unfinished(): number;
+  senders(): number;
+  receivers(): number;
+  put(item: Prepared, deadline: Deadline, task: boolean): Promise<"full" | "closed" | undefined>;
+  /** Puts without waiting for an answer: a pipe's `send` (its ring is unbounded). */
+  send(item: Prepared): void;
+  get(deadline: Deadline): Promise<Got>;
+  /** Waits for an item or for the ring to close; takes nothing. */
+  poll(deadline: Deadline): Promise<boolean>;
+  join(deadline: Deadline): Promise<boolean>;
+  close(): void;
+  /** Marks one task done; false when none was pending (as far as this process can tell). */
+  taskDone(): boolean;
+  /** Counts pipe-end copies in or out. */
+  addCopies(senders: number, receivers: number): void;
+  /** How the ring crosses to another process. */
+  ref(): RingRef;
+}
+
+class LocalChannel implements Channel {
+  readonly #ring: Ring;
+
+  constructor(ring: Ring) {
+    this.#ring = ring;
+  }
+
+  get maxsize(): number {
+    return this.#ring.maxsize;
+  }
+
+  size = () => this.#ring.size;
+  closed = () => this.#ring.closed;
+  unfinished = () => this.#ring.unfinished;
+  senders = () => this.#ring.senders;
+  receivers = () => this.#ring.receivers;
+
+  async put(item: Prepared, deadline: Deadline, task: boolean): Promise<"full" | "closed" | undefined> {
+    const result = this.#ring.tryPut(item, task) ?? undefined;
+    const outcome = result === FULL ? await this.#ring.put(item, deadline, task) : result;
+    return outcome === FULL ? "full" : outcome === CLOSED_RING ? "closed" : undefined;
+  }
+
+  send(item: Prepared): void {
+    this.#ring.tryPut(item);
+  }
+
+  async get(deadline: Deadline): Promise<Got> {
+    let taken = this.#ring.tryTake();
+    if (taken === EMPTY) taken = await this.#ring.take(deadline);
+    return taken === EMPTY ? "empty" : taken === CLOSED_RING ? "closed" : { item: finishItem(taken) };
+  }
+
+  poll(deadline: Deadline): Promise<boolean> {
+    return this.#ring.poll(deadline);
+  }
+
+  join(deadline: Deadline): Promise<boolean> {
+    return this.#ring.join(deadline);
+  }
+
+  close(): void {
+    this.#ring.close();
+  }
+
+  taskDone(): boolean {
+    return this.#ring.taskDone();
+  }
+
+  addCopies(senders: number, receivers: number): void {
+    if (senders) this.#ring.addSenders(senders);
+    if (receivers) this.#ring.addReceivers(receivers);
+  }
+
+  ref(): RingRef {
+    return ringRef(this.#ring);
+  }
+}
+
+const timeoutOf = (deadline: Deadline) =>
+  deadline.until === Infinity ? null : Math.max(0, deadline.until - performance.now());
+
+class RemoteChannel implements Channel {
+  readonly maxsize: number;
+  readonly #ref: RingRef;
+  #stat: RingStat = { size: 0, closed: false, unfinished: 0, senders: 1, receivers: 1 };
+  /** A failure of a call nobody awaited (a send, a close), reported by the next call. */
+  #failure: unknown;
+
+  constructor(ref: RingRef, maxsize: number) {
+    this.#ref = ref;
+    this.maxsize = maxsize;
+  }
+
+  size = () => this.#stat.size;
+  closed = () => this.#stat.closed;
+  unfinished = () => this.#stat.unfinished;
+  senders = () => this.#stat.senders;
+  receivers = () => this.#stat.receivers;
+
+  async #call(
+    call: Parameters<typeof callRing>[1],
+    signal?: AbortSignal,
+  ): Promise<RingResult> {
+    if (this.#failure !== undefined) {
+      const failure = this.#failure;
+      this.#failure = undefined;
+      throw failure;
+    }
+    const { value, stat } = await callRing(this.#ref.home, call, signal);
+    if (stat) this.#stat = stat;
+    return value;
+  }
+
+  #fire(call: Parameters<typeof callRing>[1]): void {
+    this.#call(call).catch((error) => this.#failure ??= error);
+  }
+
+  get #id(): string {
+    return this.#ref.$troupeRing;
+  }
+
+  async put(item: Prepared, deadline: Deadline, task: boolean): Promise<"full" | "closed" | undefined> {
+    const value = await this.#call(
+      { op: "put", ring: this.#id, item, timeoutMs: timeoutOf(deadline), task },
+      deadline.signal,
+    );
+    return value === "full" || value === "closed" ? value : undefined;
+  }
+
+  send(item: Prepared): void {
+    this.#fire({ op: "put", ring: this.#id, item, timeoutMs: 0, task: false });
+  }
+
+  async get(deadline: Deadline): Promise<Got> {
+    const value = await this.#call(
+      { op: "get", ring: this.#id, timeoutMs: timeoutOf(deadline) },
+      deadline.signal,
+    );
+    if (value === "empty" || value === "closed") return value;
+    return { item: finishItem((value as { item: string | Uint8Array }).item) };
+  }
+
+  async poll(deadline: Deadline): Promise<boolean> {
+    return await this.#call(
+      { op: "poll", ring: this.#id, timeoutMs: timeoutOf(deadline) },
+      deadline.signal,
+    ) ===
+      true;
+  }
+
+  async join(deadline: Deadline): Promise<boolean> {
+    return await this.#call(
+      { op: "join", ring: this.#id, timeoutMs: timeoutOf(deadline) },
+      deadline.signal,
+    ) ===
+      true;
+  }
+
+  close(): void {
+    this.#stat = { ...this.#stat, closed: true };
+    this.#fire({ op: "close", ring: this.#id });
+  }
+
+  taskDone(): boolean {
+    if (this.#stat.unfinished <= 0) return false;
+    this.#stat = { ...this.#stat, unfinished: this.#stat.unfinished - 1 };
+    this.#fire({ op: "taskDone", ring: this.#id });
+    return true;
+  }
+
+  addCopies(senders: number, receivers: number): void {
+    this.#fire({ op: "copies", ring: this.#id, senders, receivers });
+  }
+
+  ref(): RingRef {
+    return this.#ref;
+  }
+}
+
+/** A channel on a new ring in this OS process. */
+export function newChannel(maxsize: number): Channel {
+  return new LocalChannel(Ring.create(maxsize));
+}
+
+/** A channel on the ring `ref` names: in memory if this isolate can reach it, else through its home. */
+export function openChannel(ref: RingRef, maxsize: number): Channel {
+  const ring = localRing(ref);
+  return ring ? new LocalChannel(ring) : new RemoteChannel(ref, maxsize);
+}

@@ -1,0 +1,113 @@
+/**
+ * How a queue or pipe item is written as bytes. Most items are plain data
+ * (numbers, strings, arrays and plain objects of them), and for those JSON
+ * is exact and about ten times cheaper than the general codec, mostly
+ * because it writes straight into shared memory without allocating a
+ * buffer. Anything JSON would change (undefined, -0, Dates, Maps, cycles,
+ * binary data, errors, class instances) goes through `_codec.ts`.
+ *
+ * An encoded item is a format byte (`JSON` or `CODEC`) and the payload.
+ *
+ * @module
+ */
+
+import { decode as decodeValue, encode as encodeValue } from "./_codec.ts";
+
+/** The format byte of a JSON item. */
+export const JSON_FORMAT = 0;
+/** The format byte of a general-codec item. */
+export const CODEC_FORMAT = 1;
+
+const MAX_DEPTH = 32;
+
+/** Whether JSON carries `value` unchanged: plain data only, no cycles (deep nesting counts as one). */
+function jsonExact(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(value) && !Object.is(value, -0);
+    case "object": {
+      if (value === null) return true;
+      if (depth === MAX_DEPTH) return false;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) {
+          // A hole reads as undefined, which JSON would turn into null.
+          if (!jsonExact(value[i], depth + 1)) return false;
+        }
+        return true;
+      }
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return false;
+      for (const key in value) {
+        if (!jsonExact((value as Record<string, unknown>)[key], depth + 1)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+/** An item ready to be written: JSON text, or general-codec bytes. */
+export type Prepared = { readonly json: string; readonly bytes?: undefined } | {
+  readonly json?: undefined;
+  readonly bytes: Uint8Array;
+};
+
+/**
+ * Turns an item into what is written, before any lock is taken. Throws a
+ * DataCloneError for a value that cannot cross (a function, a symbol, …).
+ */
+export function prepare(value: unknown): Prepared {
+  return jsonExact(value, 0) ? { json: JSON.stringify(value) } : { bytes: encodeValue(value) };
+}
+
+/** The most bytes `prepared` can take once encoded (format byte included). */
+export function maxEncodedBytes(prepared: Prepared): number {
+  // UTF-8 takes at most 3 bytes per UTF-16 unit.
+  return 1 + (prepared.json !== undefined ? prepared.json.length * 3 : prepared.bytes.byteLength);
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Writes `prepared` into `target` (at least `maxEncodedBytes` long); returns the bytes written. */
+export function writeItem(prepared: Prepared, target: Uint8Array): number {
+  if (prepared.json !== undefined) {
+    target[0] = JSON_FORMAT;
+    return 1 + encoder.encodeInto(prepared.json, target.subarray(1)).written;
+  }
+  target[0] = CODEC_FORMAT;
+  target.set(prepared.bytes, 1);
+  return 1 + prepared.bytes.byteLength;
+}
+
+/** An encoded item in a buffer of its own, to send to another process. */
+export function encodeItem(value: unknown): Uint8Array {
+  const prepared = prepare(value);
+  const buffer = new Uint8Array(maxEncodedBytes(prepared));
+  return buffer.subarray(0, writeItem(prepared, buffer));
+}
+
+/**
+ * What a reader takes out of shared memory while it holds the lock: JSON
+ * text, or a copy of codec bytes (decoded after the lock is released).
+ */
+export type Taken = string | Uint8Array;
+
+/** Copies an encoded item out of (possibly shared) memory. */
+export function takeItem(source: Uint8Array): Taken {
+  return source[0] === JSON_FORMAT ? decoder.decode(source.subarray(1)) : source.slice(1);
+}
+
+/** The value a taken item stands for. */
+export function finishItem(taken: Taken): unknown {
+  return typeof taken === "string" ? JSON.parse(taken) : decodeValue(taken);
+}
+
+/** Decodes an item `encodeItem` made. */
+export function decodeItem(bytes: Uint8Array): unknown {
+  return finishItem(takeItem(bytes));
+}

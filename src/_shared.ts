@@ -1,0 +1,150 @@
+/**
+ * Objects that cross to a child by reference rather than by copy: queues,
+ * pipe ends, mailboxes (and, later, locks and actor refs). Structured clone
+ * would turn them into `{}`, so on the way out (`reduce`) each one is
+ * replaced by a descriptor, and on the way in (`revive`) the descriptor
+ * becomes a live object again, Python's pickle `__reduce__` in spirit.
+ *
+ * A descriptor holds `RingRef`s: the SharedArrayBuffer itself while it stays
+ * in this OS process, so every isolate works on it directly; once it crosses
+ * to another OS process (`_codec.ts` calls `exportRingRef`), only the ring's
+ * id and its home, the process whose main isolate serves it (`_remote.ts`).
+ *
+ * @module
+ */
+
+import { setObjectExporter } from "./_codec.ts";
+import { Ring } from "./_ring.ts";
+
+/** The key that marks a descriptor; its value says which kind of object to rebuild. */
+export const SHARED_KEY = "$troupeShared";
+/** The key that marks a reference to a ring. */
+export const RING_KEY = "$troupeRing";
+
+/** A ring as a descriptor holds it: in memory, or by id at its home. */
+export interface RingRef {
+  readonly [RING_KEY]: string;
+  /** The process whose main isolate serves the ring; 0 for the root's OS process. */
+  readonly home: number;
+  readonly buffer?: SharedArrayBuffer;
+}
+
+/** What a shareable object turns into when it crosses. */
+export interface Descriptor {
+  readonly [SHARED_KEY]: string;
+  readonly [field: string]: unknown;
+}
+
+/** How each object that crosses by reference describes itself (kept off the public classes). */
+const describers = new WeakMap<object, () => Descriptor>();
+
+/** Makes `object` cross by reference, as `describe()` says. */
+export function makeShareable(object: object, describe: () => Descriptor): void {
+  describers.set(object, describe);
+}
+
+type Reviver = (descriptor: Descriptor) => object;
+const revivers = new Map<string, Reviver>();
+
+/** Teaches `revive` how to rebuild descriptors of `kind`. */
+export function registerReviver(kind: string, reviver: Reviver): void {
+  revivers.set(kind, reviver);
+}
+
+/**
+ * `value` with every shareable object inside replaced by its descriptor.
+ * Containers are copied only along paths that hold one; everything else is
+ * returned as is, for structured clone to copy.
+ */
+export function reduce<T>(value: T): T {
+  const seen = new Map<object, unknown>();
+  const walk = (v: unknown): unknown => {
+    if (typeof v !== "object" || v === null) return v;
+    if (seen.has(v)) return seen.get(v);
+    const describe = describers.get(v);
+    if (describe) {
+      const descriptor = describe();
+      seen.set(v, descriptor);
+      return descriptor;
+    }
+    seen.set(v, v);
+    if (Array.isArray(v)) {
+      const mapped = v.map(walk);
+      const changed = mapped.some((item, i) => item !== v[i]);
+      if (changed) seen.set(v, mapped);
+      return changed ? mapped : v;
+    }
+    const proto = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) return v;
+    let copy: Record<string, unknown> | undefined;
+    for (const [key, item] of Object.entries(v)) {
+      const mapped = walk(item);
+      if (mapped !== item) (copy ??= { ...v })[key] = mapped;
+    }
+    if (copy) seen.set(v, copy);
+    return copy ?? v;
+  };
+  return walk(value) as T;
+}
+
+/** `value` (fresh from a clone, so free to change) with every descriptor rebuilt. */
+export function revive<T>(value: T): T {
+  const seen = new Map<object, unknown>();
+  const walk = (v: unknown): unknown => {
+    if (typeof v !== "object" || v === null) return v;
+    if (seen.has(v)) return seen.get(v);
+    seen.set(v, v);
+    const kind = (v as Record<string, unknown>)[SHARED_KEY];
+    if (typeof kind === "string") {
+      const reviver = revivers.get(kind);
+      if (!reviver) throw new TypeError(`Cannot rebuild a shared ${kind}: its module is not loaded`);
+      const revived = reviver(v as Descriptor);
+      seen.set(v, revived);
+      return revived;
+    }
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) v[i] = walk(v[i]);
+    } else if (Object.getPrototypeOf(v) === Object.prototype) {
+      const record = v as Record<string, unknown>;
+      for (const key of Object.keys(record)) record[key] = walk(record[key]);
+    }
+    return v;
+  };
+  return walk(value) as T;
+}
+
+/** This OS process's home number and whether this isolate serves it; set by the runtime. */
+export const home: { id: number; serves: boolean } = { id: 0, serves: true };
+
+/** Rings this isolate serves to other OS processes, by id. */
+const served = new Map<string, Ring>();
+
+/** The ring a served id stands for, if this isolate serves it. */
+export function servedRing(id: string): Ring | undefined {
+  return served.get(id);
+}
+
+/** A reference to `ring`, which lives in this OS process. */
+export function ringRef(ring: Ring): RingRef {
+  return { [RING_KEY]: ring.id, home: home.id, buffer: ring.buffer };
+}
+
+/**
+ * What a ring reference becomes when it leaves this OS process: its id and
+ * home. The ring is remembered, so this isolate can serve it from then on.
+ */
+export function exportRingRef(ref: RingRef): RingRef {
+  if (!ref.buffer) return ref;
+  if (!served.has(ref[RING_KEY])) served.set(ref[RING_KEY], new Ring(ref.buffer));
+  return { [RING_KEY]: ref[RING_KEY], home: ref.home };
+}
+
+/** The ring in memory, when this isolate can reach it directly; undefined when it must call its home. */
+export function localRing(ref: RingRef): Ring | undefined {
+  if (ref.buffer) return new Ring(ref.buffer);
+  return ref.home === home.id && home.serves ? served.get(ref[RING_KEY]) : undefined;
+}
+
+setObjectExporter((object) =>
+  RING_KEY in object && (object as RingRef).buffer ? exportRingRef(object as RingRef) : object
+);
