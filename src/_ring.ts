@@ -342,7 +342,8 @@ export class Ring {
     for (let i = 0; i < SPIN; i++) {
       if (Atomics.load(h, seq) !== seen) return true;
     }
-    let keepAlive: number | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let onAbort: (() => void) | undefined;
     Atomics.add(h, waiters, 1);
     try {
       // Chunks of at most a second: a waitAsync cannot be cancelled, so an
@@ -350,15 +351,22 @@ export class Ring {
       const ms = Math.min(until - performance.now(), 1_000);
       if (ms <= 0) return false;
       const waiting = Atomics.waitAsync(h, seq, seen, ms);
-      // A pending waitAsync does not keep the program running; a timed wait
-      // must (it will end), an endless one must not (nothing else could end it).
-      keepAlive = until === Infinity ? undefined : setTimeout(() => {}, ms);
       if (waiting.async) {
-        if (signal) await raceAbort(waiting.value, signal);
-        else await waiting.value;
+        // A pending waitAsync does not keep the program running, nor does
+        // its timeout wake a loop with nothing else to do: a timer ends a
+        // timed wait. An endless wait must not keep the program running
+        // (nothing else could end it), so it has none.
+        const woken: Promise<unknown>[] = [waiting.value];
+        if (until !== Infinity) woken.push(new Promise((resolve) => timer = setTimeout(resolve, ms)));
+        if (signal) {
+          woken.push(new Promise((_, reject) => onAbort = () => reject(signal.reason)));
+          signal.addEventListener("abort", onAbort!, { once: true });
+        }
+        await Promise.race(woken);
       }
     } finally {
-      clearTimeout(keepAlive);
+      clearTimeout(timer);
+      if (onAbort) signal!.removeEventListener("abort", onAbort);
       Atomics.sub(h, waiters, 1);
     }
     signal?.throwIfAborted();
@@ -383,12 +391,4 @@ export class Ring {
   #unlock(): void {
     if (Atomics.exchange(this.#header, LOCK, 0) === 2) Atomics.notify(this.#header, LOCK, 1);
   }
-}
-
-/** Settles with `promise`, or rejects with the signal's reason when it aborts first. */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  const { promise: aborted, reject } = Promise.withResolvers<never>();
-  const onAbort = () => reject(signal.reason);
-  signal.addEventListener("abort", onAbort, { once: true });
-  return Promise.race([promise, aborted]).finally(() => signal.removeEventListener("abort", onAbort));
 }
