@@ -4,14 +4,19 @@
  * Baseline and troupe samples alternate, so machine noise hits both alike.
  * Prints a table and writes bench/RESULTS.md.
  *
- * BENCH_RUNS sets the samples per side (default 30).
+ * BENCH_RUNS sets the samples per side (default 30). BENCH_ONLY=processes or
+ * BENCH_ONLY=channels runs one half (RESULTS.md then holds only that half).
  */
 
 import { Process } from "../mod.ts";
 import { encodeFrame, FrameWriter, readFrames } from "../src/_frame.ts";
 import { runtime } from "../src/_runtime.ts";
+import * as channels from "./_channels.ts";
 
 const RUNS = Number(Deno.env.get("BENCH_RUNS") ?? 30);
+const ONLY = Deno.env.get("BENCH_ONLY");
+/** Samples per side for the queue and pipe rows, each of which moves tens of thousands of messages. */
+const CHANNEL_RUNS = Math.max(3, Math.round(RUNS / 3));
 const WARMUP = 3;
 const here = (path: string) => new URL(path, import.meta.url);
 const module = here("./_targets.ts").href;
@@ -52,6 +57,7 @@ async function compare(
   baseline: [string, Sample],
   troupe: [string, Sample],
   goal: string,
+  runs = RUNS,
 ): Promise<Row> {
   for (let i = 0; i < WARMUP; i++) {
     await baseline[1]();
@@ -64,12 +70,33 @@ async function compare(
     troupe: { label: troupe[0], samples: [] },
     goal,
   };
-  for (let i = 0; i < RUNS; i++) {
+  for (let i = 0; i < runs; i++) {
     row.baseline.samples.push(await baseline[1]());
     row.troupe.samples.push(await troupe[1]());
   }
   console.log(format(row));
   return row;
+}
+
+/** A row against Python's multiprocessing, whose samples come from one python3 run. */
+async function againstPython(
+  name: string,
+  unit: Row["unit"],
+  python: [string, number[] | undefined],
+  troupe: [string, Sample],
+  goal: string,
+  runs: number,
+): Promise<Row[]> {
+  if (!python[1]) return [];
+  const row: Row = {
+    name,
+    unit,
+    baseline: { label: python[0], samples: python[1] },
+    troupe: { label: troupe[0], samples: await sampled(troupe[1], runs) },
+    goal,
+  };
+  console.log(format(row));
+  return [row];
 }
 
 // ---- worker backend --------------------------------------------------------
@@ -252,10 +279,10 @@ async function python(method: string): Promise<number[] | undefined> {
   }
 }
 
-async function sampled(sample: Sample): Promise<number[]> {
+async function sampled(sample: Sample, runs = RUNS): Promise<number[]> {
   for (let i = 0; i < WARMUP; i++) await sample();
   const samples: number[] = [];
-  for (let i = 0; i < RUNS; i++) samples.push(await sample());
+  for (let i = 0; i < runs; i++) samples.push(await sample());
   return samples;
 }
 
@@ -287,12 +314,8 @@ async function machine(): Promise<string> {
   return `${cpu}, ${navigator.hardwareConcurrency} cores, ${Deno.build.os}; deno ${Deno.version.deno}`;
 }
 
-if (import.meta.main) {
-  const header =
-    "| what | baseline: median (p10–p90) | troupe: median (p10–p90) | troupe ÷ baseline | goal |\n" +
-    "| --- | --- | --- | --- | --- |";
-  console.log(`${RUNS} samples per side, alternating; "(wide)" marks p90/p10 > 1.5\n`);
-  console.log(header);
+/** Starting, joining and nesting processes. */
+async function processRows(): Promise<Row[]> {
   const rows: Row[] = [];
   rows.push(
     await compare(
@@ -399,6 +422,116 @@ if (import.meta.main) {
     }
   }
 
+  return rows;
+}
+
+/** Queues and pipes: throughput and round trips. */
+async function channelRows(): Promise<Row[]> {
+  const rows: Row[] = [];
+  const runs = CHANNEL_RUNS;
+  const items = `${channels.ITEMS / 1000}k small items`;
+  const raw = channels.rawPortPair();
+  const workers = await channels.queuePair("worker", "worker");
+  rows.push(
+    await compare(
+      `queue throughput, worker → worker, ${items}, per item`,
+      "µs",
+      ["raw MessagePort, one way", raw.sample],
+      ["troupe Queue", workers.sample],
+      "troupe < 1 µs",
+      runs,
+    ),
+  );
+  raw.close();
+  rows.push(
+    ...await againstPython(
+      `queue throughput: Python vs troupe, ${items}, per item`,
+      "µs",
+      ["multiprocessing.Queue", await channels.pythonChannel("queue", runs)],
+      ["troupe Queue, worker → worker", workers.sample],
+      "≤ 0.20× (5× faster)",
+      runs,
+    ),
+  );
+  const relayed = await channels.queuePair("subprocess", "worker");
+  rows.push(
+    await compare(
+      `queue throughput, subprocess → worker (relayed), ${items}, per item`,
+      "µs",
+      ["troupe Queue, worker → worker", workers.sample],
+      ["troupe Queue, subprocess → worker", relayed.sample],
+      "measured",
+      runs,
+    ),
+  );
+  await relayed.close();
+  await workers.close();
+
+  const echo = channels.rawEcho();
+  const pipe = await channels.pipeEcho("worker");
+  rows.push(
+    await compare(
+      `pipe round trip, main ↔ worker, ${channels.PINGS} pings`,
+      "µs",
+      ["raw postMessage ping-pong", echo.sample],
+      ["troupe Pipe", pipe.sample],
+      "≤ 1×, ≤ 10 µs",
+      runs,
+    ),
+  );
+  echo.close();
+  rows.push(
+    ...await againstPython(
+      `pipe round trip: Python vs troupe, ${channels.PINGS} pings`,
+      "µs",
+      ["multiprocessing.Pipe", await channels.pythonChannel("pipe", runs)],
+      ["troupe Pipe, main ↔ worker", pipe.sample],
+      "measured",
+      runs,
+    ),
+  );
+  await pipe.close();
+  const subprocessPipe = await channels.pipeEcho("subprocess");
+  rows.push(
+    await compare(
+      `pipe round trip, main ↔ subprocess, ${channels.PINGS} pings`,
+      "µs",
+      ["raw frames over TCP", subprocessRoundTrip],
+      ["troupe Pipe", subprocessPipe.sample],
+      "measured",
+      runs,
+    ),
+  );
+  await subprocessPipe.close();
+  return rows;
+}
+
+/** A million items through a bounded queue: the backpressure check. */
+async function floodReport(): Promise<string> {
+  const report = await channels.flood(1_000_000, 1000);
+  const line =
+    `${report.count.toLocaleString("en")} items, worker → main through Queue(${report.maxsize}): ` +
+    `${report.usPerItem.toFixed(2)} µs per item; ` +
+    `${report.inOrderExactlyOnce ? "every item once, in order" : "ITEMS LOST, REPEATED OR OUT OF ORDER"}; ` +
+    `resident memory ${report.rssBeforeMb.toFixed(0)} MB before, ${report.rssPeakMb.toFixed(0)} MB at peak.`;
+  console.log(`\n${line}`);
+  return `## Backpressure\n\n${line}\n`;
+}
+
+if (import.meta.main) {
+  const header =
+    "| what | baseline: median (p10–p90) | troupe: median (p10–p90) | troupe ÷ baseline | goal |\n" +
+    "| --- | --- | --- | --- | --- |";
+  console.log(`${RUNS} samples per side, alternating; "(wide)" marks p90/p10 > 1.5\n`);
+  console.log(header);
+  const rows: Row[] = [];
+  if (ONLY !== "channels") rows.push(...await processRows());
+  let flooded = "";
+  if (ONLY !== "processes") {
+    rows.push(...await channelRows());
+    flooded = await floodReport();
+  }
+
   const when = new Date().toISOString().slice(0, 10);
   const report = [
     "# Benchmark results",
@@ -411,6 +544,7 @@ if (import.meta.main) {
     header,
     ...rows.map(format),
     "",
+    flooded,
   ].join("\n");
   await Deno.writeTextFile(here("./RESULTS.md"), report);
   // Aligned as `deno fmt --check` (in `deno task check`) expects.

@@ -7,8 +7,9 @@
  * @module
  */
 
+import { decodeError } from "./_error_codec.ts";
 import { finishItem, type Prepared } from "./_item_codec.ts";
-import { callRing, type RingResult, type RingStat } from "./_remote.ts";
+import { callRing, quietCaller, type RingCall, type RingResult, type RingStat } from "./_remote.ts";
 import { CLOSED_RING, type Deadline, EMPTY, FULL, Ring } from "./_ring.ts";
 import { localRing, type RingRef, ringRef } from "./_shared.ts";
 
@@ -25,6 +26,10 @@ export interface Channel {
   senders(): number;
   receivers(): number;
   put(item: Prepared, deadline: Deadline, task: boolean): Promise<"full" | "closed" | undefined>;
+  /** Puts without waiting, when this isolate holds the ring (the fast path); absent otherwise. */
+  tryPut?(item: Prepared, task: boolean): "full" | "closed" | undefined;
+  /** Gets without waiting, when this isolate holds the ring; absent otherwise. */
+  tryGet?(): Got;
   /** Puts without waiting for an answer: a pipe's `send` (its ring is unbounded). */
   send(item: Prepared): void;
   get(deadline: Deadline): Promise<Got>;
@@ -57,19 +62,27 @@ class LocalChannel implements Channel {
   senders = () => this.#ring.senders;
   receivers = () => this.#ring.receivers;
 
+  tryPut(item: Prepared, task: boolean): "full" | "closed" | undefined {
+    const outcome = this.#ring.tryPut(item, task);
+    return outcome === FULL ? "full" : outcome === CLOSED_RING ? "closed" : undefined;
+  }
+
+  tryGet(): Got {
+    const taken = this.#ring.tryTake();
+    return taken === EMPTY ? "empty" : taken === CLOSED_RING ? "closed" : { item: finishItem(taken) };
+  }
+
   async put(item: Prepared, deadline: Deadline, task: boolean): Promise<"full" | "closed" | undefined> {
-    const result = this.#ring.tryPut(item, task) ?? undefined;
-    const outcome = result === FULL ? await this.#ring.put(item, deadline, task) : result;
+    const outcome = await this.#ring.put(item, deadline, task);
     return outcome === FULL ? "full" : outcome === CLOSED_RING ? "closed" : undefined;
   }
 
   send(item: Prepared): void {
-    this.#ring.tryPut(item);
+    this.#ring.tryPut(item, false);
   }
 
   async get(deadline: Deadline): Promise<Got> {
-    let taken = this.#ring.tryTake();
-    if (taken === EMPTY) taken = await this.#ring.take(deadline);
+    const taken = await this.#ring.take(deadline);
     return taken === EMPTY ? "empty" : taken === CLOSED_RING ? "closed" : { item: finishItem(taken) };
   }
 
@@ -99,6 +112,14 @@ class LocalChannel implements Channel {
   }
 }
 
+/** A put the home refused as the queue had closed, reported by the next call. */
+class RemoteClosed extends Error {
+  constructor() {
+    super("The queue closed before an earlier put reached it: that item was not queued");
+    this.name = "RemoteClosed";
+  }
+}
+
 const timeoutOf = (deadline: Deadline) =>
   deadline.until === Infinity ? null : Math.max(0, deadline.until - performance.now());
 
@@ -108,10 +129,20 @@ class RemoteChannel implements Channel {
   #stat: RingStat = { size: 0, closed: false, unfinished: 0, senders: 1, receivers: 1 };
   /** A failure of a call nobody awaited (a send, a close), reported by the next call. */
   #failure: unknown;
+  #quiet: ((call: RingCall) => void) | undefined;
 
   constructor(ref: RingRef, maxsize: number) {
     this.#ref = ref;
     this.maxsize = maxsize;
+  }
+
+  /** Sends a put nobody waits for; only a refusal comes back. */
+  #putQuietly(item: Prepared, task: boolean): void {
+    this.#quiet ??= quietCaller(this.#ref.home, (reply) => {
+      if (reply.ok && reply.stat) this.#stat = reply.stat;
+      this.#failure ??= reply.ok ? new RemoteClosed() : decodeError(reply.error);
+    });
+    this.#quiet({ op: "put", ring: this.#id, item, timeoutMs: 0, task, quiet: true });
   }
 
   size = () => this.#stat.size;
@@ -135,7 +166,9 @@ class RemoteChannel implements Channel {
   }
 
   #fire(call: Parameters<typeof callRing>[1]): void {
-    this.#call(call).catch((error) => this.#failure ??= error);
+    this.#call(call).then((value) => {
+      if (value === "closed") this.#failure ??= new RemoteClosed();
+    }, (error) => this.#failure ??= error);
   }
 
   get #id(): string {
@@ -143,6 +176,17 @@ class RemoteChannel implements Channel {
   }
 
   async put(item: Prepared, deadline: Deadline, task: boolean): Promise<"full" | "closed" | undefined> {
+    if (this.maxsize === 0) {
+      // Never full, so nothing to wait for: as Python's feeder thread does,
+      // hand the item over and go on. Calls arrive in order, so FIFO holds;
+      // a put the home refuses (the queue closed meanwhile) fails the next call.
+      const failure = this.#failure;
+      this.#failure = undefined;
+      if (failure instanceof RemoteClosed || this.#stat.closed) return "closed";
+      if (failure !== undefined) throw failure;
+      this.#putQuietly(item, task);
+      return undefined;
+    }
     const value = await this.#call(
       { op: "put", ring: this.#id, item, timeoutMs: timeoutOf(deadline), task },
       deadline.signal,
@@ -151,7 +195,7 @@ class RemoteChannel implements Channel {
   }
 
   send(item: Prepared): void {
-    this.#fire({ op: "put", ring: this.#id, item, timeoutMs: 0, task: false });
+    this.#putQuietly(item, false);
   }
 
   async get(deadline: Deadline): Promise<Got> {
@@ -185,9 +229,13 @@ class RemoteChannel implements Channel {
   }
 
   taskDone(): boolean {
-    if (this.#stat.unfinished <= 0) return false;
-    this.#stat = { ...this.#stat, unfinished: this.#stat.unfinished - 1 };
-    this.#fire({ op: "taskDone", ring: this.#id });
+    // Only the home knows the count (another process may have put the item),
+    // so a call too many is reported by this process's next call.
+    this.#call({ op: "taskDone", ring: this.#id }).then((done) => {
+      if (done === false) {
+        this.#failure ??= new RangeError("taskDone() called too many times: call it once per item taken");
+      }
+    }, (error) => this.#failure ??= error);
     return true;
   }
 

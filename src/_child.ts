@@ -198,7 +198,9 @@ export function serveChild(channel: ChildTransport): (message: ToChild) => void 
         break;
       case "serve": {
         const { from, ref, call } = message;
-        serveRingCall(from, ref, call).then((reply) => post({ [TAG]: "served", to: from, ref, reply }));
+        serveRingCall(from, ref, call).then((reply) =>
+          reply && post({ [TAG]: "served", to: from, ref, reply })
+        );
         break;
       }
       case "reply":

@@ -42,6 +42,7 @@ const dispatch = serveChild({
 });
 
 connected.then(async (conn) => {
+  conn.setNoDelay(true);
   // Lets a test play a broken child that writes garbage on its own channel.
   (globalThis as Record<symbol, unknown>)[Symbol.for("troupe.channel")] = conn;
   writer = new FrameWriter(conn);

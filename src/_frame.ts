@@ -89,6 +89,16 @@ export class FrameReader {
  * first write starts synchronously, so a frame posted just before the
  * process exits still leaves it.
  */
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const joined = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    joined.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return joined;
+}
+
 export class FrameWriter {
   #conn: Deno.Conn;
   #queue: Uint8Array[] = [];
@@ -111,8 +121,10 @@ export class FrameWriter {
 
   async #pump(): Promise<void> {
     try {
-      for (let frame = this.#queue.shift(); frame; frame = this.#queue.shift()) {
-        await writeAll(this.#conn, frame);
+      // Frames queued while a write was in flight go out together: one
+      // syscall for a burst of small messages instead of one each.
+      for (let frames = this.#queue.splice(0); frames.length > 0; frames = this.#queue.splice(0)) {
+        await writeAll(this.#conn, frames.length === 1 ? frames[0]! : concat(frames));
       }
     } catch {
       this.#queue.length = 0;

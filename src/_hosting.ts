@@ -274,7 +274,7 @@ export class Hosting {
   /** Passes a call on a ring to the isolate that serves it: this one, or a subprocess's. */
   #route(from: number, ref: number, home: number, call: RingCall): void {
     if (home === 0) {
-      serveRingCall(from, ref, call).then((reply) => this.#reply(from, ref, reply));
+      serveRingCall(from, ref, call).then((reply) => reply && this.#reply(from, ref, reply));
       return;
     }
     const server = this.#live.get(home);
@@ -282,7 +282,7 @@ export class Hosting {
       this.#reply(from, ref, gone(`the process that created it (id ${home}) has exited`));
       return;
     }
-    if (call.op !== "cancel") {
+    if (call.op !== "cancel" && !(call.op === "put" && call.quiet)) {
       let calls = this.#calls.get(home);
       if (!calls) this.#calls.set(home, calls = new Map());
       calls.set(`${from}:${ref}`, { from, ref });

@@ -20,8 +20,11 @@ export const CODEC_FORMAT = 1;
 
 const MAX_DEPTH = 32;
 
-/** Whether JSON carries `value` unchanged: plain data only, no cycles (deep nesting counts as one). */
-function jsonExact(value: unknown, depth: number): boolean {
+/**
+ * Whether JSON carries `value` unchanged: plain data only, each object met
+ * once (JSON would copy a shared one, and never ends on a cycle).
+ */
+function jsonExact(value: unknown, depth: number, seen: { objects?: Set<object> }): boolean {
   switch (typeof value) {
     case "string":
     case "boolean":
@@ -31,17 +34,23 @@ function jsonExact(value: unknown, depth: number): boolean {
     case "object": {
       if (value === null) return true;
       if (depth === MAX_DEPTH) return false;
+      if (depth > 0) {
+        // Only items with nested objects pay for the set.
+        const objects = seen.objects ??= new Set();
+        if (objects.has(value)) return false;
+        objects.add(value);
+      }
       if (Array.isArray(value)) {
         for (let i = 0; i < value.length; i++) {
           // A hole reads as undefined, which JSON would turn into null.
-          if (!jsonExact(value[i], depth + 1)) return false;
+          if (!jsonExact(value[i], depth + 1, seen)) return false;
         }
         return true;
       }
       const proto = Object.getPrototypeOf(value);
       if (proto !== Object.prototype && proto !== null) return false;
       for (const key in value) {
-        if (!jsonExact((value as Record<string, unknown>)[key], depth + 1)) return false;
+        if (!jsonExact((value as Record<string, unknown>)[key], depth + 1, seen)) return false;
       }
       return true;
     }
@@ -61,7 +70,7 @@ export type Prepared = { readonly json: string; readonly bytes?: undefined } | {
  * DataCloneError for a value that cannot cross (a function, a symbol, …).
  */
 export function prepare(value: unknown): Prepared {
-  return jsonExact(value, 0) ? { json: JSON.stringify(value) } : { bytes: encodeValue(value) };
+  return jsonExact(value, 0, {}) ? { json: JSON.stringify(value) } : { bytes: encodeValue(value) };
 }
 
 /** The most bytes `prepared` can take once encoded (format byte included). */
@@ -97,9 +106,19 @@ export function encodeItem(value: unknown): Uint8Array {
  */
 export type Taken = string | Uint8Array;
 
+/** Where JSON text is copied out of shared memory: decoding it in place costs ~6x more. */
+let scratch = new Uint8Array(4096);
+/** Items larger than this are copied to a buffer of their own, so the scratch stays small. */
+const SCRATCH_LIMIT = 1 << 20;
+
 /** Copies an encoded item out of (possibly shared) memory. */
 export function takeItem(source: Uint8Array): Taken {
-  return source[0] === JSON_FORMAT ? decoder.decode(source.subarray(1)) : source.slice(1);
+  if (source[0] !== JSON_FORMAT) return source.slice(1);
+  const length = source.byteLength - 1;
+  if (length > SCRATCH_LIMIT) return decoder.decode(source.slice(1));
+  if (length > scratch.byteLength) scratch = new Uint8Array(Math.max(length, scratch.byteLength * 2));
+  scratch.set(source.subarray(1));
+  return decoder.decode(scratch.subarray(0, length));
 }
 
 /** The value a taken item stands for. */

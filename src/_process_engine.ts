@@ -15,7 +15,7 @@ import { findUncloneable } from "./_clone_path.ts";
 import type { KidHandle } from "./_hosting.ts";
 import type { EntrySpec, HostSpec, KidEvent, LaunchSpec, StopHow } from "./_protocol.ts";
 import { runtime } from "./_runtime.ts";
-import { reduce } from "./_shared.ts";
+import { discard, reduce } from "./_shared.ts";
 import { waitFor } from "./_wait.ts";
 import { Queue } from "./queue.ts";
 import { ProcessError } from "./errors.ts";
@@ -180,6 +180,7 @@ export class ProcessEngine {
     try {
       this.#handle = runtime.launch(spec, (event) => this.#onEvent(event));
     } catch (error) {
+      discard([spec.args, spec.entry]);
       throw this.#explainLaunchFailure(error, spec);
     }
     this.#status = "started";

@@ -15,7 +15,7 @@
 
 import { decodeError, type EncodedError, encodeError } from "./_error_codec.ts";
 import type { Prepared, Taken } from "./_item_codec.ts";
-import { CLOSED_RING, EMPTY, FULL, type Ring } from "./_ring.ts";
+import { CLOSED_RING, EMPTY, FULL, type Ring, served } from "./_ring.ts";
 import { servedRing } from "./_shared.ts";
 
 /** An operation on a ring at its home. Waits are relative milliseconds; null waits forever. */
@@ -26,6 +26,8 @@ export type RingCall =
     readonly item: Prepared;
     readonly timeoutMs: number | null;
     readonly task: boolean;
+    /** Answer only if it fails: a pipelined put to an unbounded ring. */
+    readonly quiet?: boolean;
   }
   | { readonly op: "get" | "poll" | "join"; readonly ring: string; readonly timeoutMs: number | null }
   | { readonly op: "close" | "taskDone" | "stat"; readonly ring: string }
@@ -81,8 +83,16 @@ export function abandonCalls(from: number): void {
   }
 }
 
-/** Runs `call`, made by process `from` as its call `ref`, on a ring this isolate serves. */
-export async function serveRingCall(from: number, ref: number, call: RingCall): Promise<RingReply> {
+/**
+ * Runs `call`, made by process `from` as its call `ref`, on a ring this
+ * isolate serves. Resolves to undefined when no answer is due (a quiet put
+ * that went well).
+ */
+export async function serveRingCall(
+  from: number,
+  ref: number,
+  call: RingCall,
+): Promise<RingReply | undefined> {
   if (call.op === "cancel") {
     abandonable.get(`${from}:${call.ref}`)?.abort();
     return { ok: true, value: null, stat: null };
@@ -94,15 +104,23 @@ export async function serveRingCall(from: number, ref: number, call: RingCall): 
       error: encodeError(new Error(`Cannot find queue ${call.ring}: it is no longer served here`)),
     };
   }
+  if (call.op === "put" && call.quiet) {
+    // A pipe whose every reader has closed takes no more (a queue has no senders to count).
+    const broken = ring.senders > 0 && ring.receivers <= 0;
+    const outcome = broken ? CLOSED_RING : ring.tryPut(call.item, call.task);
+    return outcome === undefined ? undefined : { ok: true, value: "closed", stat: statOf(ring) };
+  }
   const key = `${from}:${ref}`;
   const controller = new AbortController();
   abandonable.set(key, controller);
+  served.waits++;
   try {
     const value = await run(ring, call, controller.signal);
     return { ok: true, value, stat: statOf(ring) };
   } catch (error) {
     return { ok: false, error: encodeError(error) };
   } finally {
+    served.waits--;
     abandonable.delete(key);
   }
 }
@@ -140,6 +158,8 @@ export type CallSender = (ref: number, home: number, call: RingCall) => void;
 let sender: CallSender | undefined;
 let nextRef = 1;
 const waiting = new Map<number, (reply: RingReply) => void>();
+/** Where the answers to quiet calls go (only failures are answered), by ref; kept until dropped. */
+const listening = new Map<number, (reply: RingReply) => void>();
 
 /** Gives this isolate its way to send calls. */
 export function setCallSender(send: CallSender): void {
@@ -148,9 +168,22 @@ export function setCallSender(send: CallSender): void {
 
 /** Hands a reply to the call that waits for it. */
 export function deliverReply(ref: number, reply: RingReply): void {
-  const resolve = waiting.get(ref);
+  const resolve = waiting.get(ref) ?? listening.get(ref);
   waiting.delete(ref);
   resolve?.(reply);
+}
+
+/**
+ * Sends calls that are answered only when they fail, all under one ref
+ * whose failures go to `onFailure`. Returns the sender.
+ */
+export function quietCaller(home: number, onFailure: (reply: RingReply) => void): (call: RingCall) => void {
+  const ref = nextRef++;
+  listening.set(ref, onFailure);
+  return (call) => {
+    if (!sender) throw new Error("Cannot reach a queue in another process before troupe has started");
+    sender(ref, home, call);
+  };
 }
 
 /**

@@ -11,47 +11,69 @@
  * stops (`WRAP`) and starts again at 0. When the free space is too small the
  * buffer grows, and wrapped data is moved so the ring is contiguous again.
  *
- * One lock guards the header and the bytes; it is held only to copy an item
- * in or out. Waiting is on sequence counters (`ITEMS`, `SPACE`, `DONE`) with
- * `Atomics.waitAsync`, and notifies are skipped when nobody waits.
+ * Two locks, as in Michael and Scott's two-lock queue: producers take the
+ * put lock and own the tail, consumers take the take lock and own the head,
+ * so one producer and one consumer never wait for each other. An item is
+ * published by bumping `PUT_SEQ` after its bytes are written, and freed by
+ * bumping `TAKE_SEQ`; the size is the difference. Only growing the buffer
+ * takes both locks. Waiting is on those counters (and `DONE`) with
+ * `Atomics.waitAsync`; notifies are skipped when nobody waits.
  *
  * @module
  */
 
 import { maxEncodedBytes, type Prepared, takeItem, type Taken, writeItem } from "./_item_codec.ts";
 
-const LOCK = 0;
-const CLOSED = 1;
-const COUNT = 2;
-const HEAD = 3;
-const TAIL = 4;
-/** Where the data before the wrap ends, or -1 when the data is contiguous. */
-const WRAP = 5;
-const CAPACITY = 6;
-const MAXSIZE = 7;
-/** Bumped on every put and on close: what getters wait on. */
-const ITEMS = 8;
-/** Bumped on every take and on close: what blocked putters wait on. */
-const SPACE = 9;
-const ITEM_WAITERS = 10;
-const SPACE_WAITERS = 11;
-/** JoinableQueue: items put and not yet marked done, and a counter bumped when that reaches 0. */
-const UNFINISHED = 12;
-const DONE = 13;
-const DONE_WAITERS = 14;
-/** Pipe ends: open copies of the sending and the receiving end. */
-const SENDERS = 15;
-const RECEIVERS = 16;
+// The header: int32 slots in 64-byte lines, so that a producer and a
+// consumer on different cores each write mostly to a line of their own.
+// Line 0: set once, or rarely written.
+const CAPACITY = 0;
+const MAXSIZE = 1;
 /** Four random words naming the ring, for processes that reach it through its home. */
-const ID = 24;
-const SLOTS = 32;
+const ID = 2;
+const CLOSED = 6;
+/** Pipe ends: open copies of the sending and the receiving end. */
+const SENDERS = 7;
+const RECEIVERS = 8;
+// Line 1: the producers' side.
+const PUT_LOCK = 16;
+/** Items ever put (wrapping): what getters wait on. Size is PUT_SEQ - TAKE_SEQ. */
+const PUT_SEQ = 17;
+const TAIL = 18;
+/** Bumped at every wrap: a producer's copy of the head is good only for the lap it was read in. */
+const LAP = 19;
+// Line 2: the consumers' side.
+const TAKE_LOCK = 32;
+/** Items ever taken (wrapping): what blocked putters wait on. */
+const TAKE_SEQ = 33;
+const HEAD = 34;
+// Line 3: written now and then by either side.
+/** Where the data before the wrap ends, or -1 when the data is contiguous. */
+const WRAP = 48;
+const ITEM_WAITERS = 49;
+const SPACE_WAITERS = 50;
+// Line 4: JoinableQueue's items put and not yet marked done, and a counter bumped when that reaches 0.
+const UNFINISHED = 64;
+const DONE = 65;
+const DONE_WAITERS = 66;
+const SLOTS = 80;
 const HEADER_BYTES = SLOTS * 4;
 /** Offsets are int32s; a gigabyte of queued data is past any sensible use. */
 const MAX_BYTES = 1 << 30;
-/** How long one process may hold the lock before the others give up on it. */
+/** How long one process may hold a lock before the others give up on it. */
 const LOCK_PATIENCE_MS = 5_000;
-/** Reads of a counter before sleeping on it: a few microseconds that save a ~25 µs wake-up. */
-const SPIN = 2_000;
+/**
+ * How long a waiter keeps reading a counter before it sleeps on it: a wake-up
+ * costs ~25 µs, more than a whole round trip between two spinning isolates.
+ */
+const SPIN_MS = 0.05;
+
+/**
+ * Waits this isolate runs for other OS processes (`_remote.ts` counts them).
+ * While there are any, a waiter here does not spin: spinning would hold up
+ * the event loop that has to deliver their results.
+ */
+export const served = { waits: 0 };
 
 const align4 = (n: number) => (n + 3) & ~3;
 
@@ -91,6 +113,15 @@ export class Ring {
   readonly #bytes: Uint8Array;
   readonly #words: Int32Array;
   #id: string | undefined;
+  /**
+   * The last PUT_SEQ and HEAD this isolate read. Both only move forward, so
+   * a stale copy only under-reports items (to a consumer) or room (to a
+   * producer), and each is re-read only when it falls short. That spares
+   * reading a line the other core just wrote, on most operations.
+   */
+  #seenPut = 0;
+  #seenHead = 0;
+  #seenLap = -1;
 
   /** A new, empty ring; `maxsize` 0 is unbounded. */
   static create(maxsize: number, initialBytes = 4096): Ring {
@@ -125,16 +156,11 @@ export class Ring {
   }
 
   get size(): number {
-    return Atomics.load(this.#header, COUNT);
+    return (Atomics.load(this.#header, PUT_SEQ) - Atomics.load(this.#header, TAKE_SEQ)) | 0;
   }
 
   get closed(): boolean {
     return Atomics.load(this.#header, CLOSED) !== 0;
-  }
-
-  get full(): boolean {
-    const maxsize = this.maxsize;
-    return maxsize > 0 && this.size >= maxsize;
   }
 
   get unfinished(): number {
@@ -168,50 +194,54 @@ export class Ring {
   tryPut(prepared: Prepared, countTask = false): typeof FULL | typeof CLOSED_RING | undefined {
     const h = this.#header;
     const need = align4(4 + maxEncodedBytes(prepared));
-    this.#lock();
+    this.#lock(PUT_LOCK);
     try {
-      if (h[CLOSED]) return CLOSED_RING;
-      if (h[MAXSIZE]! > 0 && h[COUNT]! >= h[MAXSIZE]!) return FULL;
+      if (Atomics.load(h, CLOSED)) return CLOSED_RING;
+      if (h[MAXSIZE]! > 0 && this.size >= h[MAXSIZE]!) return FULL;
       const at = this.#reserve(need);
       const length = writeItem(prepared, this.#bytes.subarray(at + 4, at + need));
       this.#words[at >> 2] = length;
       h[TAIL] = at + align4(4 + length);
-      h[COUNT]!++;
-      if (countTask) h[UNFINISHED]!++;
-      h[ITEMS]!++;
+      if (countTask) Atomics.add(h, UNFINISHED, 1);
+      // Publishes the bytes written above to every consumer.
+      Atomics.add(h, PUT_SEQ, 1);
     } finally {
-      this.#unlock();
+      this.#unlock(PUT_LOCK);
     }
-    if (Atomics.load(h, ITEM_WAITERS) > 0) Atomics.notify(h, ITEMS, 1);
+    // All, not one: a wait abandoned by an abort may still hold a place in line.
+    if (Atomics.load(h, ITEM_WAITERS) > 0) Atomics.notify(h, PUT_SEQ, Infinity);
     return undefined;
   }
 
   /** Takes the oldest item, as JSON text or codec bytes; EMPTY, or CLOSED_RING once closed and drained. */
   tryTake(): Taken | typeof EMPTY | typeof CLOSED_RING {
     const h = this.#header;
-    let taken: Taken;
-    this.#lock();
+    let item: Taken;
+    this.#lock(TAKE_LOCK);
     try {
-      if (h[COUNT] === 0) return h[CLOSED] ? CLOSED_RING : EMPTY;
-      if (h[WRAP]! >= 0 && h[HEAD] === h[WRAP]) {
-        h[HEAD] = 0;
-        h[WRAP] = -1;
+      const taken = Atomics.load(h, TAKE_SEQ);
+      // Counters wrap, and close() moves both: compare differences, not values.
+      if (
+        ((this.#seenPut - taken) | 0) <= 0 && (((this.#seenPut = Atomics.load(h, PUT_SEQ)) - taken) | 0) <= 0
+      ) {
+        return Atomics.load(h, CLOSED) ? CLOSED_RING : EMPTY;
       }
-      const at = h[HEAD]!;
+      let at = h[HEAD]!;
+      if (at === Atomics.load(h, WRAP)) {
+        // The producer wrapped here. HEAD is stored first: a producer that
+        // sees WRAP cleared must also see the head it can write up to.
+        Atomics.store(h, HEAD, at = 0);
+        Atomics.store(h, WRAP, -1);
+      }
       const length = this.#words[at >> 2]!;
-      taken = takeItem(this.#bytes.subarray(at + 4, at + 4 + length));
-      if (--h[COUNT]! === 0) {
-        h[HEAD] = h[TAIL] = 0;
-        h[WRAP] = -1;
-      } else {
-        h[HEAD] = at + align4(4 + length);
-      }
-      h[SPACE]!++;
+      item = takeItem(this.#bytes.subarray(at + 4, at + 4 + length));
+      Atomics.store(h, HEAD, at + align4(4 + length));
+      Atomics.add(h, TAKE_SEQ, 1);
     } finally {
-      this.#unlock();
+      this.#unlock(TAKE_LOCK);
     }
-    if (Atomics.load(h, SPACE_WAITERS) > 0) Atomics.notify(h, SPACE, 1);
-    return taken;
+    if (Atomics.load(h, SPACE_WAITERS) > 0) Atomics.notify(h, TAKE_SEQ, Infinity);
+    return item;
   }
 
   /** Puts, waiting for room while the ring is full. Rejects "full" at the deadline. */
@@ -221,20 +251,20 @@ export class Ring {
     countTask = false,
   ): Promise<typeof FULL | typeof CLOSED_RING | undefined> {
     for (;;) {
-      const seen = Atomics.load(this.#header, SPACE);
+      const seen = Atomics.load(this.#header, TAKE_SEQ);
       const result = this.tryPut(prepared, countTask);
       if (result !== FULL) return result;
-      if (!await this.#wait(SPACE, SPACE_WAITERS, seen, deadline)) return FULL;
+      if (!await this.#wait(TAKE_SEQ, SPACE_WAITERS, seen, deadline)) return FULL;
     }
   }
 
   /** Takes, waiting while the ring is empty. EMPTY at the deadline. */
   async take(deadline: Deadline): Promise<Taken | typeof EMPTY | typeof CLOSED_RING> {
     for (;;) {
-      const seen = Atomics.load(this.#header, ITEMS);
+      const seen = Atomics.load(this.#header, PUT_SEQ);
       const taken = this.tryTake();
       if (taken !== EMPTY) return taken;
-      if (!await this.#wait(ITEMS, ITEM_WAITERS, seen, deadline)) return EMPTY;
+      if (!await this.#wait(PUT_SEQ, ITEM_WAITERS, seen, deadline)) return EMPTY;
     }
   }
 
@@ -242,18 +272,31 @@ export class Ring {
   async poll(deadline: Deadline): Promise<boolean> {
     const ready = () => this.size > 0 || this.closed;
     for (;;) {
-      const seen = Atomics.load(this.#header, ITEMS);
+      const seen = Atomics.load(this.#header, PUT_SEQ);
       if (ready()) return true;
-      if (!await this.#wait(ITEMS, ITEM_WAITERS, seen, deadline)) return ready();
+      if (!await this.#wait(PUT_SEQ, ITEM_WAITERS, seen, deadline)) return ready();
     }
   }
 
   /** Closes the ring for puts; wakes every waiter. Returns false if it was closed already. */
   close(): boolean {
-    if (Atomics.exchange(this.#header, CLOSED, 1) !== 0) return false;
-    this.#bump(ITEMS, ITEM_WAITERS, true);
-    this.#bump(SPACE, SPACE_WAITERS, true);
-    this.#bump(DONE, DONE_WAITERS, true);
+    // Both locks: no put or take is half done while the ring closes. Both
+    // counters move by one, which leaves the size alone but wakes every
+    // waiter, including one about to sleep on the value it last read.
+    const h = this.#header;
+    this.#lock(PUT_LOCK);
+    this.#lock(TAKE_LOCK);
+    const was = Atomics.exchange(h, CLOSED, 1);
+    if (was === 0) {
+      Atomics.add(h, PUT_SEQ, 1);
+      Atomics.add(h, TAKE_SEQ, 1);
+    }
+    this.#unlock(TAKE_LOCK);
+    this.#unlock(PUT_LOCK);
+    if (was !== 0) return false;
+    Atomics.notify(h, PUT_SEQ, Infinity);
+    Atomics.notify(h, TAKE_SEQ, Infinity);
+    this.#bump(DONE, DONE_WAITERS);
     return true;
   }
 
@@ -264,7 +307,7 @@ export class Ring {
       const unfinished = Atomics.load(h, UNFINISHED);
       if (unfinished <= 0) return false;
       if (Atomics.compareExchange(h, UNFINISHED, unfinished, unfinished - 1) !== unfinished) continue;
-      if (unfinished === 1) this.#bump(DONE, DONE_WAITERS, true);
+      if (unfinished === 1) this.#bump(DONE, DONE_WAITERS);
       return true;
     }
   }
@@ -280,27 +323,47 @@ export class Ring {
 
   /**
    * Where an entry of `need` bytes goes, growing the buffer if it must.
-   * Called with the lock held.
+   * Called with the put lock held; consumers may move the head meanwhile,
+   * which only frees more room than this sees.
    */
   #reserve(need: number): number {
     const h = this.#header;
-    for (;;) {
-      const head = h[HEAD]!, tail = h[TAIL]!, capacity = h[CAPACITY]!;
-      if (h[WRAP]! < 0) {
-        if (tail + need <= capacity) return tail;
-        if (need <= head) {
-          h[WRAP] = tail;
+    for (let fresh = false;; fresh = true) {
+      const wrap = Atomics.load(h, WRAP);
+      const tail = h[TAIL]!;
+      if (wrap < 0) {
+        if (tail + need <= h[CAPACITY]!) return tail;
+        const head = Atomics.load(h, HEAD);
+        // The first `need` bytes must stay clear of the head, which may still be there.
+        if (need < head) {
           h[TAIL] = 0;
+          h[LAP]!++;
+          Atomics.store(h, WRAP, tail);
           return 0;
         }
-      } else if (tail + need <= head) {
-        return tail;
+      } else {
+        // Within a lap the head only moves forward, so a copy read in this
+        // lap (by this isolate) under-reports the room, never over-reports.
+        if (this.#seenLap !== h[LAP] || fresh) {
+          this.#seenLap = h[LAP]!;
+          this.#seenHead = Atomics.load(h, HEAD);
+        }
+        if (tail + need < this.#seenHead) return tail;
+        if (!fresh) continue;
       }
-      this.#grow(need);
+      this.#lock(TAKE_LOCK);
+      try {
+        this.#grow(need);
+      } finally {
+        this.#unlock(TAKE_LOCK);
+      }
     }
   }
 
-  /** Makes room for `need` more bytes after the data, which ends up contiguous. */
+  /**
+   * Makes room for `need` more bytes after the data, which ends up
+   * contiguous. Called with both locks held.
+   */
   #grow(need: number): void {
     const h = this.#header;
     const wrap = h[WRAP]!, tail = h[TAIL]!;
@@ -314,8 +377,9 @@ export class Ring {
           "Send large data through a SharedArrayBuffer or a file instead",
       );
     }
-    this.buffer.grow(HEADER_BYTES + capacity);
+    if (capacity !== h[CAPACITY]) this.buffer.grow(HEADER_BYTES + capacity);
     if (wrap >= 0) {
+      // The head is at or before `wrap`, where the moved data now follows on.
       this.#bytes.copyWithin(wrap, 0, tail);
       h[TAIL] = end;
       h[WRAP] = -1;
@@ -323,10 +387,10 @@ export class Ring {
     h[CAPACITY] = capacity;
   }
 
-  /** Bumps a sequence counter and wakes those waiting on it (all, or one). */
-  #bump(seq: number, waiters: number, all: boolean): void {
+  /** Bumps a counter and wakes everyone waiting on it. */
+  #bump(seq: number, waiters: number): void {
     Atomics.add(this.#header, seq, 1);
-    if (Atomics.load(this.#header, waiters) > 0) Atomics.notify(this.#header, seq, all ? Infinity : 1);
+    if (Atomics.load(this.#header, waiters) > 0) Atomics.notify(this.#header, seq, Infinity);
   }
 
   /**
@@ -339,8 +403,10 @@ export class Ring {
     const { until, signal } = deadline;
     signal?.throwIfAborted();
     if (performance.now() >= until) return false;
-    for (let i = 0; i < SPIN; i++) {
-      if (Atomics.load(h, seq) !== seen) return true;
+    const spinMs = served.waits === 0 ? SPIN_MS : 0;
+    const spinUntil = performance.now() + spinMs;
+    while (performance.now() < spinUntil) {
+      for (let i = 0; i < 64; i++) if (Atomics.load(h, seq) !== seen) return true;
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
     let onAbort: (() => void) | undefined;
@@ -373,22 +439,22 @@ export class Ring {
     return Atomics.load(h, seq) !== seen || performance.now() < until;
   }
 
-  #lock(): void {
+  #lock(lock: number): void {
     const h = this.#header;
-    if (Atomics.compareExchange(h, LOCK, 0, 1) === 0) return;
+    if (Atomics.compareExchange(h, lock, 0, 1) === 0) return;
     const giveUp = performance.now() + LOCK_PATIENCE_MS;
     for (;;) {
       for (let i = 0; i < 200; i++) {
-        if (Atomics.load(h, LOCK) === 0 && Atomics.compareExchange(h, LOCK, 0, 1) === 0) return;
+        if (Atomics.load(h, lock) === 0 && Atomics.compareExchange(h, lock, 0, 1) === 0) return;
       }
       // 2 marks the lock contended, so the holder's unlock wakes a sleeper.
-      if (Atomics.exchange(h, LOCK, 2) === 0) return;
-      Atomics.wait(h, LOCK, 2, 1);
+      if (Atomics.exchange(h, lock, 2) === 0) return;
+      Atomics.wait(h, lock, 2, 1);
       if (performance.now() > giveUp) throw new RingLockError();
     }
   }
 
-  #unlock(): void {
-    if (Atomics.exchange(this.#header, LOCK, 0) === 2) Atomics.notify(this.#header, LOCK, 1);
+  #unlock(lock: number): void {
+    if (Atomics.exchange(this.#header, lock, 0) === 2) Atomics.notify(this.#header, lock, 1);
   }
 }

@@ -45,10 +45,33 @@ export function makeShareable(object: object, describe: () => Descriptor): void 
 
 type Reviver = (descriptor: Descriptor) => object;
 const revivers = new Map<string, Reviver>();
+const discarders = new Map<string, (descriptor: Descriptor) => void>();
 
-/** Teaches `revive` how to rebuild descriptors of `kind`. */
-export function registerReviver(kind: string, reviver: Reviver): void {
+/**
+ * Teaches `revive` how to rebuild descriptors of `kind`, and `discard` how
+ * to give back what making one took (a pipe end's copy count).
+ */
+export function registerReviver(
+  kind: string,
+  reviver: Reviver,
+  discarder?: (descriptor: Descriptor) => void,
+): void {
   revivers.set(kind, reviver);
+  if (discarder) discarders.set(kind, discarder);
+}
+
+/** Undoes `reduce` for descriptors that never reached a process (its start failed). */
+export function discard(value: unknown): void {
+  const seen = new Set<object>();
+  const walk = (v: unknown): void => {
+    if (typeof v !== "object" || v === null || seen.has(v)) return;
+    seen.add(v);
+    const kind = (v as Record<string, unknown>)[SHARED_KEY];
+    if (typeof kind === "string") return discarders.get(kind)?.(v as Descriptor);
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (Object.getPrototypeOf(v) === Object.prototype) Object.values(v).forEach(walk);
+  };
+  walk(value);
 }
 
 /**

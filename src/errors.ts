@@ -44,7 +44,11 @@ export class ProcessError extends Error {
  * ```
  */
 export class ProcessTimeoutError extends ProcessError {
-  /** @param message What timed out, after how long. */
+  /**
+   * Creates the error.
+   *
+   * @param message What timed out, after how long.
+   */
   constructor(message: string) {
     super(message);
     this.name = "ProcessTimeoutError";

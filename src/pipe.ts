@@ -31,7 +31,11 @@ import { ProcessError, ProcessTimeoutError } from "./errors.ts";
  * ```
  */
 export class EOFError extends ProcessError {
-  /** @param message What was read from. */
+  /**
+   * Creates the error.
+   *
+   * @param message What was read from.
+   */
   constructor(message: string) {
     super(message);
     this.name = "EOFError";
@@ -53,7 +57,11 @@ export class EOFError extends ProcessError {
  * ```
  */
 export class BrokenPipeError extends ProcessError {
-  /** @param message What was sent to. */
+  /**
+   * Creates the error.
+   *
+   * @param message What was sent to.
+   */
   constructor(message: string) {
     super(message);
     this.name = "BrokenPipeError";
@@ -197,6 +205,9 @@ export class Connection<S, R> implements Disposable {
    * Sends a message: a structured-clone copy of `value`, delivered whole and
    * in order. Never waits. Throws a `TypeError` naming the part that cannot
    * be copied, and {@linkcode BrokenPipeError} when the other end is closed.
+   * An OS-process child whose pipe lives in another process learns that the
+   * other end closed with its next call there, so one more send may pass
+   * (and be dropped) before it throws.
    *
    * @param value The message.
    *
@@ -239,6 +250,7 @@ export class Connection<S, R> implements Disposable {
   async recv(options?: RecvOptions): Promise<R> {
     const channel = this.#channelFor("recv");
     const { timeout, signal } = options ?? {};
+    signal?.throwIfAborted();
     const got = await channel.get(deadlineOf(true, timeout, signal));
     if (got === "closed") {
       throw new EOFError("Cannot recv as the other end of the pipe is closed and nothing is left");
@@ -269,6 +281,7 @@ export class Connection<S, R> implements Disposable {
     let channel: Channel;
     try {
       channel = this.#channelFor("poll");
+      options?.signal?.throwIfAborted();
     } catch (error) {
       return Promise.reject(error);
     }
@@ -409,12 +422,19 @@ export function Pipe(duplex = true): [Connection<unknown, unknown>, Connection<u
   return [makeConnection(forward, backward), makeConnection(backward, forward)];
 }
 
-registerReviver("connection", (descriptor) => {
-  const { send, receive } = descriptor as unknown as { send: RingRef | null; receive: RingRef | null };
-  const connection = makeConnection(
-    send && openChannel(send, 0),
-    receive && openChannel(receive, 0),
-  );
-  inherited.add(connection);
-  return connection;
-});
+/** The channels a connection descriptor names. */
+function channelsOf(descriptor: unknown): [Channel | null, Channel | null] {
+  const { send, receive } = descriptor as { send: RingRef | null; receive: RingRef | null };
+  return [send && openChannel(send, 0), receive && openChannel(receive, 0)];
+}
+
+registerReviver(
+  "connection",
+  (descriptor) => {
+    const connection = makeConnection(...channelsOf(descriptor));
+    inherited.add(connection);
+    return connection;
+  },
+  // A copy that never reached its process: close it, or its peer never sees EOF.
+  (descriptor) => makeConnection(...channelsOf(descriptor)).close(),
+);

@@ -29,7 +29,11 @@ import { ProcessError } from "./errors.ts";
  * ```
  */
 export class QueueEmptyError extends ProcessError {
-  /** @param message What was empty, for how long. */
+  /**
+   * Creates the error.
+   *
+   * @param message What was empty, for how long.
+   */
   constructor(message: string) {
     super(message);
     this.name = "QueueEmptyError";
@@ -51,7 +55,11 @@ export class QueueEmptyError extends ProcessError {
  * ```
  */
 export class QueueFullError extends ProcessError {
-  /** @param message What was full, for how long. */
+  /**
+   * Creates the error.
+   *
+   * @param message What was full, for how long.
+   */
   constructor(message: string) {
     super(message);
     this.name = "QueueFullError";
@@ -73,7 +81,11 @@ export class QueueFullError extends ProcessError {
  * ```
  */
 export class QueueClosedError extends ProcessError {
-  /** @param message Which queue, and what was tried. */
+  /**
+   * Creates the error.
+   *
+   * @param message Which queue, and what was tried.
+   */
   constructor(message: string) {
     super(message);
     this.name = "QueueClosedError";
@@ -100,6 +112,11 @@ export interface JoinOptions {
 
 type QueueKind = "Queue" | "JoinableQueue" | "SimpleQueue";
 
+/** No deadline: wait as long as it takes. */
+const FOREVER: Deadline = { until: Infinity };
+/** What a put that needed no wait returns. */
+const DONE: Promise<void> = Promise.resolve();
+
 /** A Queue's engine, for JoinableQueue (set in Queue's static block, which may read `#core`). */
 let coreOf: <T>(queue: Queue<T>) => QueueCore<T>;
 
@@ -117,6 +134,8 @@ function validateWait(options: QueueWaitOptions | undefined, method: string): De
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(`${method}: signal must be an AbortSignal`);
   }
+  // Aborted already: reject, even if an item (or room) is there to take.
+  signal?.throwIfAborted();
   return deadlineOf(block, timeout, signal);
 }
 
@@ -161,27 +180,53 @@ class QueueCore<T> {
     }));
   }
 
-  #closedError(what: string): QueueClosedError {
-    return new QueueClosedError(`Cannot ${what} as the ${this.#kind} is closed`);
+  #closedError(what: "put" | "get"): QueueClosedError {
+    return new QueueClosedError(
+      what === "put"
+        ? `Cannot put as the ${this.#kind} is closed`
+        : `Cannot get as the ${this.#kind} is closed and has no items left`,
+    );
   }
 
-  async putItem(item: T, options: QueueWaitOptions | undefined, task: boolean): Promise<void> {
-    const deadline = validateWait(options, "put");
-    if (this.#closedHere || this.channel.closed()) throw this.#closedError("put");
-    const outcome = await this.channel.put(prepareItem(item, "put"), deadline, task);
-    if (outcome === "closed") throw this.#closedError("put");
-    if (outcome === "full") {
-      throw new QueueFullError(
-        `Cannot put as the ${this.#kind} is full (maxsize ${this.channel.maxsize})` +
-          (deadline.until > 0 ? `, and stayed full for ${options?.timeout} ms` : ""),
-      );
+  /** Puts, without a hop through the event loop when the ring is here and has room. */
+  putItem(item: T, options: QueueWaitOptions | undefined, task: boolean): Promise<void> {
+    let deadline: Deadline, prepared: Prepared;
+    try {
+      deadline = options ? validateWait(options, "put") : FOREVER;
+      if (this.#closedHere || this.channel.closed()) throw this.#closedError("put");
+      prepared = prepareItem(item, "put");
+      const outcome = this.channel.tryPut?.(prepared, task);
+      if (outcome === undefined && this.channel.tryPut) return DONE;
+      if (outcome === "closed") throw this.#closedError("put");
+    } catch (error) {
+      return Promise.reject(error);
     }
+    return this.channel.put(prepared, deadline, task).then((outcome) => {
+      if (outcome === "closed") throw this.#closedError("put");
+      if (outcome === "full") {
+        throw new QueueFullError(
+          `Cannot put as the ${this.#kind} is full (maxsize ${this.channel.maxsize})` +
+            (deadline.until > 0 ? `, and stayed full for ${options?.timeout} ms` : ""),
+        );
+      }
+    });
   }
 
-  async getItem(options: QueueWaitOptions | undefined): Promise<T> {
-    const deadline = validateWait(options, "get");
-    const got: Got = await this.channel.get(deadline);
-    if (got === "closed") throw this.#closedError("get: it is drained and");
+  /** Gets, without a hop through the event loop when the ring is here and holds an item. */
+  getItem(options: QueueWaitOptions | undefined): Promise<T> {
+    let deadline: Deadline;
+    try {
+      deadline = options ? validateWait(options, "get") : FOREVER;
+      const got = this.channel.tryGet?.();
+      if (got !== undefined && got !== "empty") return Promise.resolve(this.#unwrap(got, deadline, options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.channel.get(deadline).then((got) => this.#unwrap(got, deadline, options));
+  }
+
+  #unwrap(got: Got, deadline: Deadline, options: QueueWaitOptions | undefined): T {
+    if (got === "closed") throw this.#closedError("get");
     if (got === "empty") {
       throw new QueueEmptyError(
         deadline.until > 0
@@ -202,11 +247,16 @@ class QueueCore<T> {
   }
 
   async *iterate(): AsyncGenerator<T, void, undefined> {
-    const forever: Deadline = { until: Infinity };
     for (;;) {
-      const got = await this.channel.get(forever);
+      const got = this.channel.tryGet?.() ?? "empty";
       if (got === "closed") return;
-      if (got !== "empty") yield got.item as T;
+      if (got !== "empty") {
+        yield got.item as T;
+        continue;
+      }
+      const waited = await this.channel.get(FOREVER);
+      if (waited === "closed") return;
+      if (waited !== "empty") yield waited.item as T;
     }
   }
 }

@@ -22,6 +22,24 @@ const expectations: Record<string, RegExp[]> = {
   ],
   isolation: [/child: x is now 0\nmain: x is still 100/],
   sandbox: [/child: refused: NotCapable/, /the child exited with code 0/],
+  producer_consumer: [
+    /\[producer-zzz pid \d+ produced \["zzz",4\]\]/,
+    /\[consumer-2 \(OS process\) pid \d+ ate \[/,
+    /main: the producers are done and a sentinel is in for each consumer/,
+    /consumed 10 items, every one exactly once\nconsumer exit codes: 0, 0/,
+  ],
+  pipe: [
+    /main: the OS-process child answered: Process-1 \(pid \d+\) heard "hello"/,
+    /main: reader\.readable=true reader\.writable=false/,
+    /main: one message from each of children 0, 1, 2, 3, 4\nmain: then EOFError: every writer is closed/,
+  ],
+  queue: [
+    /main: qsize\(\)=3 full\(\)=true empty\(\)=false/,
+    /main: put\(block=False\) on a full queue: QueueFullError/,
+    /main: put\(timeout=0\.2 s\) on a full queue: QueueFullError: .*full \(maxsize 3\)/,
+    /handler: the queue stayed empty for 1000 ms; handled 10 requests/,
+    /main: after the child: qsize\(\)=0 empty\(\)=true\nmain: get\(\) after close\(\): QueueClosedError/,
+  ],
   demo: [/speedup \d+\.\d\dx on \d+ cores, same answer/],
 };
 
