@@ -13,6 +13,9 @@ import { callRing, quietCaller, type RingCall, type RingResult, type RingStat } 
 import { CLOSED_RING, type Deadline, EMPTY, FULL, Ring } from "./_ring.ts";
 import { localRing, type RingRef, ringRef } from "./_shared.ts";
 
+/** Which end of a ring a pipe-end copy holds. */
+export type CopyRole = "sender" | "receiver";
+
 /** What a get gives: an item, or why there is none. */
 export type Got = { readonly item: unknown } | "empty" | "closed";
 
@@ -39,8 +42,10 @@ export interface Channel {
   close(): void;
   /** Marks one task done; false when none was pending (as far as this process can tell). */
   taskDone(): boolean;
-  /** Counts pipe-end copies in or out. */
-  addCopies(senders: number, receivers: number): void;
+  /** Counts in one more copy of a pipe end; returns its slot (-1: untracked). */
+  claimCopy(role: CopyRole): number;
+  /** Counts a copy of a pipe end out, once per slot however often it is called (-1: untracked, always). */
+  releaseCopy(role: CopyRole, slot: number): void;
   /** How the ring crosses to another process. */
   ref(): RingRef;
 }
@@ -102,9 +107,13 @@ class LocalChannel implements Channel {
     return this.#ring.taskDone();
   }
 
-  addCopies(senders: number, receivers: number): void {
-    if (senders) this.#ring.addSenders(senders);
-    if (receivers) this.#ring.addReceivers(receivers);
+  claimCopy(role: CopyRole): number {
+    countCopy(this.#ring, role, 1);
+    return this.#ring.claimCopy();
+  }
+
+  releaseCopy(role: CopyRole, slot: number): void {
+    if (this.#ring.releaseCopy(slot)) countCopy(this.#ring, role, -1);
   }
 
   ref(): RingRef {
@@ -239,8 +248,14 @@ class RemoteChannel implements Channel {
     return true;
   }
 
-  addCopies(senders: number, receivers: number): void {
-    this.#fire({ op: "copies", ring: this.#id, senders, receivers });
+  claimCopy(role: CopyRole): number {
+    // A slot would take a round trip to claim: this copy goes untracked.
+    this.#fire({ op: "copy", ring: this.#id, role, slot: null });
+    return -1;
+  }
+
+  releaseCopy(role: CopyRole, slot: number): void {
+    this.#fire({ op: "copy", ring: this.#id, role, slot });
   }
 
   ref(): RingRef {
@@ -248,9 +263,15 @@ class RemoteChannel implements Channel {
   }
 }
 
-/** A channel on a new ring in this OS process. */
-export function newChannel(maxsize: number): Channel {
-  return new LocalChannel(Ring.create(maxsize));
+/** Counts a pipe-end copy in (+1) or out (-1). */
+export function countCopy(ring: Ring, role: CopyRole, delta: number): void {
+  if (role === "sender") ring.addSenders(delta);
+  else ring.addReceivers(delta);
+}
+
+/** A channel on a new ring in this OS process; a pipe's ring has slots to track copies of its ends. */
+export function newChannel(maxsize: number, copySlots = 0): Channel {
+  return new LocalChannel(Ring.create(maxsize, 4096, copySlots));
 }
 
 /** A channel on the ring `ref` names: in memory if this isolate can reach it, else through its home. */

@@ -31,6 +31,7 @@ import type {
   StopHow,
 } from "./_protocol.ts";
 import { TAG } from "./_protocol.ts";
+import { discard } from "./_shared.ts";
 import { ProcessError } from "./errors.ts";
 
 /** What the creator of a process holds: a way to stop it. */
@@ -57,6 +58,8 @@ interface Entry extends HostedProcess {
   readonly permissions: ResolvedPermissions | null;
   /** The handles of this process's own children, by the ref it chose. */
   readonly kids: Map<number, KidHandle>;
+  /** What it was given that crosses by reference (pipe ends to count out when it exits). */
+  readonly given: unknown;
 }
 
 /** The reply to a call whose ring can no longer be reached. */
@@ -205,6 +208,7 @@ export class Hosting {
       host,
       listener,
       kids,
+      given: [spec.args, spec.entry],
       permissions: spec.host.backend === "worker" && !spec.host.sandboxed ? null : spec.host.permissions,
     };
     try {
@@ -315,6 +319,8 @@ export class Hosting {
   #onExit(record: Entry, code: number): void {
     this.#live.delete(record.id);
     this.#settleCalls(record);
+    // However it ended (a kill runs no cleanup), its pipe ends are closed now.
+    discard(record.given, { gone: true });
     record.listener({ ev: "exited", code });
     for (const other of this.#live.values()) {
       if (other.owner !== record.id) continue;

@@ -31,7 +31,13 @@ export type RingCall =
   }
   | { readonly op: "get" | "poll" | "join"; readonly ring: string; readonly timeoutMs: number | null }
   | { readonly op: "close" | "taskDone" | "stat"; readonly ring: string }
-  | { readonly op: "copies"; readonly ring: string; readonly senders: number; readonly receivers: number }
+  /** A pipe-end copy counted in (slot null) or out (once per slot; -1 is untracked). */
+  | {
+    readonly op: "copy";
+    readonly ring: string;
+    readonly role: "sender" | "receiver";
+    readonly slot: number | null;
+  }
   /** Abandons the caller's call `ref`. */
   | { readonly op: "cancel"; readonly ref: number };
 
@@ -143,10 +149,13 @@ async function run(ring: Ring, call: Exclude<RingCall, { op: "cancel" }>, signal
       return ring.close();
     case "taskDone":
       return ring.taskDone();
-    case "copies":
-      ring.addSenders(call.senders);
-      ring.addReceivers(call.receivers);
+    case "copy": {
+      const add = (delta: number) =>
+        call.role === "sender" ? ring.addSenders(delta) : ring.addReceivers(delta);
+      if (call.slot === null) add(1);
+      else if (ring.releaseCopy(call.slot)) add(-1);
       return null;
+    }
     case "stat":
       return null;
   }

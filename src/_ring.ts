@@ -35,6 +35,9 @@ const CLOSED = 6;
 /** Pipe ends: open copies of the sending and the receiving end. */
 const SENDERS = 7;
 const RECEIVERS = 8;
+/** Pipes: how many copy slots follow the header, and how many have been handed out. */
+const COPY_SLOTS = 9;
+const COPIES_CLAIMED = 10;
 // Line 1: the producers' side.
 const PUT_LOCK = 16;
 /** Items ever put (wrapping): what getters wait on. Size is PUT_SEQ - TAKE_SEQ. */
@@ -112,6 +115,10 @@ export class Ring {
   readonly #header: Int32Array;
   readonly #bytes: Uint8Array;
   readonly #words: Int32Array;
+  /** A pipe's copy slots: 0 while the copy is open, 1 once counted out. */
+  readonly #copies: Int32Array;
+  /** Where the entries start: after the header and the copy slots. */
+  readonly #start: number;
   #id: string | undefined;
   /**
    * The last PUT_SEQ and HEAD this isolate read. Both only move forward, so
@@ -123,12 +130,16 @@ export class Ring {
   #seenHead = 0;
   #seenLap = -1;
 
-  /** A new, empty ring; `maxsize` 0 is unbounded. */
-  static create(maxsize: number, initialBytes = 4096): Ring {
-    const buffer = new SharedArrayBuffer(HEADER_BYTES + initialBytes, {
-      maxByteLength: HEADER_BYTES + MAX_BYTES,
-    });
+  /**
+   * A new, empty ring; `maxsize` 0 is unbounded. A pipe's ring has
+   * `copySlots`: one word per copy of a pipe end handed to a process, so that
+   * a copy is counted out exactly once, whoever closes it (see `releaseCopy`).
+   */
+  static create(maxsize: number, initialBytes = 4096, copySlots = 0): Ring {
+    const start = HEADER_BYTES + copySlots * 4;
+    const buffer = new SharedArrayBuffer(start + initialBytes, { maxByteLength: start + MAX_BYTES });
     const header = new Int32Array(buffer, 0, SLOTS);
+    header[COPY_SLOTS] = copySlots;
     header[WRAP] = -1;
     header[CAPACITY] = initialBytes;
     header[MAXSIZE] = maxsize;
@@ -139,9 +150,11 @@ export class Ring {
   constructor(buffer: SharedArrayBuffer) {
     this.buffer = buffer;
     this.#header = new Int32Array(buffer, 0, SLOTS);
+    this.#copies = new Int32Array(buffer, HEADER_BYTES, this.#header[COPY_SLOTS]!);
+    this.#start = HEADER_BYTES + this.#copies.byteLength;
     // Length-tracking views: they follow the buffer as any isolate grows it.
-    this.#bytes = new Uint8Array(buffer, HEADER_BYTES);
-    this.#words = new Int32Array(buffer, HEADER_BYTES);
+    this.#bytes = new Uint8Array(buffer, this.#start);
+    this.#words = new Int32Array(buffer, this.#start);
   }
 
   /** A name for the ring that is the same in every isolate that holds it. */
@@ -188,6 +201,17 @@ export class Ring {
 
   addReceivers(delta: number): number {
     return Atomics.add(this.#header, RECEIVERS, delta) + delta;
+  }
+
+  /** A slot for one more copy of a pipe end, or -1 when all are taken (that copy goes untracked). */
+  claimCopy(): number {
+    const slot = Atomics.add(this.#header, COPIES_CLAIMED, 1);
+    return slot < this.#copies.length ? slot : -1;
+  }
+
+  /** Marks a copy closed; true the first time only, so a copy is counted out once. */
+  releaseCopy(slot: number): boolean {
+    return slot < 0 || slot >= this.#copies.length || Atomics.exchange(this.#copies, slot, 1) === 0;
   }
 
   /** Puts an item unless the ring is full or closed; `countTask` is JoinableQueue's. */
@@ -377,7 +401,7 @@ export class Ring {
           "Send large data through a SharedArrayBuffer or a file instead",
       );
     }
-    if (capacity !== h[CAPACITY]) this.buffer.grow(HEADER_BYTES + capacity);
+    if (capacity !== h[CAPACITY]) this.buffer.grow(this.#start + capacity);
     if (wrap >= 0) {
       // The head is at or before `wrap`, where the moved data now follows on.
       this.#bytes.copyWithin(wrap, 0, tail);

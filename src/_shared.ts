@@ -45,7 +45,12 @@ export function makeShareable(object: object, describe: () => Descriptor): void 
 
 type Reviver = (descriptor: Descriptor) => object;
 const revivers = new Map<string, Reviver>();
-const discarders = new Map<string, (descriptor: Descriptor) => void>();
+/** How a discard happens: `gone` when the process that got the descriptor has exited. */
+export interface DiscardOptions {
+  readonly gone: boolean;
+}
+type Discarder = (descriptor: Descriptor, options: DiscardOptions) => void;
+const discarders = new Map<string, Discarder>();
 
 /**
  * Teaches `revive` how to rebuild descriptors of `kind`, and `discard` how
@@ -54,20 +59,24 @@ const discarders = new Map<string, (descriptor: Descriptor) => void>();
 export function registerReviver(
   kind: string,
   reviver: Reviver,
-  discarder?: (descriptor: Descriptor) => void,
+  discarder?: Discarder,
 ): void {
   revivers.set(kind, reviver);
   if (discarder) discarders.set(kind, discarder);
 }
 
-/** Undoes `reduce` for descriptors that never reached a process (its start failed). */
-export function discard(value: unknown): void {
+/**
+ * Gives back what `reduce` took for the descriptors in `value`: because the
+ * process never got them (its start failed), or because it has exited
+ * (`gone`), however it ended, as an OS closes a dead process's descriptors.
+ */
+export function discard(value: unknown, options: DiscardOptions = { gone: false }): void {
   const seen = new Set<object>();
   const walk = (v: unknown): void => {
     if (typeof v !== "object" || v === null || seen.has(v)) return;
     seen.add(v);
     const kind = (v as Record<string, unknown>)[SHARED_KEY];
-    if (typeof kind === "string") return discarders.get(kind)?.(v as Descriptor);
+    if (typeof kind === "string") return discarders.get(kind)?.(v as Descriptor, options);
     if (Array.isArray(v)) v.forEach(walk);
     else if (Object.getPrototypeOf(v) === Object.prototype) Object.values(v).forEach(walk);
   };

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type Channel, newChannel, openChannel } from "./_channel.ts";
+import { type Channel, type CopyRole, newChannel, openChannel } from "./_channel.ts";
 import { findUncloneable } from "./_clone_path.ts";
 import { prepare, type Prepared } from "./_item_codec.ts";
 import { deadlineOf } from "./_ring.ts";
@@ -76,11 +76,17 @@ export interface RecvOptions {
   signal?: AbortSignal;
 }
 
-/** The channel a revived connection is built around. */
-let reviving: { send: Channel | null; receive: Channel | null } | undefined;
+/** One direction of a connection: its ring, and the copy slot this connection holds in it. */
+interface Side {
+  readonly channel: Channel;
+  readonly slot: number;
+}
+
+/** The sides a revived connection is built around. */
+let reviving: { send: Side | null; receive: Side | null } | undefined;
 
 /** Builds a Connection (set in its static block, which may call the private constructor). */
-let makeConnection: <S, R>(send: Channel | null, receive: Channel | null) => Connection<S, R>;
+let makeConnection: <S, R>(send: Side | null, receive: Side | null) => Connection<S, R>;
 
 /** Connections this process got from its parent, closed when it ends (as the OS closes fds). */
 const inherited = new Set<Connection<unknown, unknown>>();
@@ -122,6 +128,9 @@ export function closeInheritedConnections(): void {
 export class Connection<S, R> implements Disposable {
   readonly #send: Channel | null;
   readonly #receive: Channel | null;
+  /** The copy slots this connection holds: -1 for an untracked copy. */
+  readonly #sendSlot: number;
+  readonly #receiveSlot: number;
   #closed = false;
 
   /** Connections come from {@linkcode Pipe}; this constructor is not for use. */
@@ -129,17 +138,19 @@ export class Connection<S, R> implements Disposable {
     const channels = reviving;
     reviving = undefined;
     if (!channels) throw new TypeError("Connection: create connections with Pipe()");
-    this.#send = channels.send;
-    this.#receive = channels.receive;
+    this.#send = channels.send?.channel ?? null;
+    this.#receive = channels.receive?.channel ?? null;
+    this.#sendSlot = channels.send?.slot ?? -1;
+    this.#receiveSlot = channels.receive?.slot ?? -1;
     makeShareable(this, () => {
       this.#assertOpen("send");
       // The copy counts as open from now, so closing this one cannot end the pipe before it arrives.
-      this.#send?.addCopies(1, 0);
-      this.#receive?.addCopies(0, 1);
+      const side = (channel: Channel | null, role: CopyRole) =>
+        channel && { ring: channel.ref(), slot: channel.claimCopy(role) };
       return {
         [SHARED_KEY]: "connection",
-        send: this.#send?.ref() ?? null,
-        receive: this.#receive?.ref() ?? null,
+        send: side(this.#send, "sender"),
+        receive: side(this.#receive, "receiver"),
       };
     });
   }
@@ -305,8 +316,8 @@ export class Connection<S, R> implements Disposable {
     if (this.#closed) return;
     this.#closed = true;
     inherited.delete(this);
-    this.#send?.addCopies(-1, 0);
-    this.#receive?.addCopies(0, -1);
+    this.#send?.releaseCopy("sender", this.#sendSlot);
+    this.#receive?.releaseCopy("receiver", this.#receiveSlot);
   }
 
   /**
@@ -362,10 +373,14 @@ function prepareMessage(value: unknown): Prepared {
   }
 }
 
-function newPipeChannel(): Channel {
-  const channel = newChannel(0);
-  channel.addCopies(1, 1);
-  return channel;
+const ROLES: readonly CopyRole[] = ["sender", "receiver"];
+
+/** Copies of one pipe end that can be tracked: beyond this many, a copy held by a process that is killed stays open. */
+const COPY_SLOTS = 256;
+
+/** One end's hold on a direction of a new pipe, counted in. */
+function claim(channel: Channel, role: CopyRole): Side {
+  return { channel, slot: channel.claimCopy(role) };
 }
 
 /**
@@ -416,25 +431,39 @@ export function Pipe(duplex = true): [Connection<unknown, unknown>, Connection<u
   if (typeof duplex !== "boolean") {
     throw new TypeError(`Pipe: duplex must be a boolean, not ${typeof duplex}`);
   }
-  const forward = newPipeChannel();
-  if (!duplex) return [makeConnection(null, forward), makeConnection(forward, null)];
-  const backward = newPipeChannel();
-  return [makeConnection(forward, backward), makeConnection(backward, forward)];
+  const forward = newChannel(0, COPY_SLOTS);
+  if (!duplex) {
+    return [makeConnection(null, claim(forward, "receiver")), makeConnection(claim(forward, "sender"), null)];
+  }
+  const backward = newChannel(0, COPY_SLOTS);
+  return [
+    makeConnection(claim(forward, "sender"), claim(backward, "receiver")),
+    makeConnection(claim(backward, "sender"), claim(forward, "receiver")),
+  ];
 }
 
-/** The channels a connection descriptor names. */
-function channelsOf(descriptor: unknown): [Channel | null, Channel | null] {
-  const { send, receive } = descriptor as { send: RingRef | null; receive: RingRef | null };
-  return [send && openChannel(send, 0), receive && openChannel(receive, 0)];
+/** The sides a connection descriptor names. */
+function sidesOf(descriptor: unknown): [Side | null, Side | null] {
+  type Named = { ring: RingRef; slot: number } | null;
+  const { send, receive } = descriptor as unknown as { send: Named; receive: Named };
+  const side = (named: Named) => named && { channel: openChannel(named.ring, 0), slot: named.slot };
+  return [side(send), side(receive)];
 }
 
 registerReviver(
   "connection",
   (descriptor) => {
-    const connection = makeConnection(...channelsOf(descriptor));
+    const connection = makeConnection(...sidesOf(descriptor));
     inherited.add(connection);
     return connection;
   },
-  // A copy that never reached its process: close it, or its peer never sees EOF.
-  (descriptor) => makeConnection(...channelsOf(descriptor)).close(),
+  // A copy whose process never got it, or is gone: count it out, or its peer
+  // never sees EOF. Once the process is gone, only tracked copies (those
+  // with a slot) are counted out here: the process may have closed the
+  // others itself, and a second count would end the pipe early.
+  (descriptor, { gone }) => {
+    for (const [side, role] of sidesOf(descriptor).map((side, i) => [side, ROLES[i]!] as const)) {
+      if (side && !(gone && side.slot < 0)) side.channel.releaseCopy(role, side.slot);
+    }
+  },
 );

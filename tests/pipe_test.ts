@@ -412,6 +412,23 @@ for (const backend of BACKENDS) {
     });
   });
 
+  for (const how of ["terminate", "kill"] as const) {
+    test(`a child's pipe end closes when the child is stopped by ${how}()`, async () => {
+      const [mine, theirs] = Pipe<unknown>();
+      const out = new Queue<unknown>();
+      const p = new Process({ target: targets.holdUntilStopped, args: [theirs, out], module, backend });
+      await p.start();
+      theirs.close();
+      assert.equal(await out.get({ timeout: PATIENCE_MS }), "holding");
+      p[how]();
+      await joined(p, how === "kill" ? -9 : -15);
+      // As an OS closes a killed process's descriptors: what was sent is read, then EOF.
+      assert.equal(await mine.recv({ timeout: PATIENCE_MS }), "holding");
+      await assert.rejects(mine.recv({ timeout: PATIENCE_MS }), EOFError);
+      mine.close();
+    });
+  }
+
   test("a child that cannot find its target closes the pipe end it was given", async () => {
     const [mine, theirs] = Pipe<unknown>();
     const p = new Process({ target: targets.hiddenTarget(), args: [theirs], module, backend });

@@ -413,3 +413,13 @@ export async function mailGrandchild(message: unknown, backend: Backend): Promis
   await kid.join(PATIENCE_MS);
   await parentProcess()!.mailbox.put({ relayedBy: currentProcess().name, answer });
 }
+
+/** Holds its end of a pipe, says so, and waits to be stopped. */
+export async function holdUntilStopped(
+  conn: Connection<unknown, unknown>,
+  out: Queue<unknown>,
+): Promise<void> {
+  conn.send("holding");
+  await out.put("holding");
+  await new Promise(() => setInterval(() => {}, 60_000));
+}
