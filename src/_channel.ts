@@ -121,14 +121,6 @@ class LocalChannel implements Channel {
   }
 }
 
-/** A put the home refused as the queue had closed, reported by the next call. */
-class RemoteClosed extends Error {
-  constructor() {
-    super("The queue closed before an earlier put reached it: that item was not queued");
-    this.name = "RemoteClosed";
-  }
-}
-
 const timeoutOf = (deadline: Deadline) =>
   deadline.until === Infinity ? null : Math.max(0, deadline.until - performance.now());
 
@@ -145,11 +137,15 @@ class RemoteChannel implements Channel {
     this.maxsize = maxsize;
   }
 
-  /** Sends a put nobody waits for; only a refusal comes back. */
+  /**
+   * Sends a put nobody waits for; only a refusal comes back, with counts that
+   * show why (the queue closed, the pipe's reader is gone), so the next put
+   * or send fails as it would have.
+   */
   #putQuietly(item: Prepared, task: boolean): void {
     this.#quiet ??= quietCaller(this.#ref.home, (reply) => {
-      if (reply.ok && reply.stat) this.#stat = reply.stat;
-      this.#failure ??= reply.ok ? new RemoteClosed() : decodeError(reply.error);
+      if (!reply.ok) this.#failure ??= decodeError(reply.error);
+      else if (reply.stat) this.#stat = reply.stat;
     });
     this.#quiet({ op: "put", ring: this.#id, item, timeoutMs: 0, task, quiet: true });
   }
@@ -164,20 +160,22 @@ class RemoteChannel implements Channel {
     call: Parameters<typeof callRing>[1],
     signal?: AbortSignal,
   ): Promise<RingResult> {
-    if (this.#failure !== undefined) {
-      const failure = this.#failure;
-      this.#failure = undefined;
-      throw failure;
-    }
+    this.#throwFailure();
     const { value, stat } = await callRing(this.#ref.home, call, signal);
     if (stat) this.#stat = stat;
     return value;
   }
 
+  /** Reports a failure of an earlier call that nobody awaited. */
+  #throwFailure(): void {
+    if (this.#failure === undefined) return;
+    const failure = this.#failure;
+    this.#failure = undefined;
+    throw failure;
+  }
+
   #fire(call: Parameters<typeof callRing>[1]): void {
-    this.#call(call).then((value) => {
-      if (value === "closed") this.#failure ??= new RemoteClosed();
-    }, (error) => this.#failure ??= error);
+    this.#call(call).catch((error) => this.#failure ??= error);
   }
 
   get #id(): string {
@@ -188,11 +186,9 @@ class RemoteChannel implements Channel {
     if (this.maxsize === 0) {
       // Never full, so nothing to wait for: as Python's feeder thread does,
       // hand the item over and go on. Calls arrive in order, so FIFO holds;
-      // a put the home refuses (the queue closed meanwhile) fails the next call.
-      const failure = this.#failure;
-      this.#failure = undefined;
-      if (failure instanceof RemoteClosed || this.#stat.closed) return "closed";
-      if (failure !== undefined) throw failure;
+      // a put the home refuses (the queue closed meanwhile) fails the next one.
+      this.#throwFailure();
+      if (this.#stat.closed) return "closed";
       this.#putQuietly(item, task);
       return undefined;
     }
@@ -204,6 +200,7 @@ class RemoteChannel implements Channel {
   }
 
   send(item: Prepared): void {
+    this.#throwFailure();
     this.#putQuietly(item, false);
   }
 

@@ -31,7 +31,7 @@ import type {
   StopHow,
 } from "./_protocol.ts";
 import { TAG } from "./_protocol.ts";
-import { discard } from "./_shared.ts";
+import { discard, unserve } from "./_shared.ts";
 import { ProcessError } from "./errors.ts";
 
 /** What the creator of a process holds: a way to stop it. */
@@ -60,6 +60,8 @@ interface Entry extends HostedProcess {
   readonly kids: Map<number, KidHandle>;
   /** What it was given that crosses by reference (pipe ends to count out when it exits). */
   readonly given: unknown;
+  /** Its own mailbox, which only it reads: this isolate stops serving it when it exits. */
+  readonly mailbox: unknown;
 }
 
 /** The reply to a call whose ring can no longer be reached. */
@@ -209,6 +211,7 @@ export class Hosting {
       listener,
       kids,
       given: [spec.args, spec.entry],
+      mailbox: spec.mailboxes.own,
       permissions: spec.host.backend === "worker" && !spec.host.sandboxed ? null : spec.host.permissions,
     };
     try {
@@ -321,6 +324,7 @@ export class Hosting {
     this.#settleCalls(record);
     // However it ended (a kill runs no cleanup), its pipe ends are closed now.
     discard(record.given, { gone: true });
+    unserve(record.mailbox);
     record.listener({ ev: "exited", code });
     for (const other of this.#live.values()) {
       if (other.owner !== record.id) continue;

@@ -151,6 +151,17 @@ export const home: { id: number; serves: boolean } = { id: 0, serves: true };
 /** Rings this isolate serves to other OS processes, by id. */
 const served = new Map<string, Ring>();
 
+/**
+ * Stops serving the rings of a descriptor (a mailbox whose reader has
+ * exited), so they can be freed. Rings served to other OS processes are
+ * otherwise kept for the program's life: this isolate cannot tell when the
+ * last remote holder is gone.
+ */
+export function unserve(descriptor: unknown): void {
+  const ring = (descriptor as { ring?: RingRef } | null)?.ring;
+  if (ring) served.delete(ring[RING_KEY]);
+}
+
 /** The ring a served id stands for, if this isolate serves it. */
 export function servedRing(id: string): Ring | undefined {
   return served.get(id);
