@@ -6,6 +6,7 @@
  */
 
 import { Pipe, Process, Queue } from "../mod.ts";
+import { pythonSamples } from "./_python.ts";
 
 const here = (path: string) => new URL(path, import.meta.url);
 const module = here("./_channel_targets.ts").href;
@@ -115,23 +116,12 @@ export async function pipeEcho(
 }
 
 /** Python's multiprocessing Queue (µs per item) or Pipe (µs per round trip); undefined without python3. */
-export async function pythonChannel(mode: "queue" | "pipe", runs: number): Promise<number[] | undefined> {
-  try {
-    const { code, stdout } = await new Deno.Command("python3", {
-      args: [
-        here("./_python_channels.py").pathname,
-        mode,
-        String(mode === "queue" ? ITEMS : PINGS),
-        String(runs),
-      ],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    return code === 0 ? JSON.parse(new TextDecoder().decode(stdout)) : undefined;
-  } catch {
-    return undefined;
-  }
+export function pythonChannel(mode: "queue" | "pipe", runs: number): Promise<number[] | undefined> {
+  return pythonSamples("./_python_channels.py", [
+    mode,
+    String(mode === "queue" ? ITEMS : PINGS),
+    String(runs),
+  ]);
 }
 
 /** What pushing `count` items through a bounded queue showed. */

@@ -12,6 +12,7 @@ import { Process } from "../mod.ts";
 import { encodeFrame, FrameWriter, readFrames } from "../src/_frame.ts";
 import { runtime } from "../src/_runtime.ts";
 import * as channels from "./_channels.ts";
+import { pythonSamples } from "./_python.ts";
 
 const RUNS = Number(Deno.env.get("BENCH_RUNS") ?? 30);
 const ONLY = Deno.env.get("BENCH_ONLY");
@@ -265,18 +266,8 @@ async function troupeNestedStarts(runs: number): Promise<number[]> {
 
 // ---- Python ----------------------------------------------------------------
 
-async function python(method: string): Promise<number[] | undefined> {
-  try {
-    const { code, stdout } = await new Deno.Command("python3", {
-      args: [here("./_python_start_join.py").pathname, method, String(RUNS)],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    return code === 0 ? JSON.parse(new TextDecoder().decode(stdout)) : undefined;
-  } catch {
-    return undefined; // no python3 here: the row is skipped
-  }
+function python(method: string): Promise<number[] | undefined> {
+  return pythonSamples("./_python_start_join.py", [method, String(RUNS)]);
 }
 
 async function sampled(sample: Sample, runs = RUNS): Promise<number[]> {

@@ -43,9 +43,13 @@ const dispatch = serveChild({
 
 connected.then(async (conn) => {
   conn.setNoDelay(true);
-  // Lets a test play a broken child that writes garbage on its own channel.
-  (globalThis as Record<symbol, unknown>)[Symbol.for("troupe.channel")] = conn;
   writer = new FrameWriter(conn);
+  // Lets a test play a broken child that writes garbage on its own channel,
+  // once the frames before it are out (two writes in flight may interleave).
+  (globalThis as Record<symbol, unknown>)[Symbol.for("troupe.channel")] = {
+    conn,
+    flush: () => writer!.flush(),
+  };
   for (const frame of backlog.splice(0)) writer.write(frame);
   await readFrames(conn, (message) => {
     if (!isProtocolMessage<ToChild>(message)) {

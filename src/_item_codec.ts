@@ -11,6 +11,7 @@
  * @module
  */
 
+import { findUncloneable } from "./_clone_path.ts";
 import { decode as decodeValue, encode as encodeValue } from "./_codec.ts";
 
 /** The format byte of a JSON item. */
@@ -71,6 +72,24 @@ export type Prepared = { readonly json: string; readonly bytes?: undefined } | {
  */
 export function prepare(value: unknown): Prepared {
   return jsonExact(value, 0, {}) ? { json: JSON.stringify(value) } : { bytes: encodeValue(value) };
+}
+
+/**
+ * `prepare`, for a value a user sends (`what`: "item" or "message"), with a
+ * DataCloneError turned into a TypeError that names the part that cannot cross.
+ */
+export function prepareOrExplain(value: unknown, what: string, verb: string): Prepared {
+  try {
+    return prepare(value);
+  } catch (error) {
+    if (!(error instanceof DOMException && error.name === "DataCloneError")) throw error;
+    const path = findUncloneable(value, what);
+    throw new TypeError(
+      `Cannot ${verb} ${path ?? `the ${what} (${error.message})`}: a ${what} is copied to the process ` +
+        "that takes it, so send data (no functions, symbols, promises, weak collections or shared memory)",
+      { cause: error },
+    );
+  }
 }
 
 /** The most bytes `prepared` can take once encoded (format byte included). */

@@ -8,8 +8,7 @@
  */
 
 import { type Channel, type CopyRole, newChannel, openChannel } from "./_channel.ts";
-import { findUncloneable } from "./_clone_path.ts";
-import { prepare, type Prepared } from "./_item_codec.ts";
+import { prepareOrExplain } from "./_item_codec.ts";
 import { deadlineOf } from "./_ring.ts";
 import { makeShareable, registerReviver, type RingRef, SHARED_KEY } from "./_shared.ts";
 import { ProcessError, ProcessTimeoutError } from "./errors.ts";
@@ -237,7 +236,7 @@ export class Connection<S, R> implements Disposable {
     if (channel.receivers() <= 0) {
       throw new BrokenPipeError("Cannot send as the other end of the pipe is closed");
     }
-    channel.send(prepareMessage(value));
+    channel.send(prepareOrExplain(value, "message", "send"));
   }
 
   /**
@@ -356,20 +355,6 @@ export class Connection<S, R> implements Disposable {
       );
     }
     return channel;
-  }
-}
-
-function prepareMessage(value: unknown): Prepared {
-  try {
-    return prepare(value);
-  } catch (error) {
-    if (!(error instanceof DOMException && error.name === "DataCloneError")) throw error;
-    const path = findUncloneable(value, "message");
-    throw new TypeError(
-      `Cannot send ${path ?? `the message (${error.message})`}: messages are copied to the other ` +
-        "process, so send data (no functions, symbols, promises, weak collections or shared memory)",
-      { cause: error },
-    );
   }
 }
 

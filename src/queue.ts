@@ -9,8 +9,7 @@
  */
 
 import { type Channel, type Got, newChannel, openChannel } from "./_channel.ts";
-import { findUncloneable } from "./_clone_path.ts";
-import { prepare, type Prepared } from "./_item_codec.ts";
+import { type Prepared, prepareOrExplain } from "./_item_codec.ts";
 import { type Deadline, deadlineOf } from "./_ring.ts";
 import { makeShareable, registerReviver, type RingRef, SHARED_KEY } from "./_shared.ts";
 import { ProcessError } from "./errors.ts";
@@ -139,21 +138,6 @@ function validateWait(options: QueueWaitOptions | undefined, method: string): De
   return deadlineOf(block, timeout, signal);
 }
 
-/** Encodes an item, or explains which part of it cannot cross to another process. */
-function prepareItem(value: unknown, verb: string): Prepared {
-  try {
-    return prepare(value);
-  } catch (error) {
-    if (!(error instanceof DOMException && error.name === "DataCloneError")) throw error;
-    const path = findUncloneable(value, "item");
-    throw new TypeError(
-      `Cannot ${verb} ${path ?? `the item (${error.message})`}: items are copied to the process that ` +
-        "takes them, so send data (no functions, symbols, promises, weak collections or shared memory)",
-      { cause: error },
-    );
-  }
-}
-
 /** The engine behind every queue kind: a channel, and Python's exceptions. */
 class QueueCore<T> {
   readonly channel: Channel;
@@ -194,7 +178,7 @@ class QueueCore<T> {
     try {
       deadline = options ? validateWait(options, "put") : FOREVER;
       if (this.#closedHere || this.channel.closed()) throw this.#closedError("put");
-      prepared = prepareItem(item, "put");
+      prepared = prepareOrExplain(item, "item", "put");
       const outcome = this.channel.tryPut?.(prepared, task);
       if (outcome === undefined && this.channel.tryPut) return DONE;
       if (outcome === "closed") throw this.#closedError("put");

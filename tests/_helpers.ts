@@ -4,7 +4,8 @@
  * program (to watch a parent's exit or a child's stderr).
  */
 
-import type { Backend } from "../mod.ts";
+import assert from "node:assert/strict";
+import type { Backend, Process } from "../mod.ts";
 
 /** Every backend the shared Process suite runs on. */
 export const BACKENDS: readonly Backend[] = ["worker", "subprocess"];
@@ -88,4 +89,28 @@ export async function waitForReport(path: string, timeoutMs = 20_000): Promise<v
       // Already closed by the timer.
     }
   }
+}
+
+/** How long a test waits for anything before it fails rather than hang. */
+export const PATIENCE_MS = 10_000;
+
+/** Fails instead of hanging when `promise` does not settle within `ms`. */
+export async function within<T>(promise: Promise<T>, ms = PATIENCE_MS): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) =>
+        timer = setTimeout(() => reject(new Error(`No result in ${ms} ms`)), ms)
+      ),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Joins with a timeout and checks the exit code. */
+export async function joined(p: Process, code = 0): Promise<void> {
+  await p.join(PATIENCE_MS);
+  assert.equal(p.exitCode, code, `${p.name} exit code`);
 }

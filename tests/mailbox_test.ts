@@ -1,19 +1,10 @@
 import assert from "node:assert/strict";
 import { currentProcess, parentProcess, Process, Queue, QueueEmptyError } from "../mod.ts";
 import { withLeakCheck } from "../src/testing.ts";
-import { BACKENDS } from "./_helpers.ts";
+import { BACKENDS, joined, PATIENCE_MS } from "./_helpers.ts";
 import * as targets from "./testdata/queue_targets.ts";
 
 const module = targets.MODULE;
-
-/** How long any one wait in these tests may take before the test fails instead of hanging. */
-const PATIENCE_MS = 10_000;
-
-/** Joins with a timeout and checks the exit code. */
-async function joined(p: Process, code = 0): Promise<void> {
-  await p.join(PATIENCE_MS);
-  assert.equal(p.exitCode, code, `${p.name} exit code`);
-}
 
 Deno.test("the main process has a mailbox of its own and no parent", async () => {
   const mailbox = currentProcess().mailbox;

@@ -10,34 +10,10 @@ import {
   Queue,
 } from "../mod.ts";
 import { withLeakCheck } from "../src/testing.ts";
-import { BACKENDS } from "./_helpers.ts";
+import { BACKENDS, joined, PATIENCE_MS, within } from "./_helpers.ts";
 import * as targets from "./testdata/queue_targets.ts";
 
 const module = targets.MODULE;
-
-/** How long any one wait in these tests may take before the test fails instead of hanging. */
-const PATIENCE_MS = 10_000;
-
-/** Fails instead of hanging when `promise` does not settle within `ms`. */
-async function within<T>(promise: Promise<T>, ms = PATIENCE_MS): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) =>
-        timer = setTimeout(() => reject(new Error(`No result in ${ms} ms`)), ms)
-      ),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Joins with a timeout and checks the exit code. */
-async function joined(p: Process, code = 0): Promise<void> {
-  await p.join(PATIENCE_MS);
-  assert.equal(p.exitCode, code, `${p.name} exit code`);
-}
 
 /** Receives until EOF; every recv has a timeout. */
 async function recvAll<T>(conn: Connection<unknown, T>): Promise<T[]> {

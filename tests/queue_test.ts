@@ -11,13 +11,10 @@ import {
   SimpleQueue,
 } from "../mod.ts";
 import { withLeakCheck } from "../src/testing.ts";
-import { BACKENDS } from "./_helpers.ts";
+import { BACKENDS, joined, PATIENCE_MS, within } from "./_helpers.ts";
 import * as targets from "./testdata/queue_targets.ts";
 
 const module = targets.MODULE;
-
-/** How long any one wait in these tests may take before the test fails instead of hanging. */
-const PATIENCE_MS = 10_000;
 
 /** Gets until the queue is closed and drained; every get has a timeout. */
 async function drain<T>(q: Queue<T>): Promise<T[]> {
@@ -30,27 +27,6 @@ async function drain<T>(q: Queue<T>): Promise<T[]> {
       throw error;
     }
   }
-}
-
-/** Fails instead of hanging when `promise` does not settle within `ms`. */
-async function within<T>(promise: Promise<T>, ms = PATIENCE_MS): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) =>
-        timer = setTimeout(() => reject(new Error(`No result in ${ms} ms`)), ms)
-      ),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Joins with a timeout and checks the exit code. */
-async function joined(p: Process, code = 0): Promise<void> {
-  await p.join(PATIENCE_MS);
-  assert.equal(p.exitCode, code, `${p.name} exit code`);
 }
 
 /** Checks what came back against `samples()`, including what deepEqual does not look at. */

@@ -187,9 +187,15 @@ export function killSelf(signal: Deno.Signal): Promise<void> {
   return new Promise(() => {});
 }
 
+/** A subprocess child's own channel to the root, as its bootstrap exposes it for these tests. */
+function channel(): { conn: Deno.Conn; flush: () => Promise<void> } {
+  return (globalThis as Record<symbol, unknown>)[Symbol.for("troupe.channel")] as ReturnType<typeof channel>;
+}
+
 /** Writes bytes that are not a frame on the child's own channel to the root. */
 export async function writeGarbage(): Promise<void> {
-  const conn = (globalThis as Record<symbol, unknown>)[Symbol.for("troupe.channel")] as Deno.Conn;
+  const { conn, flush } = channel();
+  await flush();
   await conn.write(crypto.getRandomValues(new Uint8Array(4096)));
   await forever();
 }
@@ -250,7 +256,8 @@ export async function spawnForever(): Promise<void> {
 
 /** Starts a frame on its channel, promising a megabyte, and exits halfway through it. */
 export async function exitMidMessage(): Promise<void> {
-  const conn = (globalThis as Record<symbol, unknown>)[Symbol.for("troupe.channel")] as Deno.Conn;
+  const { conn, flush } = channel();
+  await flush();
   const header = new Uint8Array(8);
   new DataView(header.buffer).setUint32(0, 0x50555254, true);
   new DataView(header.buffer).setUint32(4, 1 << 20, true);
