@@ -24,6 +24,7 @@
  * @module
  */
 
+export { ActorExitedError, ActorRef, type AskOptions, type Behaviour, serve } from "./src/actor.ts";
 export { ProcessError, ProcessTimeoutError } from "./src/errors.ts";
 export { BrokenPipeError, Connection, EOFError, Pipe, type RecvOptions } from "./src/pipe.ts";
 export {
@@ -47,3 +48,12 @@ export {
   type ProcessPermissions,
 } from "./src/process.ts";
 export { shutdown, type ShutdownOptions } from "./src/shutdown.ts";
+export {
+  type ChildInfo,
+  type ChildSpec,
+  MAILBOX_SIZE,
+  Supervisor,
+  SupervisorError,
+  type SupervisorEventDetail,
+  type SupervisorOptions,
+} from "./src/supervisor.ts";

@@ -11,7 +11,7 @@ import { decodeError } from "./_error_codec.ts";
 import { finishItem, type Prepared } from "./_item_codec.ts";
 import { callRing, quietCaller, type RingCall, type RingResult, type RingStat } from "./_remote.ts";
 import { CLOSED_RING, type Deadline, EMPTY, FULL, Ring } from "./_ring.ts";
-import { localRing, type RingRef, ringRef } from "./_shared.ts";
+import { localRing, type RingRef, ringRef, servedNearby } from "./_shared.ts";
 
 /** Which end of a ring a pipe-end copy holds. */
 export type CopyRole = "sender" | "receiver";
@@ -29,10 +29,13 @@ export interface Channel {
   senders(): number;
   receivers(): number;
   put(item: Prepared, deadline: Deadline, task: boolean): Promise<"full" | "closed" | undefined>;
-  /** Puts without waiting, when this isolate holds the ring (the fast path); absent otherwise. */
-  tryPut?(item: Prepared, task: boolean): "full" | "closed" | undefined;
-  /** Gets without waiting, when this isolate holds the ring; absent otherwise. */
-  tryGet?(): Got;
+  /**
+   * Puts without waiting, when this isolate holds the ring (the fast path):
+   * "later" when it cannot now, and `put` must be used.
+   */
+  tryPut(item: Prepared, task: boolean): "full" | "closed" | "later" | undefined;
+  /** Gets without waiting, when this isolate holds the ring; "later" when it cannot now. */
+  tryGet(): Got | "later";
   /** Puts without waiting for an answer: a pipe's `send` (its ring is unbounded). */
   send(item: Prepared): void;
   get(deadline: Deadline): Promise<Got>;
@@ -125,6 +128,9 @@ const timeoutOf = (deadline: Deadline) =>
   deadline.until === Infinity ? null : Math.max(0, deadline.until - performance.now());
 
 class RemoteChannel implements Channel {
+  tryPut = () => "later" as const;
+  tryGet = () => "later" as const;
+
   readonly maxsize: number;
   readonly #ref: RingRef;
   #stat: RingStat = { size: 0, closed: false, unfinished: 0, senders: 1, receivers: 1 };
@@ -271,8 +277,120 @@ export function newChannel(maxsize: number, copySlots = 0): Channel {
   return new LocalChannel(Ring.create(maxsize, 4096, copySlots));
 }
 
+/**
+ * A ring of the root's OS process that a worker learned of by id (inside a
+ * message): it asks the root for the ring's memory once, then works on it
+ * directly. Calls made meanwhile wait for that, in order.
+ */
+class ResolvingChannel implements Channel {
+  readonly maxsize: number;
+  readonly #ref: RingRef;
+  readonly #ready: Promise<Channel>;
+  #resolved: Channel | undefined;
+
+  constructor(ref: RingRef, maxsize: number) {
+    this.#ref = ref;
+    this.maxsize = maxsize;
+    const ready = this.#ready = callRing(ref.home, { op: "buffer", ring: ref.$troupeRing }).then(
+      ({ value }) =>
+        this.#resolved = new LocalChannel(new Ring((value as { buffer: SharedArrayBuffer }).buffer)),
+      // The root cannot give it (it no longer serves the ring): calls report that.
+      () => this.#resolved = new RemoteChannel(ref, maxsize),
+    );
+    resolving.add(ready);
+    ready.finally(() => resolving.delete(ready));
+  }
+
+  size = () => this.#resolved?.size() ?? 0;
+  closed = () => this.#resolved?.closed() ?? false;
+  unfinished = () => this.#resolved?.unfinished() ?? 0;
+  senders = () => this.#resolved?.senders() ?? 1;
+  receivers = () => this.#resolved?.receivers() ?? 1;
+  // Not `??`: a put that worked answers undefined.
+  tryPut = (item: Prepared, task: boolean) => this.#resolved ? this.#resolved.tryPut(item, task) : "later";
+  tryGet = () => this.#resolved ? this.#resolved.tryGet() : "later";
+
+  async put(item: Prepared, deadline: Deadline, task: boolean) {
+    return (await this.#ready).put(item, deadline, task);
+  }
+
+  async get(deadline: Deadline) {
+    return (await this.#ready).get(deadline);
+  }
+
+  async poll(deadline: Deadline) {
+    return (await this.#ready).poll(deadline);
+  }
+
+  async join(deadline: Deadline) {
+    return (await this.#ready).join(deadline);
+  }
+
+  send(item: Prepared): void {
+    this.#later((channel) => channel.send(item));
+  }
+
+  close(): void {
+    this.#later((channel) => channel.close());
+  }
+
+  taskDone(): boolean {
+    this.#later((channel) => channel.taskDone());
+    return true;
+  }
+
+  claimCopy(role: CopyRole): number {
+    if (this.#resolved) return this.#resolved.claimCopy(role);
+    this.#ready.then((channel) => channel.claimCopy(role));
+    return -1;
+  }
+
+  releaseCopy(role: CopyRole, slot: number): void {
+    this.#later((channel) => channel.releaseCopy(role, slot));
+  }
+
+  ref(): RingRef {
+    return this.#ref;
+  }
+
+  /** Does `work` now if the ring is here, else once it is, after what was asked before. */
+  #later(work: (channel: Channel) => void): void {
+    if (this.#resolved) work(this.#resolved);
+    else this.#ready.then(work);
+  }
+}
+
+/** Rings being resolved now, with work waiting on them. */
+const resolving = new Set<Promise<unknown>>();
+
+/**
+ * Resolves once every ring being resolved is, and the work waiting on it
+ * (sends, closes) is done: a process must not end with a send still held.
+ */
+export async function channelsSettled(): Promise<void> {
+  while (resolving.size > 0) await Promise.allSettled([...resolving]);
+  // The waiting work runs in reactions registered before these resolved.
+  await Promise.resolve();
+}
+
+/**
+ * Channels this isolate opened on rings it reaches by id, kept while in use:
+ * a ring named in every message (an ask's reply queue) is resolved once.
+ */
+const opened = new Map<string, WeakRef<Channel>>();
+const forget = new FinalizationRegistry<string>((id) => {
+  if (!opened.get(id)?.deref()) opened.delete(id);
+});
+
 /** A channel on the ring `ref` names: in memory if this isolate can reach it, else through its home. */
 export function openChannel(ref: RingRef, maxsize: number): Channel {
   const ring = localRing(ref);
-  return ring ? new LocalChannel(ring) : new RemoteChannel(ref, maxsize);
+  if (ring) return new LocalChannel(ring);
+  const id = ref.$troupeRing;
+  const known = opened.get(id)?.deref();
+  if (known) return known;
+  const channel = servedNearby(ref) ? new ResolvingChannel(ref, maxsize) : new RemoteChannel(ref, maxsize);
+  opened.set(id, new WeakRef(channel));
+  forget.register(channel, id);
+  return channel;
 }

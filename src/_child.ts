@@ -22,9 +22,10 @@ import {
   TAG,
   type ToChild,
 } from "./_protocol.ts";
+import { channelsSettled } from "./_channel.ts";
 import { deliverReply, serveRingCall, setCallSender } from "./_remote.ts";
 import { runtime } from "./_runtime.ts";
-import { home, revive } from "./_shared.ts";
+import { home, revive, setRingRegistrar } from "./_shared.ts";
 import { closeInheritedConnections } from "./pipe.ts";
 import { Process } from "./process.ts";
 import { shutdown } from "./shutdown.ts";
@@ -64,6 +65,7 @@ async function finish(code: number): Promise<void> {
   try {
     // As the OS closes a dying process's pipe ends, so their peers see EOF.
     closeInheritedConnections();
+    await channelsSettled();
     await shutdown();
     await transport.flush();
   } finally {
@@ -169,6 +171,8 @@ export function serveChild(channel: ChildTransport): (message: ToChild) => void 
   transport = channel;
   home.serves = channel.servesRings;
   setCallSender((ref, to, call) => post({ [TAG]: "call", ref, home: to, call }));
+  // A worker's rings live in the root's OS process, which the root serves.
+  if (!channel.servesRings) setRingRegistrar((buffer) => post({ [TAG]: "register", buffer }));
   const { self } = readPreamble();
   if (self) become(self);
   else post({ [TAG]: "ready" });
@@ -205,6 +209,9 @@ export function serveChild(channel: ChildTransport): (message: ToChild) => void 
       }
       case "reply":
         deliverReply(message.ref, message.reply);
+        break;
+      case "down":
+        runtime.down(message.ref, message.code);
         break;
     }
   };

@@ -43,10 +43,15 @@ export class FrameReader {
   #buffer = new Uint8Array(64 * 1024);
   #length = 0;
 
-  /** Adds bytes and returns every message they complete. Throws `FrameError` on garbage. */
-  push(chunk: Uint8Array): unknown[] {
+  /**
+   * Adds bytes and returns every message they complete. Throws `FrameError`
+   * on garbage, after handing `onMessage` the messages before it (a peer's
+   * last good message and its garbage may come in one read).
+   */
+  push(chunk: Uint8Array, onMessage?: (message: unknown) => void): unknown[] {
     this.#append(chunk);
     const messages: unknown[] = [];
+    const take = onMessage ?? ((message: unknown) => messages.push(message));
     let offset = 0;
     while (this.#length - offset >= HEADER_BYTES) {
       const view = new DataView(this.#buffer.buffer, offset, HEADER_BYTES);
@@ -61,12 +66,14 @@ export class FrameReader {
       }
       if (this.#length - offset - HEADER_BYTES < size) break;
       const start = offset + HEADER_BYTES;
+      let message: unknown;
       try {
-        messages.push(decode(this.#buffer.subarray(start, start + size)));
+        message = decode(this.#buffer.subarray(start, start + size));
       } catch (error) {
         throw new FrameError(`Cannot decode a frame on the channel: ${(error as Error).message}`);
       }
       offset = start + size;
+      take(message);
     }
     this.#buffer.copyWithin(0, offset, this.#length);
     this.#length -= offset;
@@ -84,11 +91,6 @@ export class FrameReader {
   }
 }
 
-/**
- * Writes frames in order, each whole, however the socket splits them. The
- * first write starts synchronously, so a frame posted just before the
- * process exits still leaves it.
- */
 function concat(chunks: Uint8Array[]): Uint8Array {
   const joined = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0));
   let at = 0;
@@ -99,6 +101,11 @@ function concat(chunks: Uint8Array[]): Uint8Array {
   return joined;
 }
 
+/**
+ * Writes frames in order, each whole, however the socket splits them. The
+ * first write starts synchronously, so a frame posted just before the
+ * process exits still leaves it.
+ */
 export class FrameWriter {
   #conn: Deno.Conn;
   #queue: Uint8Array[] = [];
@@ -149,6 +156,6 @@ export async function readFrames(
   while (true) {
     const n = await conn.read(chunk);
     if (n === null) return;
-    for (const message of reader.push(chunk.subarray(0, n))) onMessage(message);
+    reader.push(chunk.subarray(0, n), onMessage);
   }
 }

@@ -31,7 +31,8 @@ import type {
   StopHow,
 } from "./_protocol.ts";
 import { TAG } from "./_protocol.ts";
-import { discard, unserve } from "./_shared.ts";
+import { Ring } from "./_ring.ts";
+import { discard, serveRing, unserve } from "./_shared.ts";
 import { ProcessError } from "./errors.ts";
 
 /** What the creator of a process holds: a way to stop it. */
@@ -232,6 +233,14 @@ export class Hosting {
     return { stop: (how) => host.stop(how) };
   }
 
+  /** Resolves with process `id`'s exit code when it exits; at once with null if it is not alive. */
+  watch(id: number): Promise<number | null> {
+    // The root outlives every process that could watch it.
+    if (id === 0) return new Promise(() => {});
+    const watched = this.#live.get(id);
+    return watched ? watched.host.exited : Promise.resolve(null);
+  }
+
   /** Every live process, oldest first. */
   live(): HostedProcess[] {
     return [...this.#live.values()];
@@ -271,6 +280,14 @@ export class Hosting {
       case "call":
         this.#route(record.id, message.ref, message.home, message.call);
         break;
+      case "register":
+        serveRing(new Ring(message.buffer));
+        break;
+      case "watch": {
+        const { ref, target } = message;
+        this.watch(target).then((code) => record.host.send({ [TAG]: "down", ref, code }));
+        break;
+      }
       case "served":
         this.#calls.get(record.id)?.delete(`${message.to}:${message.ref}`);
         this.#reply(message.to, message.ref, message.reply);

@@ -13,11 +13,14 @@
 
 import { findUncloneable } from "./_clone_path.ts";
 import { decode as decodeValue, encode as encodeValue } from "./_codec.ts";
+import { describedSoFar, revive } from "./_shared.ts";
 
 /** The format byte of a JSON item. */
 export const JSON_FORMAT = 0;
 /** The format byte of a general-codec item. */
 export const CODEC_FORMAT = 1;
+/** A general-codec item that holds shareable objects (queues, pipe ends, actor refs) to rebuild. */
+export const SHARED_FORMAT = 2;
 
 const MAX_DEPTH = 32;
 
@@ -60,10 +63,11 @@ function jsonExact(value: unknown, depth: number, seen: { objects?: Set<object> 
   }
 }
 
-/** An item ready to be written: JSON text, or general-codec bytes. */
+/** An item ready to be written: JSON text, or general-codec bytes (`shared` when they hold shareables). */
 export type Prepared = { readonly json: string; readonly bytes?: undefined } | {
   readonly json?: undefined;
   readonly bytes: Uint8Array;
+  readonly shared: boolean;
 };
 
 /**
@@ -71,7 +75,10 @@ export type Prepared = { readonly json: string; readonly bytes?: undefined } | {
  * DataCloneError for a value that cannot cross (a function, a symbol, …).
  */
 export function prepare(value: unknown): Prepared {
-  return jsonExact(value, 0, {}) ? { json: JSON.stringify(value) } : { bytes: encodeValue(value) };
+  if (jsonExact(value, 0, {})) return { json: JSON.stringify(value) };
+  const described = describedSoFar();
+  const bytes = encodeValue(value);
+  return { bytes, shared: describedSoFar() !== described };
 }
 
 /**
@@ -107,7 +114,7 @@ export function writeItem(prepared: Prepared, target: Uint8Array): number {
     target[0] = JSON_FORMAT;
     return 1 + encoder.encodeInto(prepared.json, target.subarray(1)).written;
   }
-  target[0] = CODEC_FORMAT;
+  target[0] = prepared.shared ? SHARED_FORMAT : CODEC_FORMAT;
   target.set(prepared.bytes, 1);
   return 1 + prepared.bytes.byteLength;
 }
@@ -121,7 +128,8 @@ export function encodeItem(value: unknown): Uint8Array {
 
 /**
  * What a reader takes out of shared memory while it holds the lock: JSON
- * text, or a copy of codec bytes (decoded after the lock is released).
+ * text, or a copy of the codec bytes with their format byte (decoded after
+ * the lock is released).
  */
 export type Taken = string | Uint8Array;
 
@@ -132,7 +140,7 @@ const SCRATCH_LIMIT = 1 << 20;
 
 /** Copies an encoded item out of (possibly shared) memory. */
 export function takeItem(source: Uint8Array): Taken {
-  if (source[0] !== JSON_FORMAT) return source.slice(1);
+  if (source[0] !== JSON_FORMAT) return source.slice();
   const length = source.byteLength - 1;
   if (length > SCRATCH_LIMIT) return decoder.decode(source.slice(1));
   if (length > scratch.byteLength) scratch = new Uint8Array(Math.max(length, scratch.byteLength * 2));
@@ -142,7 +150,9 @@ export function takeItem(source: Uint8Array): Taken {
 
 /** The value a taken item stands for. */
 export function finishItem(taken: Taken): unknown {
-  return typeof taken === "string" ? JSON.parse(taken) : decodeValue(taken);
+  if (typeof taken === "string") return JSON.parse(taken);
+  const value = decodeValue(taken.subarray(1));
+  return taken[0] === SHARED_FORMAT ? revive(value) : value;
 }
 
 /** Decodes an item `encodeItem` made. */

@@ -37,6 +37,7 @@ export interface ChildInit {
   readonly daemon: boolean;
   readonly identity: readonly number[];
   readonly host: HostSpec;
+  readonly mailbox?: Queue<unknown> | undefined;
 }
 
 /** The lifecycle of one process. */
@@ -48,6 +49,8 @@ export class ProcessEngine {
   identity: readonly number[];
   #daemon: boolean;
   #pid: number | null;
+  /** The root-wide id (-1 until a child is spawned). */
+  #id: number;
   #exitCode: number | null = null;
   #status: Status;
   #closed = false;
@@ -65,7 +68,9 @@ export class ProcessEngine {
       this.#daemon = init!.daemon;
       this.identity = init!.identity;
       this.#host = init!.host;
+      this.#mailbox = init!.mailbox;
       this.#pid = null;
+      this.#id = -1;
       this.#status = "initial";
     } else {
       const info = role === "self" ? runtime.self : runtime.parent!;
@@ -73,6 +78,7 @@ export class ProcessEngine {
       this.#daemon = role === "self" && runtime.self.daemon;
       this.identity = role === "self" ? runtime.self.identity : [];
       this.#pid = info.pid;
+      this.#id = info.id;
       this.#status = "started";
     }
   }
@@ -115,6 +121,11 @@ export class ProcessEngine {
       throw new ProcessError(`Cannot read exited of ${this.name} before start(): start it first`);
     }
     return this.#exit!.promise;
+  }
+
+  /** The root-wide id of the process: -1 before a child is started. */
+  get id(): number {
+    return this.#id;
   }
 
   /** The process's mailbox: a queue only it reads, that any process holding it may put to. */
@@ -238,6 +249,7 @@ export class ProcessEngine {
     switch (event.ev) {
       case "spawned":
         this.#pid = event.pid;
+        this.#id = event.id;
         break;
       case "started":
         this.#startup!.resolve();

@@ -137,6 +137,8 @@ export type ToChild =
   | { readonly [TAG]: "parent-exited" }
   /** To a subprocess: run a call on a ring it serves, made by process `from`. */
   | { readonly [TAG]: "serve"; readonly from: number; readonly ref: number; readonly call: RingCall }
+  /** A process this one watches (`watch` `ref`) has exited, with `code`; null if it was not alive. */
+  | { readonly [TAG]: "down"; readonly ref: number; readonly code: number | null }
   /** The answer to this process's call `ref`. */
   | { readonly [TAG]: "reply"; readonly ref: number; readonly reply: RingReply };
 
@@ -157,6 +159,10 @@ export type FromChild =
   | { readonly [TAG]: "stop"; readonly ref: number; readonly how: StopHow }
   /** A call on a ring served by process `home` (0: the root). */
   | { readonly [TAG]: "call"; readonly ref: number; readonly home: number; readonly call: RingCall }
+  /** Asks to be told (`down`) when process `target` exits: OTP's monitor. */
+  | { readonly [TAG]: "watch"; readonly ref: number; readonly target: number }
+  /** A worker hands the root a ring it is sending away, for the root to serve (and give to other workers). */
+  | { readonly [TAG]: "register"; readonly buffer: SharedArrayBuffer }
   /** A subprocess's answer to a `serve`. */
   | { readonly [TAG]: "served"; readonly to: number; readonly ref: number; readonly reply: RingReply };
 

@@ -31,6 +31,8 @@ export type RingCall =
   }
   | { readonly op: "get" | "poll" | "join"; readonly ring: string; readonly timeoutMs: number | null }
   | { readonly op: "close" | "taskDone" | "stat"; readonly ring: string }
+  /** A worker of the root's OS process asks for the ring's memory, to use it directly from then on. */
+  | { readonly op: "buffer"; readonly ring: string }
   /** A pipe-end copy counted in (slot null) or out (once per slot; -1 is untracked). */
   | {
     readonly op: "copy";
@@ -53,6 +55,7 @@ export interface RingStat {
 /** What a call resolves to at the home. */
 export type RingResult =
   | { readonly item: Taken }
+  | { readonly buffer: SharedArrayBuffer }
   | "empty"
   | "full"
   | "closed"
@@ -103,7 +106,8 @@ export async function serveRingCall(
     abandonable.get(`${from}:${call.ref}`)?.abort();
     return { ok: true, value: null, stat: null };
   }
-  const ring = servedRing(call.ring);
+  const found = servedRing(call.ring);
+  const ring = found instanceof Promise ? await found : found;
   if (!ring) {
     return {
       ok: false,
@@ -158,6 +162,8 @@ async function run(ring: Ring, call: Exclude<RingCall, { op: "cancel" }>, signal
     }
     case "stat":
       return null;
+    case "buffer":
+      return { buffer: ring.buffer };
   }
 }
 

@@ -22,6 +22,7 @@ export interface SelfInfo extends ProcessInfo {
 class RootLink {
   #post: (message: FromChild) => void;
   #kids = new Map<number, KidListener>();
+  #watches = new Map<number, (code: number | null) => void>();
   #nextRef = 1;
 
   constructor(post: (message: FromChild) => void) {
@@ -39,6 +40,19 @@ class RootLink {
   deliver(ref: number, event: KidEvent): void {
     this.#kids.get(ref)?.(event);
     if (event.ev === "exited") this.#kids.delete(ref);
+  }
+
+  watch(target: number): Promise<number | null> {
+    const ref = this.#nextRef++;
+    const { promise, resolve } = Promise.withResolvers<number | null>();
+    this.#watches.set(ref, resolve);
+    this.#post({ [TAG]: "watch", ref, target });
+    return promise;
+  }
+
+  down(ref: number, code: number | null): void {
+    this.#watches.get(ref)?.(code);
+    this.#watches.delete(ref);
   }
 }
 
@@ -111,6 +125,20 @@ export class Runtime {
     // Python's children see the parent's sys.argv.
     Object.defineProperty(Deno, "args", { value: Object.freeze([...preamble.argv]), configurable: true });
     this.#rootLink = new RootLink(post);
+  }
+
+  /**
+   * Resolves with process `id`'s exit code when it exits, or at once with
+   * null if it is not alive: OTP's monitor. Any process may watch any other.
+   */
+  watch(id: number): Promise<number | null> {
+    if (this.#rootLink) return this.#rootLink.watch(id);
+    return this.hosting!.watch(id);
+  }
+
+  /** Passes on that a watched process exited. */
+  down(ref: number, code: number | null): void {
+    this.#rootLink?.down(ref, code);
   }
 
   /** Passes a report about one of this process's children to whoever waits on it. */

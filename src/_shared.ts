@@ -150,6 +150,16 @@ export const home: { id: number; serves: boolean } = { id: 0, serves: true };
 
 /** Rings this isolate serves to other OS processes, by id. */
 const served = new Map<string, Ring>();
+/** Calls that arrived for a ring before it was registered here, by id. */
+const awaited = new Map<string, Array<(ring: Ring | undefined) => void>>();
+
+/** Serves `ring` from this isolate from now on (a worker's ring, registered with the root). */
+export function serveRing(ring: Ring): void {
+  if (served.has(ring.id)) return;
+  served.set(ring.id, ring);
+  for (const resolve of awaited.get(ring.id) ?? []) resolve(ring);
+  awaited.delete(ring.id);
+}
 
 /**
  * Stops serving the rings of a descriptor (a mailbox whose reader has
@@ -162,9 +172,28 @@ export function unserve(descriptor: unknown): void {
   if (ring) served.delete(ring[RING_KEY]);
 }
 
-/** The ring a served id stands for, if this isolate serves it. */
-export function servedRing(id: string): Ring | undefined {
-  return served.get(id);
+/**
+ * The ring a served id stands for. A worker registers a ring with the root
+ * when it first sends it away, and a call naming it may overtake that
+ * registration (they come from different processes), so a call waits for it
+ * a little before giving up.
+ */
+export function servedRing(id: string, patienceMs = 1_000): Ring | undefined | Promise<Ring | undefined> {
+  const ring = served.get(id);
+  if (ring || patienceMs <= 0) return ring;
+  return new Promise((resolve) => {
+    const waiting = awaited.get(id) ?? [];
+    awaited.set(id, waiting);
+    const timer = setTimeout(() => {
+      waiting.splice(waiting.indexOf(done), 1);
+      resolve(undefined);
+    }, patienceMs);
+    const done = (found: Ring | undefined) => {
+      clearTimeout(timer);
+      resolve(found);
+    };
+    waiting.push(done);
+  });
 }
 
 /** A reference to `ring`, which lives in this OS process. */
@@ -172,14 +201,30 @@ export function ringRef(ring: Ring): RingRef {
   return { [RING_KEY]: ring.id, home: home.id, buffer: ring.buffer };
 }
 
+/** How a worker hands a ring to the root to serve; set by the child runtime. */
+let registrar: ((buffer: SharedArrayBuffer) => void) | undefined;
+const registered = new Set<string>();
+
+/** Gives a worker its way to register rings with the root. */
+export function setRingRegistrar(register: (buffer: SharedArrayBuffer) => void): void {
+  registrar = register;
+}
+
 /**
- * What a ring reference becomes when it leaves this OS process: its id and
- * home. The ring is remembered, so this isolate can serve it from then on.
+ * What a ring reference becomes when it is encoded as bytes (for another OS
+ * process, or inside a queue item): its id and home. The ring is served from
+ * then on: by this isolate if it serves its OS process, else by the root,
+ * which a worker tells once per ring.
  */
 export function exportRingRef(ref: RingRef): RingRef {
   if (!ref.buffer) return ref;
-  if (!served.has(ref[RING_KEY])) served.set(ref[RING_KEY], new Ring(ref.buffer));
-  return { [RING_KEY]: ref[RING_KEY], home: ref.home };
+  const id = ref[RING_KEY];
+  if (home.serves) serveRing(new Ring(ref.buffer));
+  else if (!registered.has(id)) {
+    registered.add(id);
+    registrar?.(ref.buffer);
+  }
+  return { [RING_KEY]: id, home: ref.home };
 }
 
 /** The ring in memory, when this isolate can reach it directly; undefined when it must call its home. */
@@ -188,6 +233,26 @@ export function localRing(ref: RingRef): Ring | undefined {
   return ref.home === home.id && home.serves ? served.get(ref[RING_KEY]) : undefined;
 }
 
-setObjectExporter((object) =>
-  RING_KEY in object && (object as RingRef).buffer ? exportRingRef(object as RingRef) : object
-);
+/** Whether a ring without its buffer lives in this OS process, served by another isolate (the root). */
+export function servedNearby(ref: RingRef): boolean {
+  return !ref.buffer && ref.home === home.id && !home.serves;
+}
+
+/** Shareable objects encoded so far; `_item_codec.ts` compares counts to know an item holds one. */
+let describedCount = 0;
+
+/** How many shareable objects the codec has replaced by descriptors, ever. */
+export function describedSoFar(): number {
+  return describedCount;
+}
+
+// The codec meets shareable objects inside queue items and messages: they
+// become descriptors, and the rings in those become ids served from here.
+setObjectExporter((object) => {
+  const describe = describers.get(object);
+  if (describe) {
+    describedCount++;
+    return describe();
+  }
+  return RING_KEY in object && (object as RingRef).buffer ? exportRingRef(object as RingRef) : object;
+});

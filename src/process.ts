@@ -4,7 +4,8 @@ import { type PermissionOptions, resolvePermissions, validatePermissions } from 
 import { ProcessEngine } from "./_process_engine.ts";
 import type { EntrySpec } from "./_protocol.ts";
 import { runtime } from "./_runtime.ts";
-import type { Queue } from "./queue.ts";
+import { Queue } from "./queue.ts";
+import { type ActorRef, actorRef } from "./actor.ts";
 
 /**
  * Where a process runs. `"worker"` is an isolate (a Deno `Worker`) in this OS
@@ -124,9 +125,18 @@ export interface ProcessOptions<Args extends unknown[] = unknown[]> {
    * @default {the main module}
    */
   module?: string | URL;
+  /**
+   * The queue the child reads as its mailbox (`currentProcess().mailbox`).
+   * A supervisor gives each incarnation of a child the same one, so messages
+   * sent while it restarts wait there.
+   *
+   * @default {a new, unbounded Queue}
+   */
+  mailbox?: Queue<unknown>;
 }
 
 const OPTION_NAMES = new Set([
+  "mailbox",
   "target",
   "args",
   "name",
@@ -242,6 +252,7 @@ export class Process<Args extends unknown[] = unknown[]> {
         sandboxed: options.permissions !== undefined,
         memoryLimitMb: options.memoryLimitMb ?? null,
       },
+      mailbox: options.mailbox,
     });
   }
 
@@ -562,6 +573,31 @@ export class Process<Args extends unknown[] = unknown[]> {
   }
 
   /**
+   * A typed {@linkcode ActorRef} to this process: `tell` puts into its
+   * mailbox, `ask` waits for the answer of a {@linkcode serve} loop there.
+   * Pass it to other processes in `args` or in messages.
+   *
+   * @typeParam In What the process is sent.
+   * @typeParam Out What it answers.
+   * @returns A ref to this process.
+   *
+   * @example
+   * ```ts
+   * import { Process } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * const p = new Process();
+   * const ref = p.ref<string>();
+   * ref.tell("queued before start");
+   * assert.equal(await p.mailbox.get(), "queued before start");
+   * ```
+   */
+  ref<In = unknown, Out = unknown>(): ActorRef<In, Out> {
+    const engine = this.#engine;
+    return actorRef<In, Out>(engine.id, engine.name, engine.mailbox);
+  }
+
+  /**
    * Terminates the process if it is still running, waits for it, and closes
    * it, so `await using p = new Process(…)` never leaves a child behind.
    *
@@ -731,8 +767,13 @@ function validateOptions<Args extends unknown[]>(options: ProcessOptions<Args>):
       );
     }
   }
-  const { target, args, name, daemon, backend, permissions, memoryLimitMb, module } = options;
+  const { target, args, name, daemon, backend, permissions, memoryLimitMb, module, mailbox } = options;
   if (target !== undefined) validateTarget(target);
+  if (mailbox !== undefined && !(mailbox instanceof Queue)) {
+    throw new TypeError(
+      `Cannot create a Process as mailbox must be a Queue: current value is ${describe(mailbox)}`,
+    );
+  }
   if (args !== undefined && !Array.isArray(args)) {
     throw new TypeError(
       `Cannot create a Process as args must be an array: current value is ${describe(args)}`,

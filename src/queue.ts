@@ -179,8 +179,8 @@ class QueueCore<T> {
       deadline = options ? validateWait(options, "put") : FOREVER;
       if (this.#closedHere || this.channel.closed()) throw this.#closedError("put");
       prepared = prepareOrExplain(item, "item", "put");
-      const outcome = this.channel.tryPut?.(prepared, task);
-      if (outcome === undefined && this.channel.tryPut) return DONE;
+      const outcome = this.channel.tryPut(prepared, task);
+      if (outcome === undefined) return DONE;
       if (outcome === "closed") throw this.#closedError("put");
     } catch (error) {
       return Promise.reject(error);
@@ -201,8 +201,8 @@ class QueueCore<T> {
     let deadline: Deadline;
     try {
       deadline = options ? validateWait(options, "get") : FOREVER;
-      const got = this.channel.tryGet?.();
-      if (got !== undefined && got !== "empty") return Promise.resolve(this.#unwrap(got, deadline, options));
+      const got = this.channel.tryGet();
+      if (got !== "later" && got !== "empty") return Promise.resolve(this.#unwrap(got, deadline, options));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -232,9 +232,9 @@ class QueueCore<T> {
 
   async *iterate(): AsyncGenerator<T, void, undefined> {
     for (;;) {
-      const got = this.channel.tryGet?.() ?? "empty";
+      const got = this.channel.tryGet();
       if (got === "closed") return;
-      if (got !== "empty") {
+      if (got !== "empty" && got !== "later") {
         yield got.item as T;
         continue;
       }
@@ -712,6 +712,26 @@ export class SimpleQueue<T> implements AsyncIterable<T> {
   [Symbol.asyncIterator](): AsyncIterator<T> {
     return this.#core.iterate();
   }
+}
+
+/**
+ * Puts without waiting, for `ActorRef.tell`: throws at once when this process
+ * can tell the item will not be queued (it cannot be copied, the queue is
+ * full or closed). When the queue lives in another OS process the answer
+ * comes later: the returned promise rejects then.
+ *
+ * @internal
+ */
+export function offer<T>(queue: Queue<T>, item: T): Promise<void> | undefined {
+  const core = coreOf(queue);
+  const prepared = prepareOrExplain(item, "message", "send");
+  const outcome = core.channel.tryPut(prepared, false);
+  if (outcome === "later") return queue.put(item, { block: false });
+  if (outcome === "full") {
+    throw new QueueFullError(`Cannot send as the mailbox is full (maxsize ${core.channel.maxsize})`);
+  }
+  if (outcome === "closed") throw new QueueClosedError("Cannot send as the mailbox is closed");
+  return undefined;
 }
 
 const QUEUE_CLASSES = { Queue, JoinableQueue, SimpleQueue } as const;
