@@ -43,3 +43,14 @@ export async function produceMillion(q: Queue<number | null>, n: number): Promis
   for (let i = 0; i < n; i++) await q.put(i);
   await q.put(null);
 }
+
+/** An actor that answers every ask with the message itself, and crashes when told "crash". */
+export async function echoServer(): Promise<void> {
+  const { serve } = await import("../mod.ts");
+  await serve<unknown, unknown>({
+    ask: (message) => message,
+    tell: (message) => {
+      if (message === "crash") throw new Error("crashing on purpose");
+    },
+  });
+}

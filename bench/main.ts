@@ -4,13 +4,14 @@
  * Baseline and troupe samples alternate, so machine noise hits both alike.
  * Prints a table and writes bench/RESULTS.md.
  *
- * BENCH_RUNS sets the samples per side (default 30). BENCH_ONLY=processes or
- * BENCH_ONLY=channels runs one half (RESULTS.md then holds only that half).
+ * BENCH_RUNS sets the samples per side (default 30). BENCH_ONLY=processes,
+ * channels or actors runs one section (RESULTS.md then holds only that one).
  */
 
 import { Process } from "../mod.ts";
 import { encodeFrame, FrameWriter, readFrames } from "../src/_frame.ts";
 import { runtime } from "../src/_runtime.ts";
+import * as actors from "./_actors.ts";
 import * as channels from "./_channels.ts";
 import { pythonSamples } from "./_python.ts";
 
@@ -497,6 +498,37 @@ async function channelRows(): Promise<Row[]> {
   return rows;
 }
 
+/** Actors: an ask's round trip, and a supervised restart. */
+async function actorRows(): Promise<Row[]> {
+  const rows: Row[] = [];
+  const echo = channels.rawEcho();
+  const asking = await actors.askEcho();
+  rows.push(
+    await compare(
+      `ask round trip, main ↔ worker actor, ${actors.ASKS} asks`,
+      "µs",
+      ["raw postMessage ping-pong", echo.sample],
+      ["ActorRef.ask", asking.sample],
+      "≤ 1.2×, ≤ 10 µs",
+      CHANNEL_RUNS,
+    ),
+  );
+  echo.close();
+  await asking.close();
+  const restarts = await actors.restartLatency();
+  rows.push(
+    await compare(
+      "supervised restart: crash to the replacement answering (worker)",
+      "ms",
+      ["raw new Worker to first message", rawWorkerFirstMessage],
+      ["Supervisor restart", restarts.sample],
+      "≤ 1.10×",
+    ),
+  );
+  await restarts.close();
+  return rows;
+}
+
 /** A million items through a bounded queue: the backpressure check. */
 async function floodReport(): Promise<string> {
   const report = await channels.flood(1_000_000, 1000);
@@ -516,12 +548,14 @@ if (import.meta.main) {
   console.log(`${RUNS} samples per side, alternating; "(wide)" marks p90/p10 > 1.5\n`);
   console.log(header);
   const rows: Row[] = [];
-  if (ONLY !== "channels") rows.push(...await processRows());
+  const runs = (section: string) => ONLY === undefined || ONLY === section;
+  if (runs("processes")) rows.push(...await processRows());
   let flooded = "";
-  if (ONLY !== "processes") {
+  if (runs("channels")) {
     rows.push(...await channelRows());
     flooded = await floodReport();
   }
+  if (runs("actors")) rows.push(...await actorRows());
 
   const when = new Date().toISOString().slice(0, 10);
   const report = [

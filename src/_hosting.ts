@@ -159,6 +159,12 @@ export class Hosting {
     return Promise.all(ready).then(() => {});
   }
 
+  /** Starts spares of `backend` until `count` of them wait (a supervisor keeps one for its next restart). */
+  topUp(backend: Backend, count: number): Promise<void> {
+    const waiting = this.#spares.filter((spare) => spare.backend === backend).length;
+    return this.prestart(backend, Math.max(0, count - waiting));
+  }
+
   /** How many spares are waiting. */
   get spares(): number {
     return this.#spares.length;

@@ -40,6 +40,11 @@ const expectations: Record<string, RegExp[]> = {
     /handler: the queue stayed empty for 1000 ms; handled 10 requests/,
     /main: after the child: qsize\(\)=0 empty\(\)=true\nmain: get\(\) after close\(\): QueueClosedError/,
   ],
+  supervisor: [
+    /4: the worker crashed \(cannot stand 4\); the supervisor restarts it/,
+    /9² = 81/,
+    /the cache kept every square through the crashes: \[1,4,9,null,25,36,49,null,81\]/,
+  ],
   demo: [/speedup \d+\.\d\dx on \d+ cores, same answer/],
 };
 
