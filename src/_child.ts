@@ -213,6 +213,12 @@ export function serveChild(channel: ChildTransport): (message: ToChild) => void 
       case "down":
         runtime.down(message.ref, message.code);
         break;
+      case "heartbeat":
+        post({ [TAG]: "alive", n: message.n });
+        break;
+      case "checked":
+        runtime.checked(message.ref, message.ok);
+        break;
     }
   };
 }

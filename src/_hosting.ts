@@ -112,6 +112,9 @@ export class Hosting {
   #live = new Map<number, Entry>();
   #spares: Spare[] = [];
   #nextId = 1;
+  /** Heartbeats sent and not yet answered, by number. */
+  #heartbeats = new Map<number, () => void>();
+  #nextHeartbeat = 1;
   /** Calls waiting at each subprocess that serves rings, by home: who made them. */
   #calls = new Map<number, Map<string, { from: number; ref: number }>>();
 
@@ -239,6 +242,27 @@ export class Hosting {
     return { stop: (how) => host.stop(how) };
   }
 
+  /**
+   * Whether process `id` answers a heartbeat within `timeoutMs`: a child
+   * whose event loop is stuck (a busy loop) does not. False if it is not alive.
+   */
+  check(id: number, timeoutMs: number): Promise<boolean> {
+    const record = this.#live.get(id);
+    if (!record) return Promise.resolve(false);
+    const n = this.#nextHeartbeat++;
+    const { promise, resolve } = Promise.withResolvers<boolean>();
+    const timer = setTimeout(() => {
+      this.#heartbeats.delete(n);
+      resolve(false);
+    }, timeoutMs);
+    this.#heartbeats.set(n, () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+    record.host.send({ [TAG]: "heartbeat", n });
+    return promise;
+  }
+
   /** Resolves with process `id`'s exit code when it exits; at once with null if it is not alive. */
   watch(id: number): Promise<number | null> {
     // The root outlives every process that could watch it.
@@ -289,6 +313,15 @@ export class Hosting {
       case "register":
         serveRing(new Ring(message.buffer));
         break;
+      case "alive":
+        this.#heartbeats.get(message.n)?.();
+        this.#heartbeats.delete(message.n);
+        break;
+      case "check": {
+        const { ref, target, timeoutMs } = message;
+        this.check(target, timeoutMs).then((ok) => record.host.send({ [TAG]: "checked", ref, ok }));
+        break;
+      }
       case "watch": {
         const { ref, target } = message;
         this.watch(target).then((code) => record.host.send({ [TAG]: "down", ref, code }));

@@ -137,6 +137,10 @@ export type ToChild =
   | { readonly [TAG]: "parent-exited" }
   /** To a subprocess: run a call on a ring it serves, made by process `from`. */
   | { readonly [TAG]: "serve"; readonly from: number; readonly ref: number; readonly call: RingCall }
+  /** Are you there? Answered with `alive` by the child runtime, unless its event loop is stuck. */
+  | { readonly [TAG]: "heartbeat"; readonly n: number }
+  /** The answer to this process's `check` `ref`: whether the process answered a heartbeat in time. */
+  | { readonly [TAG]: "checked"; readonly ref: number; readonly ok: boolean }
   /** A process this one watches (`watch` `ref`) has exited, with `code`; null if it was not alive. */
   | { readonly [TAG]: "down"; readonly ref: number; readonly code: number | null }
   /** The answer to this process's call `ref`. */
@@ -159,6 +163,10 @@ export type FromChild =
   | { readonly [TAG]: "stop"; readonly ref: number; readonly how: StopHow }
   /** A call on a ring served by process `home` (0: the root). */
   | { readonly [TAG]: "call"; readonly ref: number; readonly home: number; readonly call: RingCall }
+  /** The answer to `heartbeat` `n`. */
+  | { readonly [TAG]: "alive"; readonly n: number }
+  /** Asks the root whether process `target` answers a heartbeat within `timeoutMs` (`checked` `ref`). */
+  | { readonly [TAG]: "check"; readonly ref: number; readonly target: number; readonly timeoutMs: number }
   /** Asks to be told (`down`) when process `target` exits: OTP's monitor. */
   | { readonly [TAG]: "watch"; readonly ref: number; readonly target: number }
   /** A worker hands the root a ring it is sending away, for the root to serve (and give to other workers). */

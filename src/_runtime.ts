@@ -23,6 +23,7 @@ class RootLink {
   #post: (message: FromChild) => void;
   #kids = new Map<number, KidListener>();
   #watches = new Map<number, (code: number | null) => void>();
+  #checks = new Map<number, (ok: boolean) => void>();
   #nextRef = 1;
 
   constructor(post: (message: FromChild) => void) {
@@ -53,6 +54,19 @@ class RootLink {
   down(ref: number, code: number | null): void {
     this.#watches.get(ref)?.(code);
     this.#watches.delete(ref);
+  }
+
+  check(target: number, timeoutMs: number): Promise<boolean> {
+    const ref = this.#nextRef++;
+    const { promise, resolve } = Promise.withResolvers<boolean>();
+    this.#checks.set(ref, resolve);
+    this.#post({ [TAG]: "check", ref, target, timeoutMs });
+    return promise;
+  }
+
+  checked(ref: number, ok: boolean): void {
+    this.#checks.get(ref)?.(ok);
+    this.#checks.delete(ref);
   }
 }
 
@@ -134,6 +148,17 @@ export class Runtime {
   watch(id: number): Promise<number | null> {
     if (this.#rootLink) return this.#rootLink.watch(id);
     return this.hosting!.watch(id);
+  }
+
+  /** Whether process `id` answers a heartbeat within `timeoutMs` (false if it is not alive). */
+  check(id: number, timeoutMs: number): Promise<boolean> {
+    if (this.#rootLink) return this.#rootLink.check(id, timeoutMs);
+    return this.hosting!.check(id, timeoutMs);
+  }
+
+  /** Passes on the answer to a check. */
+  checked(ref: number, ok: boolean): void {
+    this.#rootLink?.checked(ref, ok);
   }
 
   /** Passes on that a watched process exited. */

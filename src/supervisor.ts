@@ -48,6 +48,12 @@ export interface ChildSpec<Args extends unknown[] = unknown[]> {
    * and return; another target is killed when the time is up.
    */
   shutdownMs?: number | "brutal_kill";
+  /**
+   * Check every this many ms that the child still answers (its event loop
+   * is not stuck in a busy loop, say); one that misses a check is killed
+   * and handled as a crash. Off by default.
+   */
+  heartbeatMs?: number;
   /** "supervisor" when the child runs a supervisor of its own (its shutdown then defaults to Infinity). */
   type?: "worker" | "supervisor";
   /** Where every incarnation runs, as `Process`'s option. Default "worker". */
@@ -513,6 +519,15 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
         `Supervisor: ${where}.target must be an exported function, not ${typeof spec.target}`,
       );
     }
+    const { heartbeatMs } = spec;
+    if (
+      heartbeatMs !== undefined &&
+      !(typeof heartbeatMs === "number" && heartbeatMs > 0 && heartbeatMs < Infinity)
+    ) {
+      throw new RangeError(
+        `Supervisor: ${where}.heartbeatMs must be a number of ms above 0, not ${heartbeatMs}`,
+      );
+    }
     ids.add(checked.id);
     return {
       spec,
@@ -577,6 +592,23 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
     }
     this.#emit({ type: restarted ? "restarted" : "started", id: spec.id, pid: process.pid });
     this.#keepSpare(child);
+    if (spec.heartbeatMs) this.#listen(child, process, spec.heartbeatMs);
+  }
+
+  /** Kills `process` once it misses a heartbeat: Deno gives no other sign of a stuck isolate. */
+  async #listen(child: Child, process: Process, everyMs: number): Promise<void> {
+    const id = process.ref().id;
+    while (child.process === process && !child.stopping) {
+      await new Promise((resolve) => Deno.unrefTimer(setTimeout(resolve, everyMs)));
+      if (child.process !== process || child.stopping) return;
+      if (!await runtime.check(id, everyMs) && child.process === process && !child.stopping) {
+        console.error(
+          `${this.name}: child "${child.spec.id}" missed a heartbeat (${everyMs} ms); killing it`,
+        );
+        process.kill();
+        return;
+      }
+    }
   }
 
   /** Starts a spare for `child`'s next restart, when it could use one. */
