@@ -213,6 +213,9 @@ export function serveChild(channel: ChildTransport): (message: ToChild) => void 
       case "down":
         runtime.down(message.ref, message.code);
         break;
+      case "stop-request":
+        runtime.stopRequested.abort();
+        break;
       case "heartbeat":
         post({ [TAG]: "alive", n: message.n });
         break;

@@ -19,7 +19,7 @@ export interface Host {
   readonly exited: Promise<number>;
   /** Posts a protocol message; throws synchronously if it cannot be cloned. A no-op after exit. */
   send(message: ToChild): void;
-  /** Ends the process now; a no-op after exit. */
+  /** Ends the process now (or asks it to finish, for "request"); a no-op after exit. */
   stop(how: StopHow): void;
   /**
    * Whether the process keeps the program running while it lives (a spare

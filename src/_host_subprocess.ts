@@ -220,6 +220,7 @@ export class SubprocessHost implements Host {
 
   stop(how: StopHow): void {
     if (this.#ended) return;
+    if (how === "request") return this.send({ [TAG]: "stop-request" });
     try {
       this.#child.kill(how === "kill" ? "SIGKILL" : "SIGTERM");
     } catch {

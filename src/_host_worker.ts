@@ -24,7 +24,7 @@ import {
 const BOOTSTRAP_URL = new URL("./_child_worker.ts", import.meta.url);
 
 /** Exit codes Python reports for SIGTERM and SIGKILL, which a worker has no other way to get. */
-const STOP_CODES: Record<StopHow, number> = { terminate: -15, kill: -9 };
+const STOP_CODES: Record<Exclude<StopHow, "request">, number> = { terminate: -15, kill: -9 };
 
 /** How to start a worker. */
 export interface WorkerOptions {
@@ -81,7 +81,8 @@ export class WorkerHost implements Host {
   }
 
   stop(how: StopHow): void {
-    this.#end(STOP_CODES[how]);
+    if (how === "request") this.send({ [TAG]: "stop-request" });
+    else this.#end(STOP_CODES[how]);
   }
 
   keepAlive(_held: boolean): void {

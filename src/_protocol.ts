@@ -113,8 +113,12 @@ export interface Preamble {
   readonly channel: { readonly port: number; readonly token: string } | null;
 }
 
-/** How a caller asks for a process to stop: SIGTERM or SIGKILL in Python's terms. */
-export type StopHow = "terminate" | "kill";
+/**
+ * How a caller asks for a process to stop: SIGTERM or SIGKILL in Python's
+ * terms, or "request": ask it to finish (a supervisor's graceful shutdown;
+ * the child's `serve()` loops and supervisors wind down, and it may ignore it).
+ */
+export type StopHow = "terminate" | "kill" | "request";
 
 /** What a child's creator learns about it, in order: started or failed, then exited. */
 export type KidEvent =
@@ -135,6 +139,8 @@ export type ToChild =
   }
   | { readonly [TAG]: "kid"; readonly ref: number; readonly event: KidEvent }
   | { readonly [TAG]: "parent-exited" }
+  /** Please finish: see `StopHow`. */
+  | { readonly [TAG]: "stop-request" }
   /** To a subprocess: run a call on a ring it serves, made by process `from`. */
   | { readonly [TAG]: "serve"; readonly from: number; readonly ref: number; readonly call: RingCall }
   /** Are you there? Answered with `alive` by the child runtime, unless its event loop is stuck. */

@@ -78,6 +78,8 @@ export class Runtime {
   /** Resolves when the parent process exits (never, for the root's children: they die with it). */
   readonly parentExit: PromiseWithResolvers<void> = Promise.withResolvers<void>();
   parentAlive = true;
+  /** Aborted when this process is asked to finish (a supervisor's graceful stop). */
+  readonly stopRequested: AbortController = new AbortController();
   /** True while a child imports the module of its target: starting a process then is a fork bomb. */
   bootstrapping = false;
   /** The `Process` object that stands for this isolate, once made. */

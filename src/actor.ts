@@ -23,8 +23,6 @@ import { offer, Queue, QueueClosedError } from "./queue.ts";
 
 /** The key of an ask in a mailbox: `{ [ASK]: n, msg, replyTo }`. */
 const ASK = "$troupeAsk";
-/** The key of a stop request in a mailbox: `{ [STOP]: id }`, for the process with that id only. */
-const STOP = "$troupeStop";
 
 /**
  * An ask as it sits in a mailbox. The reply queue is named by its ring, in
@@ -46,10 +44,6 @@ type Reply = { readonly n: number; readonly ok: true; readonly value: unknown } 
 
 function isAsk(message: unknown): message is AskEnvelope {
   return typeof message === "object" && message !== null && ASK in message;
-}
-
-function isStop(message: unknown): message is { [STOP]: number } {
-  return typeof message === "object" && message !== null && STOP in message;
 }
 
 /**
@@ -431,16 +425,22 @@ export interface Behaviour<In, Out, S> {
  * ```
  */
 export async function serve<In, Out, S = undefined>(behaviour: Behaviour<In, Out, S>): Promise<void> {
-  const self = runtime.self.id;
   const mailbox = (runtime.mailbox ?? currentMailbox()) as Queue<unknown>;
+  const stopping = runtime.stopRequested.signal;
   const state = (await behaviour.init?.()) as S;
   let reason: unknown = "normal";
   try {
-    for await (const message of mailbox) {
-      if (isStop(message)) {
-        if (message[STOP] !== self) continue; // meant for an earlier process on this mailbox
-        reason = "shutdown";
-        break;
+    for (;;) {
+      let message: unknown;
+      try {
+        message = await mailbox.get({ signal: stopping });
+      } catch (error) {
+        if (error instanceof QueueClosedError) break;
+        if (stopping.aborted) {
+          reason = "shutdown";
+          break;
+        }
+        throw error;
       }
       if (!isAsk(message)) {
         await behaviour.tell?.(message as In, state);
@@ -487,14 +487,4 @@ function replyQueue(address: RingRef): Queue<Reply> {
 
 function currentMailbox(): Queue<unknown> {
   return runtime.mailbox = new Queue();
-}
-
-/**
- * Asks the process `id`, which reads `mailbox`, to stop once it has handled
- * what is already there (`serve` ends with reason "shutdown").
- *
- * @internal
- */
-export function requestStop(mailbox: Queue<unknown>, id: number): void {
-  mailbox.put({ [STOP]: id }).catch(() => {});
 }

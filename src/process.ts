@@ -147,6 +147,19 @@ const OPTION_NAMES = new Set([
   "module",
 ]);
 
+/** Asks a child to finish (set in Process's static block, which may read `#engine`). */
+let requestStopOf: (process: Process) => void;
+
+/**
+ * Asks a started child to finish: its `serve()` loops return with reason
+ * "shutdown" and its supervisors stop. For the supervisor's graceful stop.
+ *
+ * @internal
+ */
+export function requestStop(process: Process): void {
+  requestStopOf(process);
+}
+
 /**
  * A process: a function (or the `run()` of a subclass) running in a child of
  * this one, with Python's `multiprocessing.Process` lifecycle.
@@ -254,6 +267,10 @@ export class Process<Args extends unknown[] = unknown[]> {
       },
       mailbox: options.mailbox,
     });
+  }
+
+  static {
+    requestStopOf = (process) => process.#engine.stop("request");
   }
 
   /**

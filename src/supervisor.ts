@@ -8,7 +8,7 @@
  * @module
  */
 
-import { type ActorRef, actorRef, requestStop } from "./actor.ts";
+import { type ActorRef, actorRef } from "./actor.ts";
 import {
   Backoff,
   type ExitKind,
@@ -21,7 +21,7 @@ import {
   validateFlags,
 } from "./_supervision_rules.ts";
 import { ProcessError } from "./errors.ts";
-import { type Backend, Process, type ProcessPermissions } from "./process.ts";
+import { type Backend, Process, type ProcessPermissions, requestStop } from "./process.ts";
 import { Queue } from "./queue.ts";
 import { runtime } from "./_runtime.ts";
 
@@ -44,8 +44,10 @@ export interface ChildSpec<Args extends unknown[] = unknown[]> {
   /**
    * How long a graceful stop may take before the child is killed, in ms
    * (default 5000; `Infinity` for a supervisor child), or "brutal_kill".
-   * A graceful stop asks a `serve()` loop to finish what is in its mailbox
-   * and return; another target is killed when the time is up.
+   * A graceful stop asks the child to finish: a `serve()` loop returns after
+   * the message in hand (its `terminate` gets "shutdown"), a supervisor in it
+   * stops its own children; a target that does neither is killed when the
+   * time is up.
    */
   shutdownMs?: number | "brutal_kill";
   /**
@@ -256,6 +258,8 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
       return Promise.reject(new SupervisorError(`${this.name} has already started`));
     }
     this.#state = "running";
+    // In a child, a graceful stop from the supervisor above stops this one (a tree winds down).
+    runtime.stopRequested.signal.addEventListener("abort", () => this.stop(), { once: true });
     return this.#serially(async () => {
       const started: Child[] = [];
       for (const child of this.#children) {
@@ -704,7 +708,7 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
     if (shutdown === "brutal_kill") {
       process.kill();
     } else {
-      requestStop(child.mailbox, process.ref().id);
+      requestStop(process);
       await process.join(shutdown === Infinity ? undefined : shutdown);
       if (process.exitCode === null) process.kill();
     }
