@@ -424,7 +424,7 @@ export interface Behaviour<In, Out, S> {
  * await p.join();
  * ```
  */
-export async function serve<In, Out, S = undefined>(behaviour: Behaviour<In, Out, S>): Promise<void> {
+export async function serve<In, Out, S = void>(behaviour: Behaviour<In, Out, S>): Promise<void> {
   const mailbox = (runtime.mailbox ?? currentMailbox()) as Queue<unknown>;
   const stopping = runtime.stopRequested.signal;
   const state = (await behaviour.init?.()) as S;

@@ -570,7 +570,7 @@ export class Process<Args extends unknown[] = unknown[]> {
    *
    * @example Telling a child what to do
    * ```ts
-   * import { Process } from "@troupe/troupe";
+   * import { currentProcess, Process } from "@troupe/troupe";
    * import assert from "node:assert/strict";
    *
    * const module = "data:text/javascript," +
@@ -579,9 +579,9 @@ export class Process<Args extends unknown[] = unknown[]> {
    * const { shout } = await import(module);
    *
    * const p = new Process({ target: shout, module });
-   * await p.mailbox.put("hey");
+   * await p.mailbox.put("hey");   // waits there until the child reads it
    * await p.start();
-   * assert.equal(await p.mailbox.get({ timeout: 0 }).catch(() => "not for me"), "not for me");
+   * assert.equal(await currentProcess().mailbox.get({ timeout: 5000 }), "HEY");
    * await p.join();
    * ```
    */

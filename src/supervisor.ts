@@ -32,13 +32,13 @@ const SPARE_DELAY_MS = 100;
 export const MAILBOX_SIZE = 1000;
 
 /** One child a supervisor starts, watches and restarts. */
-export interface ChildSpec<Args extends unknown[] = unknown[]> {
+export interface ChildSpec {
   /** Unique among the supervisor's children; `ref(id)` and the child API use it. */
   id: string;
   /** An exported function the child runs, as for `Process` (`serve(...)` for an actor). */
-  target: (...args: Args) => unknown;
+  target: (...args: never[]) => unknown;
   /** Its arguments (copied at every start). */
-  args?: Args;
+  args?: unknown[];
   /** "permanent" (default): always restarted; "transient": only after a crash; "temporary": never. */
   restart?: "permanent" | "transient" | "temporary";
   /**
@@ -259,7 +259,12 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
     }
     this.#state = "running";
     // In a child, a graceful stop from the supervisor above stops this one (a tree winds down).
-    runtime.stopRequested.signal.addEventListener("abort", () => this.stop(), { once: true });
+    const stopRequested = runtime.stopRequested.signal;
+    const onStopRequest = () => this.stop();
+    stopRequested.addEventListener("abort", onStopRequest, { once: true });
+    this.#done.promise.finally(() => stopRequested.removeEventListener("abort", onStopRequest)).catch(
+      () => {},
+    );
     return this.#serially(async () => {
       const started: Child[] = [];
       for (const child of this.#children) {
@@ -572,7 +577,7 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
   async #launch(child: Child, restarted = false): Promise<void> {
     const { spec } = child;
     const process = new Process({
-      target: spec.target,
+      target: spec.target as (...args: unknown[]) => unknown,
       args: spec.args ?? [],
       name: `${this.name}:${spec.id}`,
       mailbox: child.mailbox,
@@ -592,6 +597,9 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
     } catch (error) {
       child.process = null;
       child.state = "stopped";
+      // It failed before its target ran and is on its way out: wait, so nothing outlives the failure.
+      if (process.exitCode === null) process.kill();
+      await process.join();
       throw error;
     }
     this.#emit({ type: restarted ? "restarted" : "started", id: spec.id, pid: process.pid });
@@ -667,7 +675,7 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
       try {
         for (const id of plan.restart) {
           const child = this.#find(id);
-          if (child.state === "stopped") await this.#launch(child, true);
+          if (child.state !== "running") await this.#launch(child, true);
         }
         return;
       } catch {

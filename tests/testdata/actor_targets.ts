@@ -5,7 +5,15 @@
  * fails the test instead of hanging it.
  */
 
-import { type ActorRef, type Backend, currentProcess, Queue, serve, Supervisor } from "../../mod.ts";
+import {
+  type ActorRef,
+  type Backend,
+  type ChildSpec,
+  currentProcess,
+  type Queue,
+  serve,
+  Supervisor,
+} from "../../mod.ts";
 
 export const MODULE: string = import.meta.url;
 
@@ -111,6 +119,12 @@ export function deaf(): Promise<never> {
   return new Promise(() => setInterval(() => {}, 1000));
 }
 
+/** Spins its event loop for good: it answers no heartbeat, and only a kill ends it. */
+export function spin(): never {
+  let n = 0;
+  for (;;) n++;
+}
+
 /**
  * Runs a supervisor of its own (intensity 0) over one `member` worker on
  * `backend`, puts the worker's ref into `out`, and fails when that supervisor
@@ -120,7 +134,7 @@ export async function innerSupervisor(out: Queue<unknown>, backend: Backend): Pr
   const sup = new Supervisor({
     name: "inner",
     intensity: 0,
-    children: [{ id: "w", target: member, args: ["w"], module: MODULE, backend }],
+    children: [{ id: "w", target: member as ChildSpec["target"], args: ["w"], module: MODULE, backend }],
   });
   await sup.start();
   await out.put(sup.ref("w"), { timeout: PATIENCE_MS });

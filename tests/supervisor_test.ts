@@ -1,0 +1,582 @@
+import assert from "node:assert/strict";
+import {
+  type ActorRef,
+  type ChildSpec,
+  MAILBOX_SIZE,
+  Queue,
+  Supervisor,
+  SupervisorError,
+  type SupervisorEventDetail,
+  type SupervisorOptions,
+} from "../mod.ts";
+import { withLeakCheck } from "../src/testing.ts";
+import { BACKENDS, PATIENCE_MS, within } from "./_helpers.ts";
+import * as targets from "./testdata/actor_targets.ts";
+
+const module = targets.MODULE;
+
+/** A child spec for a target in actor_targets.ts. */
+function child(
+  id: string,
+  target: (...args: never[]) => unknown,
+  fields: Partial<ChildSpec> = {},
+): ChildSpec {
+  return { id, target: target as ChildSpec["target"], module, ...fields };
+}
+
+/** Not exported by actor_targets.ts: a child cannot find it, so it fails to start. */
+function notExported(): void {}
+
+const EVENT_TYPES = ["started", "exited", "restarted", "gave-up"] as const;
+
+/** Records a supervisor's events, and waits for them without sleeping. */
+class Events {
+  readonly seen: SupervisorEventDetail[] = [];
+  /** When each event was seen (performance.now()). */
+  readonly at: number[] = [];
+  #wake: (() => void) | undefined;
+
+  constructor(sup: Supervisor) {
+    for (const type of EVENT_TYPES) {
+      sup.addEventListener(type, (event) => {
+        this.seen.push((event as CustomEvent<SupervisorEventDetail>).detail);
+        this.at.push(performance.now());
+        this.#wake?.();
+      });
+    }
+  }
+
+  /** The events as short lines: "started a", "exited b crash", "restarted a", "gave-up b". */
+  lines(from = 0): string[] {
+    return this.seen.slice(from).map((e) =>
+      e.type === "exited" ? `exited ${e.id} ${e.reason}` : `${e.type} ${e.id}`
+    );
+  }
+
+  /** How many events of `type` for child `id` were seen. */
+  count(type: SupervisorEventDetail["type"], id: string): number {
+    return this.seen.filter((e) => e.type === type && e.id === id).length;
+  }
+
+  /** Waits until `n` events of `type` for child `id` have been seen; fails after `ms`. */
+  async until(type: SupervisorEventDetail["type"], id: string, n = 1, ms = PATIENCE_MS): Promise<void> {
+    const deadline = performance.now() + ms;
+    while (this.count(type, id) < n) {
+      const left = deadline - performance.now();
+      if (left <= 0) throw new Error(`No ${n}× "${type} ${id}" in ${ms} ms: saw ${this.lines()}`);
+      await within(new Promise<void>((resolve) => this.#wake = resolve), left).catch(() => {});
+    }
+  }
+
+  /** When the last event of `type` for child `id` was seen. */
+  when(type: SupervisorEventDetail["type"], id: string): number {
+    const i = this.seen.findLastIndex((e) => e.type === type && e.id === id);
+    assert.ok(i >= 0, `saw ${type} ${id}`);
+    return this.at[i]!;
+  }
+
+  /** The last "exited" event of child `id`. */
+  exited(id: string): Extract<SupervisorEventDetail, { type: "exited" }> {
+    const found = this.seen.findLast((e) => e.type === "exited" && e.id === id);
+    assert.ok(found?.type === "exited", `${id} exited`);
+    return found;
+  }
+}
+
+/** What a queue holds now, waiting for `n` items (each with a timeout). */
+async function take<T>(q: Queue<T>, n: number): Promise<T[]> {
+  const got: T[] = [];
+  for (let i = 0; i < n; i++) got.push(await q.get({ timeout: PATIENCE_MS }));
+  return got;
+}
+
+/** A member's incarnation id, asked through `ref`. */
+function incarnation(ref: ActorRef<string, unknown>): Promise<unknown> {
+  return ref.ask("id", { timeout: PATIENCE_MS });
+}
+
+// ---------------------------------------------------------------------------
+// Without processes
+// ---------------------------------------------------------------------------
+
+Deno.test("new Supervisor rejects bad flags and child specs with errors naming the field", () => {
+  const ok = child("a", targets.member);
+  const cases: [
+    SupervisorOptions,
+    ErrorConstructor | RangeErrorConstructor | TypeErrorConstructor,
+    RegExp,
+  ][] = [
+    [{ strategy: "bogus" as "one_for_one" }, TypeError, /strategy must be .*"one_for_one".*not "bogus"/],
+    [{ strategy: "simple_one_for_one" as "one_for_one" }, TypeError, /strategy/],
+    [{ intensity: -1 }, RangeError, /intensity must be a whole number ≥ 0, not -1/],
+    [{ intensity: 1.5 }, RangeError, /intensity/],
+    [{ intensity: "1" as unknown as number }, TypeError, /intensity/],
+    [{ periodMs: 0 }, RangeError, /periodMs/],
+    [{ backoff: { minMs: 100, maxMs: 10 } }, RangeError, /backoff\.maxMs/],
+    [{ children: [ok, child("a", targets.counter)] }, TypeError, /children\[1\]\.id "a" is used twice/],
+    [
+      { children: [child("a", targets.member, { restart: "sometimes" as "permanent" })] },
+      TypeError,
+      /children\[0\]\.restart must be .*not "sometimes"/,
+    ],
+    [
+      { children: [ok, child("b", targets.member, { type: "boss" as "worker" })] },
+      TypeError,
+      /children\[1\]\.type/,
+    ],
+    [{ children: [child("a", targets.member, { shutdownMs: -1 })] }, RangeError, /children\[0\]\.shutdownMs/],
+    [{ children: [child("", targets.member)] }, TypeError, /children\[0\]\.id must be a non-empty string/],
+    [
+      { children: [{ id: "a", target: "member" as unknown as ChildSpec["target"] }] },
+      TypeError,
+      /children\[0\]\.target must be an exported function/,
+    ],
+  ];
+  for (const [options, type, message] of cases) {
+    assert.throws(() => new Supervisor(options), (error) => {
+      assert.ok(error instanceof type, `${Deno.inspect(options)}: a ${type.name}, not ${error}`);
+      assert.match((error as Error).message, message);
+      return true;
+    });
+  }
+});
+
+Deno.test("a supervisor with no children starts once, stops, and resolves done", async () => {
+  const sup = new Supervisor();
+  assert.deepEqual(sup.countChildren(), { specs: 0, active: 0, supervisors: 0, workers: 0 });
+  await sup.start();
+  await assert.rejects(sup.start(), { name: "SupervisorError", message: /already started/ });
+  await sup.stop();
+  await within(sup.done);
+  await sup.stop(); // again: nothing to do
+  await assert.rejects(sup.startChild(child("a", targets.member)), SupervisorError);
+});
+
+Deno.test("ref(id) queues tells for a child not yet started, up to MAILBOX_SIZE, then throws QueueFullError", async () => {
+  const sup = new Supervisor({ children: [child("a", targets.member)] });
+  const ref = sup.ref<number>("a");
+  for (let i = 0; i < MAILBOX_SIZE; i++) ref.tell(i);
+  assert.throws(() => ref.tell(MAILBOX_SIZE), { name: "QueueFullError" });
+  assert.throws(() => sup.ref("b"), { name: "SupervisorError", message: /no child "b"/ });
+  await sup.stop();
+});
+
+Deno.test(
+  "backoff: a restart waits minMs after the crash",
+  withLeakCheck(async () => {
+    const DELAY_MS = 300;
+    await using sup = new Supervisor({
+      intensity: 3,
+      periodMs: 60_000,
+      backoff: { minMs: DELAY_MS, maxMs: DELAY_MS },
+      children: [child("m", targets.member, { args: ["m"] })],
+    });
+    const events = new Events(sup);
+    await sup.start();
+    sup.ref("m").tell("crash");
+    await events.until("restarted", "m", 1, 3_000);
+    const waited = events.when("restarted", "m") - events.when("exited", "m");
+    assert.ok(waited >= DELAY_MS * 0.95, `restarted ${Math.round(waited)} ms after the crash`);
+  }),
+);
+
+// ---------------------------------------------------------------------------
+// With children
+// ---------------------------------------------------------------------------
+
+for (const backend of BACKENDS) {
+  const test = (name: string, fn: () => Promise<void>) =>
+    Deno.test(`[${backend}] ${name}`, withLeakCheck(fn));
+
+  test('children start in order and stop in reverse, serve() children terminating with "shutdown"', async () => {
+    const log = new Queue<targets.MemberEvent>();
+    await using sup = new Supervisor({
+      children: ["a", "b", "c"].map((id) => child(id, targets.member, { args: [id, log], backend })),
+    });
+    const events = new Events(sup);
+    await sup.start();
+    assert.deepEqual(events.lines(), ["started a", "started b", "started c"]);
+    assert.deepEqual(sup.whichChildren().map((c) => [c.id, c.state, c.type, c.restart]), [
+      ["a", "running", "worker", "permanent"],
+      ["b", "running", "worker", "permanent"],
+      ["c", "running", "worker", "permanent"],
+    ]);
+    assert.deepEqual(sup.countChildren(), { specs: 3, active: 3, supervisors: 0, workers: 3 });
+    const inits = await take(log, 3);
+    assert.deepEqual(inits.map((e) => e.name).sort(), ["a", "b", "c"]);
+
+    await within(sup.stop());
+    await within(sup.done);
+    assert.deepEqual(await take(log, 3), [
+      { event: "terminate", name: "c", reason: "shutdown" },
+      { event: "terminate", name: "b", reason: "shutdown" },
+      { event: "terminate", name: "a", reason: "shutdown" },
+    ]);
+    assert.deepEqual(events.lines(3), ["exited c shutdown", "exited b shutdown", "exited a shutdown"]);
+    assert.deepEqual(events.seen.slice(3).map((e) => e.type === "exited" && e.exitCode), [0, 0, 0]);
+    assert.deepEqual(sup.whichChildren().map((c) => [c.id, c.state, c.process]), [
+      ["a", "stopped", null],
+      ["b", "stopped", null],
+      ["c", "stopped", null],
+    ]);
+  });
+
+  const strategies = {
+    one_for_one: { lines: ["exited b crash", "restarted b"], restarted: ["b"] },
+    one_for_all: {
+      lines: [
+        "exited b crash",
+        "exited c shutdown",
+        "exited a shutdown",
+        "restarted a",
+        "restarted b",
+        "restarted c",
+      ],
+      restarted: ["a", "b", "c"],
+    },
+    rest_for_one: {
+      lines: ["exited b crash", "exited c shutdown", "restarted b", "restarted c"],
+      restarted: ["b", "c"],
+    },
+  } as const;
+  for (const [strategy, expected] of Object.entries(strategies)) {
+    test(`${strategy}: a crash of b restarts ${expected.restarted.join(", ")} and leaves the others be`, async () => {
+      await using sup = new Supervisor({
+        strategy: strategy as keyof typeof strategies,
+        intensity: 1, // one_for_all and rest_for_one count as one restart, however many children restart
+        periodMs: 60_000,
+        children: ["a", "b", "c"].map((id) => child(id, targets.member, { args: [id], backend })),
+      });
+      const events = new Events(sup);
+      await sup.start();
+      const refs = ["a", "b", "c"].map((id) => sup.ref<string, unknown>(id));
+      const before = await Promise.all(refs.map(incarnation));
+      const processes = sup.whichChildren().map((c) => c.process);
+      refs[1]!.tell("crash");
+      for (const id of expected.restarted) await events.until("restarted", id);
+      assert.deepEqual(events.lines(3), expected.lines);
+      assert.equal(events.exited("b").exitCode, 1);
+      const after = await Promise.all(refs.map(incarnation));
+      sup.whichChildren().forEach((c, i) => {
+        const restarted = (expected.restarted as readonly string[]).includes(c.id);
+        assert.equal(c.state, "running");
+        assert.equal(after[i] !== before[i], restarted, `${c.id} is a new incarnation: ${restarted}`);
+        assert.equal(c.process !== processes[i], restarted, `${c.id} is a new process: ${restarted}`);
+        if (!restarted) assert.equal(c.process?.pid, processes[i]?.pid);
+      });
+    });
+  }
+
+  test("one_for_all stops a temporary sibling with the crashed child, and forgets it instead of restarting it", async () => {
+    await using sup = new Supervisor({
+      strategy: "one_for_all",
+      children: [
+        child("a", targets.member, { args: ["a"], backend }),
+        child("tmp", targets.member, { args: ["tmp"], backend, restart: "temporary" }),
+      ],
+    });
+    const events = new Events(sup);
+    await sup.start();
+    sup.ref("a").tell("crash");
+    await events.until("restarted", "a");
+    assert.deepEqual(events.lines(2), ["exited a crash", "exited tmp shutdown", "restarted a"]);
+    assert.deepEqual(sup.whichChildren().map((c) => [c.id, c.state]), [["a", "running"]]);
+  });
+
+  test("heartbeatMs: a child whose event loop is stuck is killed and handled as a crash", async () => {
+    await using sup = new Supervisor({
+      intensity: 0,
+      children: [child("spinner", targets.spin, { backend, heartbeatMs: 200, shutdownMs: "brutal_kill" })],
+    });
+    const events = new Events(sup);
+    await sup.start();
+    await events.until("gave-up", "spinner");
+    assert.deepEqual(events.exited("spinner"), {
+      type: "exited",
+      id: "spinner",
+      exitCode: -9,
+      reason: "crash",
+    });
+    await assert.rejects(within(sup.done), SupervisorError);
+  });
+
+  test("a restart that fails is retried, each retry counting toward the intensity, until the supervisor gives up", async () => {
+    // The child's module exists for the first start only.
+    const dir = await Deno.makeTempDir({ prefix: "troupe-sup-" });
+    const file = `${dir}/member.ts`;
+    await Deno.writeTextFile(file, `export { member } from ${JSON.stringify(module)};\n`);
+    try {
+      await using sup = new Supervisor({
+        intensity: 2,
+        periodMs: 60_000,
+        children: [child("m", targets.member, { args: ["m"], backend, module: `file://${file}` })],
+      });
+      const events = new Events(sup);
+      await sup.start();
+      await Deno.remove(dir, { recursive: true });
+      sup.ref("m").tell("crash");
+      // Restart 1 fails, restart 2 fails, restart 3 is one too many.
+      await events.until("gave-up", "m", 1, PATIENCE_MS);
+      assert.equal(events.count("restarted", "m"), 0);
+      await assert.rejects(within(sup.done), SupervisorError);
+    } finally {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  });
+
+  test("transient: a normal exit is not restarted, a crash is; temporary: never restarted, and forgotten", async () => {
+    await using sup = new Supervisor({
+      intensity: 3,
+      periodMs: 60_000,
+      children: [
+        child("t", targets.oneMessage, { restart: "transient", backend, shutdownMs: "brutal_kill" }),
+        child("tmp", targets.oneMessage, { restart: "temporary", backend, shutdownMs: "brutal_kill" }),
+      ],
+    });
+    const events = new Events(sup);
+    await sup.start();
+    assert.deepEqual(sup.whichChildren().map((c) => c.restart), ["transient", "temporary"]);
+
+    sup.ref("t").tell("normal");
+    await events.until("exited", "t");
+    assert.deepEqual(events.exited("t"), { type: "exited", id: "t", exitCode: 0, reason: "normal" });
+    // The supervisor works one request at a time: restartChild runs after it
+    // has decided about that exit, and succeeds only for a stopped child.
+    await sup.restartChild("t");
+    assert.equal(events.count("restarted", "t"), 0, "not restarted by the supervisor");
+    assert.equal(events.count("started", "t"), 2, "started again by restartChild");
+
+    sup.ref("t").tell("boom");
+    await events.until("restarted", "t");
+    assert.equal(events.exited("t").reason, "crash");
+
+    sup.ref("tmp").tell("boom");
+    await events.until("exited", "tmp");
+    assert.equal(events.exited("tmp").reason, "crash");
+    await assert.rejects(sup.restartChild("tmp"), { name: "SupervisorError", message: /no child "tmp"/ });
+    assert.equal(events.count("restarted", "tmp"), 0);
+    assert.deepEqual(sup.whichChildren().map((c) => c.id), ["t"]);
+  });
+
+  test('more than intensity restarts within periodMs: "gave-up", the others stopped, done rejects', async () => {
+    const log = new Queue<targets.MemberEvent>();
+    await using sup = new Supervisor({
+      intensity: 1,
+      periodMs: 60_000,
+      children: [
+        child("keeper", targets.member, { args: ["keeper", log], backend }),
+        child("crasher", targets.crashAtOnce, { backend }),
+      ],
+    });
+    const events = new Events(sup);
+    await sup.start();
+    await events.until("gave-up", "crasher");
+    await assert.rejects(within(sup.done), (error) => {
+      assert.ok(error instanceof SupervisorError);
+      assert.match(error.message, /gave up: child "crasher" needed more than 1 restarts within 60000 ms/);
+      return true;
+    });
+    assert.deepEqual(events.seen.find((e) => e.type === "gave-up"), {
+      type: "gave-up",
+      id: "crasher",
+      restarts: 2,
+    });
+    assert.equal(events.count("restarted", "crasher"), 1);
+    assert.equal(events.count("exited", "crasher"), 2);
+    assert.deepEqual(await take(log, 2), [
+      { event: "init", name: "keeper" },
+      { event: "terminate", name: "keeper", reason: "shutdown" },
+    ]);
+    assert.deepEqual(sup.whichChildren().map((c) => c.state), ["stopped", "stopped"]);
+    assert.equal(sup.countChildren().active, 0);
+    await assert.rejects(sup.startChild(child("late", targets.member, { backend })), SupervisorError);
+  });
+
+  test("a child that fails to start: start() rejects naming it, and the ones started are stopped", async () => {
+    const log = new Queue<targets.MemberEvent>();
+    await using sup = new Supervisor({
+      children: [
+        child("a", targets.member, { args: ["a", log], backend }),
+        child("b", notExported, { backend }),
+        child("c", targets.member, { args: ["c", log], backend }),
+      ],
+    });
+    const events = new Events(sup);
+    await assert.rejects(sup.start(), (error) => {
+      assert.ok(error instanceof SupervisorError, `a SupervisorError, not ${error}`);
+      assert.match(error.message, /could not start child "b"/);
+      return true;
+    });
+    await assert.rejects(within(sup.done), SupervisorError);
+    assert.deepEqual(await take(log, 2), [
+      { event: "init", name: "a" },
+      { event: "terminate", name: "a", reason: "shutdown" },
+    ]);
+    assert.deepEqual(events.lines(), ["started a", "exited a shutdown"]);
+    assert.deepEqual(sup.whichChildren().map((c) => c.state), ["stopped", "stopped", "stopped"]);
+  });
+
+  test("ref(id) survives a restart: tells sent while the child dies and restarts reach the new incarnation", async () => {
+    await using sup = new Supervisor({
+      intensity: 3,
+      periodMs: 60_000,
+      children: [child("m", targets.member, { args: ["m"], backend })],
+    });
+    const events = new Events(sup);
+    await sup.start();
+    const ref = sup.ref<string, unknown>("m");
+    assert.equal(String(ref), "<ActorRef m>");
+    const first = await incarnation(ref);
+    ref.tell("crash");
+    ref.tell("right after");
+    await events.until("exited", "m");
+    ref.tell("during");
+    const asked = ref.ask("marks", { timeout: PATIENCE_MS }); // waits in the mailbox too
+    await events.until("restarted", "m");
+    ref.tell("after");
+    assert.deepEqual(await asked, ["right after", "during"]);
+    assert.deepEqual(await ref.ask("marks", { timeout: PATIENCE_MS }), ["right after", "during", "after"]);
+    assert.notEqual(await incarnation(ref), first);
+  });
+
+  test("dynamic children: startChild, terminateChild, restartChild, deleteChild, whichChildren, countChildren", async () => {
+    await using sup = new Supervisor();
+    const events = new Events(sup);
+    await sup.start();
+    await sup.startChild(child("a", targets.member, { args: ["a"], backend }));
+    await sup.startChild(child("b", targets.member, { args: ["b"], backend, restart: "temporary" }));
+    assert.deepEqual(sup.whichChildren().map((c) => [c.id, c.state, c.restart]), [
+      ["a", "running", "permanent"],
+      ["b", "running", "temporary"],
+    ]);
+    assert.deepEqual(sup.countChildren(), { specs: 2, active: 2, supervisors: 0, workers: 2 });
+    await assert.rejects(sup.startChild(child("a", targets.member, { backend })), {
+      name: "TypeError",
+      message: /"a" is used twice/,
+    });
+    await assert.rejects(sup.startChild(child("x", notExported, { backend })), {
+      name: "SupervisorError",
+      message: /could not start child "x"/,
+    });
+    assert.equal(sup.countChildren().specs, 2, "a child that failed to start is not kept");
+
+    const first = sup.whichChildren()[0]!.process;
+    await sup.terminateChild("a");
+    assert.deepEqual(events.exited("a"), { type: "exited", id: "a", exitCode: 0, reason: "shutdown" });
+    assert.deepEqual(sup.whichChildren()[0], {
+      id: "a",
+      process: null,
+      state: "stopped",
+      type: "worker",
+      restart: "permanent",
+    });
+    assert.deepEqual(sup.countChildren(), { specs: 2, active: 1, supervisors: 0, workers: 2 });
+    await assert.rejects(sup.deleteChild("b"), { name: "SupervisorError", message: /"b" as it is running/ });
+    await assert.rejects(sup.restartChild("b"), { name: "SupervisorError", message: /"b" as it is running/ });
+
+    await sup.restartChild("a");
+    const second = sup.whichChildren()[0]!.process;
+    assert.ok(second && second !== first, "a new process");
+    assert.equal(sup.whichChildren()[0]!.state, "running");
+    assert.ok(typeof await incarnation(sup.ref("a")) === "string");
+    assert.equal(events.count("restarted", "a"), 0, "terminateChild is not a crash");
+
+    await sup.terminateChild("a");
+    await sup.deleteChild("a");
+    assert.throws(() => sup.ref("a"), { name: "SupervisorError", message: /no child "a"/ });
+    await sup.terminateChild("b"); // temporary: forgotten once stopped
+    assert.deepEqual(sup.countChildren(), { specs: 0, active: 0, supervisors: 0, workers: 0 });
+    await assert.rejects(sup.terminateChild("nope"), { name: "SupervisorError", message: /no child "nope"/ });
+  });
+
+  test("shutdown: a serve() child stops gracefully, a deaf one is killed after shutdownMs, brutal_kill at once", async () => {
+    const SHUTDOWN_MS = 500;
+    const log = new Queue<targets.MemberEvent>();
+    await using sup = new Supervisor({
+      children: [
+        child("graceful", targets.member, { args: ["graceful", log], backend, shutdownMs: 10_000 }),
+        child("deaf", targets.deaf, { backend, shutdownMs: SHUTDOWN_MS }),
+        child("brutal", targets.deaf, { backend, shutdownMs: "brutal_kill" }),
+      ],
+    });
+    const events = new Events(sup);
+    await sup.start();
+    assert.deepEqual(await log.get({ timeout: PATIENCE_MS }), { event: "init", name: "graceful" });
+
+    const timed = async (id: string) => {
+      const started = performance.now();
+      await within(sup.terminateChild(id));
+      return performance.now() - started;
+    };
+    const brutal = await timed("brutal");
+    assert.deepEqual(events.exited("brutal"), {
+      type: "exited",
+      id: "brutal",
+      exitCode: -9,
+      reason: "shutdown",
+    });
+    assert.ok(brutal < SHUTDOWN_MS, `brutal_kill took ${Math.round(brutal)} ms`);
+
+    const deaf = await timed("deaf");
+    assert.deepEqual(events.exited("deaf"), { type: "exited", id: "deaf", exitCode: -9, reason: "shutdown" });
+    assert.ok(deaf >= SHUTDOWN_MS * 0.95, `killed after ${Math.round(deaf)} ms, before shutdownMs`);
+
+    const graceful = await timed("graceful");
+    assert.deepEqual(events.exited("graceful"), {
+      type: "exited",
+      id: "graceful",
+      exitCode: 0,
+      reason: "shutdown",
+    });
+    assert.deepEqual(await log.get({ timeout: PATIENCE_MS }), {
+      event: "terminate",
+      name: "graceful",
+      reason: "shutdown",
+    });
+    assert.ok(graceful < 5_000, `a graceful stop took ${Math.round(graceful)} ms`);
+  });
+
+  test("escalation: a supervisor child whose own supervisor gives up crashes, and is restarted", async () => {
+    const out = new Queue<unknown>();
+    await using sup = new Supervisor({
+      intensity: 1,
+      periodMs: 60_000,
+      children: [
+        child("inner", targets.innerSupervisor, { args: [out, backend], type: "supervisor", backend }),
+      ],
+    });
+    const events = new Events(sup);
+    await sup.start();
+    assert.deepEqual(sup.countChildren(), { specs: 1, active: 1, supervisors: 1, workers: 0 });
+    const first = await out.get({ timeout: PATIENCE_MS }) as ActorRef<string, unknown>;
+    const firstId = await incarnation(first);
+    first.tell("crash"); // the inner supervisor (intensity 0) gives up, failing its process
+    await events.until("restarted", "inner");
+    assert.equal(events.exited("inner").reason, "crash");
+    assert.equal(events.exited("inner").exitCode, 1);
+
+    const second = await out.get({ timeout: PATIENCE_MS }) as ActorRef<string, unknown>;
+    const secondId = await incarnation(second);
+    assert.notEqual(secondId, firstId, "a new inner supervisor started a new worker");
+
+    second.tell("crash"); // and again: now the outer supervisor gives up too
+    await events.until("gave-up", "inner");
+    await assert.rejects(within(sup.done), SupervisorError);
+  });
+
+  test("stop() reaches a supervisor child: its own children are stopped and stop() resolves", async () => {
+    // OTP: a supervisor child (shutdown infinity) is sent a shutdown and
+    // stops its own children before it exits.
+    const out = new Queue<unknown>();
+    const sup = new Supervisor({
+      children: [
+        child("inner", targets.innerSupervisor, { args: [out, backend], type: "supervisor", backend }),
+      ],
+    });
+    await sup.start();
+    const worker = await out.get({ timeout: PATIENCE_MS }) as ActorRef<string, unknown>;
+    assert.equal(typeof await incarnation(worker), "string");
+    // On failure withLeakCheck kills what is left, which lets this stop() end.
+    await within(sup.stop(), 5_000);
+  });
+}
