@@ -21,7 +21,7 @@ import { Queue } from "./queue.ts";
 import { ProcessError } from "./errors.ts";
 
 /** This process's own mailbox, made on first use in the root. */
-function ownMailbox(): Queue<unknown> {
+export function ownMailbox(): Queue<unknown> {
   return (runtime.mailbox ??= new Queue()) as Queue<unknown>;
 }
 

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { ownMailbox } from "./_process_engine.ts";
 import { runtime } from "./_runtime.ts";
 import {
   exportRingRef,
@@ -425,7 +426,7 @@ export interface Behaviour<In, Out, S> {
  * ```
  */
 export async function serve<In, Out, S = void>(behaviour: Behaviour<In, Out, S>): Promise<void> {
-  const mailbox = (runtime.mailbox ?? currentMailbox()) as Queue<unknown>;
+  const mailbox = ownMailbox();
   const stopping = runtime.stopRequested.signal;
   const state = (await behaviour.init?.()) as S;
   let reason: unknown = "normal";
@@ -483,8 +484,4 @@ function replyQueue(address: RingRef): Queue<Reply> {
     replyQueues.set(id, queue);
   }
   return queue;
-}
-
-function currentMailbox(): Queue<unknown> {
-  return runtime.mailbox = new Queue();
 }
