@@ -36,6 +36,11 @@ export interface Channel {
   tryPut(item: Prepared, task: boolean): "full" | "closed" | "later" | undefined;
   /** Gets without waiting, when this isolate holds the ring; "later" when it cannot now. */
   tryGet(): Got | "later";
+  /**
+   * After a put that worked here: a test of whether a consumer has taken that
+   * item yet. Absent where this isolate cannot tell (the ring is elsewhere).
+   */
+  takenTest?(): () => boolean;
   /** Puts without waiting for an answer: a pipe's `send` (its ring is unbounded). */
   send(item: Prepared): void;
   get(deadline: Deadline): Promise<Got>;
@@ -73,6 +78,11 @@ class LocalChannel implements Channel {
   tryPut(item: Prepared, task: boolean): "full" | "closed" | undefined {
     const outcome = this.#ring.tryPut(item, task);
     return outcome === FULL ? "full" : outcome === CLOSED_RING ? "closed" : undefined;
+  }
+
+  takenTest(): () => boolean {
+    const ring = this.#ring, position = ring.lastPut;
+    return () => ring.taken(position);
   }
 
   tryGet(): Got {

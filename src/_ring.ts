@@ -128,6 +128,8 @@ export class Ring {
    */
   #seenPut = 0;
   #seenHead = 0;
+  /** PUT_SEQ just after this isolate's last put: where that item stands in line. */
+  #lastPut = 0;
   #seenLap = -1;
 
   /**
@@ -204,6 +206,16 @@ export class Ring {
     return Atomics.add(this.#header, RECEIVERS, delta) + delta;
   }
 
+  /** Where this isolate's last put stands: pass it to `taken` to learn whether a consumer took it. */
+  get lastPut(): number {
+    return this.#lastPut;
+  }
+
+  /** Whether the item that `lastPut` returned for has been taken (items are taken in order). */
+  taken(position: number): boolean {
+    return ((Atomics.load(this.#header, TAKE_SEQ) - position) | 0) >= 0;
+  }
+
   /** A slot for one more copy of a pipe end, or -1 when all are taken (that copy goes untracked). */
   claimCopy(): number {
     const slot = Atomics.add(this.#header, COPIES_CLAIMED, 1);
@@ -229,7 +241,7 @@ export class Ring {
       h[TAIL] = at + align4(4 + length);
       if (countTask) Atomics.add(h, UNFINISHED, 1);
       // Publishes the bytes written above to every consumer.
-      Atomics.add(h, PUT_SEQ, 1);
+      this.#lastPut = Atomics.add(h, PUT_SEQ, 1) + 1;
     } finally {
       this.#unlock(PUT_LOCK);
     }

@@ -20,7 +20,7 @@ import {
   SHARED_KEY,
 } from "./_shared.ts";
 import { ProcessError, ProcessTimeoutError } from "./errors.ts";
-import { offer, Queue, QueueClosedError } from "./queue.ts";
+import { offer, Queue, QueueClosedError, takenTest } from "./queue.ts";
 
 /** The key of an ask in a mailbox: `{ [ASK]: n, msg, replyTo }`. */
 const ASK = "$troupeAsk";
@@ -168,8 +168,12 @@ function onExit(id: number, listener: (code: number | null) => void): () => void
 }
 
 /** What the private constructor adopts, and the function that calls it (set in the class's static block). */
-/** How a ref learns its actor exited: call the listener once, and return how to stop listening. */
-type ExitWatch = (listener: (code: number | null) => void) => () => void;
+/**
+ * How a ref learns its actor exited: call the listener once, and return how
+ * to stop listening. `taken` tells whether the actor had taken the message
+ * (a supervised child's ref fails an ask only if the incarnation that died had).
+ */
+type ExitWatch = (listener: (code: number | null) => void, taken?: () => boolean) => () => void;
 
 let making: { id: number; name: string; mailbox: Queue<unknown>; onExit: ExitWatch | undefined } | undefined;
 let makeRef: (
@@ -212,7 +216,7 @@ export class ActorRef<In, Out = unknown> {
   readonly name: string;
   readonly #mailbox: Queue<unknown>;
   /** How this ref learns that its actor exited: by process id, or as a supervisor says. */
-  readonly #onExit: (listener: (code: number | null) => void) => () => void;
+  readonly #onExit: ExitWatch;
   /** A refusal found after a `tell` returned (its mailbox lives in another OS process), reported next time. */
   #failure: unknown;
 
@@ -304,6 +308,7 @@ export class ActorRef<In, Out = unknown> {
     try {
       const envelope: AskEnvelope = { [ASK]: n, msg, replyTo: asker.address };
       const sent = offer(this.#mailbox, envelope);
+      const taken = sent ? undefined : takenTest(this.#mailbox);
       asker.listen();
       const failed = new Promise<never>((_, reject) => {
         sent?.catch(reject);
@@ -311,7 +316,7 @@ export class ActorRef<In, Out = unknown> {
           () => reject(new ProcessTimeoutError(`${this.name} did not answer within ${timeout} ms`)),
           Math.max(0, timeout),
         );
-        unwatch = this.#onExit((code) =>
+        const exited = (code: number | null) =>
           asker!.drain().then(() =>
             reject(
               new ActorExitedError(
@@ -320,8 +325,8 @@ export class ActorRef<In, Out = unknown> {
                   : `${this.name} exited with code ${code} before it answered`,
               ),
             )
-          )
-        );
+          );
+        unwatch = this.#onExit(exited, taken);
         if (signal) {
           onAbort = () => reject(signal.reason);
           signal.addEventListener("abort", onAbort, { once: true });

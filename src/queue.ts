@@ -734,6 +734,16 @@ export function offer<T>(queue: Queue<T>, item: T): Promise<void> | undefined {
   return undefined;
 }
 
+/**
+ * Right after an `offer` that put its item at once: a test of whether a
+ * consumer has taken that item yet; undefined when this process cannot tell.
+ *
+ * @internal
+ */
+export function takenTest<T>(queue: Queue<T>): (() => boolean) | undefined {
+  return coreOf(queue).channel.takenTest?.();
+}
+
 const QUEUE_CLASSES = { Queue, JoinableQueue, SimpleQueue } as const;
 
 registerReviver("queue", (descriptor) => {

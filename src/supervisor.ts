@@ -288,7 +288,9 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
   /**
    * A ref to the child `id` that survives its restarts: messages wait in the
    * child's mailbox (up to {@linkcode MAILBOX_SIZE}) while it restarts. An
-   * `ask` the child was handling when it died fails at its timeout.
+   * `ask` the child had taken when it died fails at once
+   * ({@linkcode ActorExitedError}); one still waiting is answered by the
+   * restarted child.
    *
    * @typeParam In What the child is sent.
    * @typeParam Out What it answers.
@@ -309,10 +311,17 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
    */
   ref<In = unknown, Out = unknown>(id: string): ActorRef<In, Out> {
     const child = this.#find(id);
-    // No exit watch: a message waits in the mailbox for the next incarnation,
-    // and whether the one that died had taken it cannot be told yet (an ask
-    // it was handling fails at its timeout).
-    return actorRef<In, Out>(-1, id, child.mailbox, () => () => {});
+    // An ask fails when the incarnation that took it dies; one still queued
+    // waits for the next incarnation.
+    return actorRef<In, Out>(-1, id, child.mailbox, (listener, taken) => {
+      const process = child.process;
+      if (!process || process.exitCode !== null || !taken) return () => {};
+      let listening = true;
+      process.exited.then((code) => {
+        if (listening && taken()) listener(code);
+      });
+      return () => listening = false;
+    });
   }
 
   /**

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  ActorExitedError,
   type ActorRef,
   type ChildSpec,
   MAILBOX_SIZE,
@@ -437,6 +438,24 @@ for (const backend of BACKENDS) {
     assert.deepEqual(await asked, ["right after", "during"]);
     assert.deepEqual(await ref.ask("marks", { timeout: PATIENCE_MS }), ["right after", "during", "after"]);
     assert.notEqual(await incarnation(ref), first);
+  });
+
+  test("ref(id): an ask the dying child had taken fails at once; one still queued is answered after the restart", async () => {
+    await using sup = new Supervisor({
+      intensity: 3,
+      periodMs: 60_000,
+      children: [child("e", targets.echo, { backend })],
+    });
+    const events = new Events(sup);
+    await sup.start();
+    const ref = sup.ref<string, string>("e");
+    const started = performance.now();
+    const dying = ref.ask("die", { timeout: PATIENCE_MS });
+    const queued = ref.ask("queued behind it", { timeout: PATIENCE_MS });
+    await assert.rejects(dying, ActorExitedError);
+    assert.ok(performance.now() - started < PATIENCE_MS / 2, "it failed at once, not at the timeout");
+    assert.equal(await queued, "queued behind it");
+    await events.until("restarted", "e");
   });
 
   test("dynamic children: startChild, terminateChild, restartChild, deleteChild, whichChildren, countChildren", async () => {
