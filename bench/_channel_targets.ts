@@ -1,6 +1,6 @@
 /** Long-lived children for the benchmark's queue and pipe rows: each waits for a count, then works. */
 
-import type { Connection, Queue } from "../mod.ts";
+import { type Connection, type Queue, serve } from "../mod.ts";
 
 /** A small item, as a queue row moves it. */
 export const item = (i: number) => ({ id: i, name: "item" });
@@ -46,7 +46,6 @@ export async function produceMillion(q: Queue<number | null>, n: number): Promis
 
 /** An actor that answers every ask with the message itself, and crashes when told "crash". */
 export async function echoServer(): Promise<void> {
-  const { serve } = await import("../mod.ts");
   await serve<unknown, unknown>({
     ask: (message) => message,
     tell: (message) => {

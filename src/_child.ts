@@ -213,6 +213,10 @@ export function serveChild(channel: ChildTransport): (message: ToChild) => void 
       case "down":
         runtime.down(message.ref, message.code);
         break;
+      case "preload":
+        // A failure here is reported by the launch that imports it again.
+        import(message.module).catch(() => {});
+        break;
       case "stop-request":
         runtime.stopRequested.abort();
         break;

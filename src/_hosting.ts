@@ -127,7 +127,7 @@ export class Hosting {
    * restart often). Resolves once they are loaded. Subprocess spares do not
    * keep the program running; worker spares do until `releaseSpares()`.
    */
-  prestart(backend: Backend, count: number): Promise<void> {
+  prestart(backend: Backend, count: number, preload?: string): Promise<void> {
     const ready: Promise<void>[] = [];
     for (let i = 0; i < count; i++) {
       const loaded = Promise.withResolvers<void>();
@@ -139,6 +139,7 @@ export class Hosting {
           if (message[TAG] !== "ready") return;
           // Held while it loads (someone may be waiting for that), not after.
           spare.host.keepAlive(false);
+          if (preload) spare.host.send({ [TAG]: "preload", module: preload });
           loaded.resolve();
         },
       };
@@ -162,10 +163,13 @@ export class Hosting {
     return Promise.all(ready).then(() => {});
   }
 
-  /** Starts spares of `backend` until `count` of them wait (a supervisor keeps one for its next restart). */
-  topUp(backend: Backend, count: number): Promise<void> {
+  /**
+   * Starts spares of `backend` until `count` of them wait (a supervisor keeps
+   * one for its next restart), having them import `preload` ahead.
+   */
+  topUp(backend: Backend, count: number, preload?: string): Promise<void> {
     const waiting = this.#spares.filter((spare) => spare.backend === backend).length;
-    return this.prestart(backend, Math.max(0, count - waiting));
+    return this.prestart(backend, Math.max(0, count - waiting), preload);
   }
 
   /** How many spares are waiting. */

@@ -139,6 +139,8 @@ export type ToChild =
   }
   | { readonly [TAG]: "kid"; readonly ref: number; readonly event: KidEvent }
   | { readonly [TAG]: "parent-exited" }
+  /** To a spare: import this module now, so the start that claims you for a target there is quick. */
+  | { readonly [TAG]: "preload"; readonly module: string }
   /** Please finish: see `StopHow`. */
   | { readonly [TAG]: "stop-request" }
   /** To a subprocess: run a call on a ring it serves, made by process `from`. */

@@ -639,7 +639,10 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
     // Later, not now: creating a worker blocks this isolate for ~20 ms, which
     // would delay the restarted child's first answers.
     const timer = setTimeout(() => {
-      if (this.#state === "running") runtime.hosting?.topUp(spec.backend ?? "worker", 1).catch(() => {});
+      const module = String(spec.module ?? runtime.mainModule);
+      if (this.#state === "running") {
+        runtime.hosting?.topUp(spec.backend ?? "worker", 1, module).catch(() => {});
+      }
     }, SPARE_DELAY_MS);
     Deno.unrefTimer(timer);
   }
