@@ -30,19 +30,26 @@ export async function askEcho(): Promise<{ sample: () => Promise<number>; close:
   };
 }
 
-/** A supervised actor and a sampler of crash-to-answering-again, in ms. */
-export async function restartLatency(): Promise<
-  { sample: () => Promise<number>; close: () => Promise<void> }
-> {
+/**
+ * A supervised actor and a sampler of crash-to-answering-again, in ms. Each
+ * crash comes 200 ms after the last restart, by when the supervisor's spare
+ * for the next restart is ready (it makes it 100 ms after a restart); with
+ * `spares` false every restart creates its process.
+ */
+export async function restartLatency(
+  spares: boolean,
+): Promise<{ sample: () => Promise<number>; close: () => Promise<void> }> {
   const sup = new Supervisor({
     intensity: 1_000,
     periodMs: 1_000,
+    spares,
     children: [{ id: "echo", target: echoServer, module }],
   });
   await sup.start();
   const ref = sup.ref<unknown, unknown>("echo");
   return {
     async sample() {
+      await new Promise((resolve) => setTimeout(resolve, 200));
       const t0 = performance.now();
       ref.tell("crash");
       await ref.ask("back?", { timeout: 10_000 });
