@@ -277,7 +277,7 @@ class RemoteChannel implements Channel {
 }
 
 /** Counts a pipe-end copy in (+1) or out (-1). */
-export function countCopy(ring: Ring, role: CopyRole, delta: number): void {
+function countCopy(ring: Ring, role: CopyRole, delta: number): void {
   if (role === "sender") ring.addSenders(delta);
   else ring.addReceivers(delta);
 }

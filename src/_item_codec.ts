@@ -6,7 +6,8 @@
  * buffer. Anything JSON would change (undefined, -0, Dates, Maps, cycles,
  * binary data, errors, class instances) goes through `_codec.ts`.
  *
- * An encoded item is a format byte (`JSON` or `CODEC`) and the payload.
+ * An encoded item is a format byte (JSON, codec, or codec holding shareable
+ * objects to rebuild) and the payload.
  *
  * @module
  */
@@ -16,11 +17,11 @@ import { decode as decodeValue, encode as encodeValue } from "./_codec.ts";
 import { describedSoFar, revive } from "./_shared.ts";
 
 /** The format byte of a JSON item. */
-export const JSON_FORMAT = 0;
+const JSON_FORMAT = 0;
 /** The format byte of a general-codec item. */
-export const CODEC_FORMAT = 1;
+const CODEC_FORMAT = 1;
 /** A general-codec item that holds shareable objects (queues, pipe ends, actor refs) to rebuild. */
-export const SHARED_FORMAT = 2;
+const SHARED_FORMAT = 2;
 
 const MAX_DEPTH = 32;
 
@@ -119,13 +120,6 @@ export function writeItem(prepared: Prepared, target: Uint8Array): number {
   return 1 + prepared.bytes.byteLength;
 }
 
-/** An encoded item in a buffer of its own, to send to another process. */
-export function encodeItem(value: unknown): Uint8Array {
-  const prepared = prepare(value);
-  const buffer = new Uint8Array(maxEncodedBytes(prepared));
-  return buffer.subarray(0, writeItem(prepared, buffer));
-}
-
 /**
  * What a reader takes out of shared memory while it holds the lock: JSON
  * text, or a copy of the codec bytes with their format byte (decoded after
@@ -153,9 +147,4 @@ export function finishItem(taken: Taken): unknown {
   if (typeof taken === "string") return JSON.parse(taken);
   const value = decodeValue(taken.subarray(1));
   return taken[0] === SHARED_FORMAT ? revive(value) : value;
-}
-
-/** Decodes an item `encodeItem` made. */
-export function decodeItem(bytes: Uint8Array): unknown {
-  return finishItem(takeItem(bytes));
 }
