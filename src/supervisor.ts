@@ -671,13 +671,13 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
       if (failed.restart === "temporary") this.#children = this.#children.filter((c) => c !== failed);
       return;
     }
+    if (!this.#intensity.record()) return this.#giveUp(failed);
+    for (const id of plan.stop) await this.#stopChild(this.#find(id));
+    for (const id of plan.stop) {
+      const stopped = this.#find(id);
+      if (stopped.restart === "temporary") this.#children = this.#children.filter((c) => c !== stopped);
+    }
     for (;;) {
-      if (!this.#intensity.record()) return this.#giveUp(failed);
-      for (const id of plan.stop) await this.#stopChild(this.#find(id));
-      for (const id of plan.stop) {
-        const stopped = this.#find(id);
-        if (stopped.restart === "temporary") this.#children = this.#children.filter((c) => c !== stopped);
-      }
       if (this.#backoff) {
         const delay = this.#backoff.next();
         failed.state = "restarting";
@@ -694,6 +694,7 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
         // A restart that fails counts as one more restart (OTP retries through add_restart).
         failed.state = "restarting";
       }
+      if (!this.#intensity.record()) return this.#giveUp(failed);
     }
   }
 
