@@ -38,6 +38,20 @@ export {
   SimpleQueue,
 } from "./src/queue.ts";
 export {
+  type ApplyAsyncOptions,
+  AsyncResult,
+  type MapAsyncOptions,
+  type MapOptions,
+  Pool,
+  PoolClosedError,
+  type PoolOptions,
+  type PoolStats,
+  type ResultWaitOptions,
+  type RunOptions,
+  WorkerCrashedError,
+  type WorkerStats,
+} from "./src/pool.ts";
+export {
   activeChildren,
   type Backend,
   cpuCount,

@@ -189,3 +189,49 @@ export function isProtocolMessage<T extends { readonly [TAG]: string }>(
   return typeof data === "object" && data !== null &&
     typeof (data as Record<string, unknown>)[TAG] === "string";
 }
+
+// Pool: what a pool and each of its workers exchange through the worker's
+// two rings (tasks in, outcomes out). One task is one apply, or one chunk
+// of a map; its outcome is one result or one error for the whole chunk.
+
+/** How a pool task calls its function on its payload. */
+export const TaskKind = {
+  /** `fn(...payload)` */
+  Apply: 0,
+  /** `payload.map((x) => fn(x))`: one chunk of a map or imap */
+  Map: 1,
+  /** `payload.map((args) => fn(...args))`: one chunk of a starmap */
+  Starmap: 2,
+} as const;
+export type TaskKind = typeof TaskKind[keyof typeof TaskKind];
+
+/**
+ * A function as a pool names it to its workers: its export name and a hash
+ * of its source, `"name#hash"`, so a worker finds the very function the
+ * pool was given and not another of the same name.
+ */
+export type FunctionKey = string;
+
+/** A task, in the order a worker reads it. Ids start at 1. */
+export type PoolTask = readonly [id: number, fn: FunctionKey, kind: TaskKind, payload: readonly unknown[]];
+
+/**
+ * What a worker sends back for task `id`, in the order it took them: the
+ * value (`ok` 1), or the error as `_error_codec.ts` encodes it (`ok` 0).
+ * Before any, id 0 says the worker has imported its module and run the
+ * initializer: it is ready for tasks.
+ */
+export type PoolOutcome = readonly [id: number, ok: 0 | 1, value: unknown];
+
+/** The one argument of a pool worker's target. */
+export interface PoolWorkerSetup {
+  /** The ring the worker takes tasks from, and the one it puts outcomes in (`_shared.ts` refs). */
+  readonly inbox: unknown;
+  readonly outbox: unknown;
+  /** The module the task functions (and the initializer) are exported from. */
+  readonly module: string;
+  readonly initializer: FunctionKey | null;
+  readonly initargs: readonly unknown[];
+  /** After this many tasks the worker exits, for a fresh one to take its place; null: never. */
+  readonly maxTasks: number | null;
+}

@@ -96,7 +96,7 @@ export function deadlineOf(block = true, timeoutMs?: number, signal?: AbortSigna
 export class RingLockError extends Error {
   constructor() {
     super(
-      `A queue's lock was held for over ${LOCK_PATIENCE_MS / 1000} s: a process was probably ` +
+      "A queue's lock was held too long: a process was probably " +
         "terminated in the middle of a put or get, which can corrupt a queue (as in Python). " +
         "Stop processes that use a queue by closing it or sending them a sentinel instead",
     );
@@ -131,6 +131,8 @@ export class Ring {
   /** PUT_SEQ just after this isolate's last put: where that item stands in line. */
   #lastPut = 0;
   #seenLap = -1;
+  /** How long this isolate waits for a lock before it gives up with a RingLockError. */
+  readonly #lockPatienceMs: number;
 
   /**
    * A new, empty ring; `maxsize` 0 is unbounded. A pipe's ring has
@@ -150,8 +152,15 @@ export class Ring {
     return new Ring(buffer);
   }
 
-  constructor(buffer: SharedArrayBuffer) {
+  /**
+   * This isolate's view of the ring in `buffer`. A pool passes a short
+   * `lockPatienceMs` for the rings it shares with one worker each: the only
+   * other lock holder is that worker, and if it died holding a lock the pool
+   * must learn it at once and drop the ring, not stall for seconds.
+   */
+  constructor(buffer: SharedArrayBuffer, lockPatienceMs = LOCK_PATIENCE_MS) {
     this.buffer = buffer;
+    this.#lockPatienceMs = lockPatienceMs;
     this.#header = new Int32Array(buffer, 0, SLOTS);
     this.#copies = new Int32Array(buffer, HEADER_BYTES, this.#header[COPY_SLOTS]!);
     this.#start = HEADER_BYTES + this.#copies.byteLength;
@@ -479,7 +488,7 @@ export class Ring {
   #lock(lock: number): void {
     const h = this.#header;
     if (Atomics.compareExchange(h, lock, 0, 1) === 0) return;
-    const giveUp = performance.now() + LOCK_PATIENCE_MS;
+    const giveUp = performance.now() + this.#lockPatienceMs;
     for (;;) {
       for (let i = 0; i < 200; i++) {
         if (Atomics.load(h, lock) === 0 && Atomics.compareExchange(h, lock, 0, 1) === 0) return;

@@ -1,0 +1,654 @@
+/**
+ * The engine behind `Pool`: a one_for_one supervisor of worker processes
+ * and a dispatcher that knows, at every moment, which worker holds which
+ * task, so that a worker's death fails only what it was running.
+ *
+ * Each worker incarnation gets two rings of its own: an inbox the pool puts
+ * tasks in and an outbox it puts outcomes in, in order. Rings of their own,
+ * not one shared queue, because a worker killed mid-operation may leave a
+ * ring's lock held: only its own rings are then lost, and the pool, which
+ * waits on no lock for long (`LOCK_PATIENCE_MS`), drops them with it.
+ *
+ * A worker takes tasks in the order they were put and reports each outcome
+ * before it takes the next. So when it dies, after draining what it sent,
+ * the tasks it was given split cleanly: the ring says which were never
+ * taken (they go to other workers untouched), and the one taken without an
+ * outcome is the one it was running (it fails with `WorkerCrashedError`,
+ * unless retries are left).
+ *
+ * The pool keeps a few tasks queued in each inbox, so a worker never waits
+ * on the pool between short tasks; how many follows the measured task time
+ * (`DEPTH_BUDGET_MS`), so long tasks are handed out one at a time, to
+ * whichever worker is free. A task with a timeout or a signal is only given
+ * to an idle worker: it then starts at once, which makes "run time" exact
+ * and "running" clear (cancelling it replaces the worker).
+ *
+ * @module
+ */
+
+import { decodeError, type EncodedError } from "./_error_codec.ts";
+import { finishItem, type Prepared } from "./_item_codec.ts";
+import { poolWorker } from "./_pool_worker.ts";
+import type { FunctionKey, PoolOutcome, PoolWorkerSetup } from "./_protocol.ts";
+import { CLOSED_RING, type Deadline, EMPTY, Ring, RingLockError } from "./_ring.ts";
+import { runtime } from "./_runtime.ts";
+import { ringRef, unserve } from "./_shared.ts";
+import { RestartIntensity } from "./_supervision_rules.ts";
+import { ProcessTimeoutError } from "./errors.ts";
+import { type Backend, Process, type ProcessPermissions } from "./process.ts";
+
+/** How long the pool waits for a lock on a worker's ring: the worker may have died holding it. */
+const LOCK_PATIENCE_MS = 2;
+/** About how much work, in ms, the pool queues in one worker ahead of what it runs. */
+const DEPTH_BUDGET_MS = 2;
+/** The most tasks queued in one worker: enough to keep it busy between the pool's turns. */
+const MAX_DEPTH = 64;
+/** Workers that die before they are ready, in a row, that make the pool give up. */
+const FAILED_STARTS = 3;
+/** How many recent task latencies `stats()` keeps. */
+const LATENCIES = 1024;
+/** The module of the workers' target. */
+const WORKER_MODULE = new URL("./_pool_worker.ts", import.meta.url).href;
+
+/** What the engine is made with: the pool's options, checked and with defaults filled in. */
+export interface EngineOptions {
+  readonly processes: number;
+  readonly module: string;
+  readonly initializer: FunctionKey | null;
+  readonly initargs: readonly unknown[];
+  readonly maxTasksPerChild: number | null;
+  readonly backend: Backend;
+  readonly permissions: ProcessPermissions | undefined;
+  readonly memoryLimitMb: number | undefined;
+  readonly intensity: number;
+  readonly periodMs: number;
+}
+
+/** How one task may run. */
+export interface TaskOptions {
+  readonly timeoutMs?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
+  readonly retries: number;
+}
+
+/** Python's pool states. */
+export type PoolState = "RUN" | "CLOSE" | "TERMINATE";
+
+/** What `stats()` reports about one worker. */
+export interface WorkerStats {
+  /** Its process name ("PoolWorker-3"). */
+  readonly name: string;
+  /** Its OS process id, or null before it started. */
+  readonly pid: number | null;
+  /** Tasks it finished (this incarnation). */
+  readonly completed: number;
+  /** Tasks it holds: running, and queued in its inbox. */
+  readonly assigned: number;
+  /** Whether it has run the initializer and takes tasks. */
+  readonly ready: boolean;
+}
+
+/** A pool's counters, as `Pool.stats()` reports them. A map's chunk counts as one task. */
+export interface PoolStats {
+  /** The pool's state: "RUN", "CLOSE" or "TERMINATE". */
+  readonly state: PoolState;
+  /** The live workers. */
+  readonly workers: readonly WorkerStats[];
+  /** Tasks waiting for a worker. */
+  readonly queued: number;
+  /** Tasks given to a worker and not finished. */
+  readonly running: number;
+  /** Tasks that succeeded. */
+  readonly completed: number;
+  /** Tasks that failed: raised, crashed, timed out or were cancelled. */
+  readonly failed: number;
+  /** Workers started to replace one that exited (retired by `maxTasksPerChild` included). */
+  readonly restarts: number;
+  /** Milliseconds from submission to outcome, over the last 1024 tasks. */
+  readonly latencyMs: {
+    readonly p50: number;
+    readonly p90: number;
+    readonly p99: number;
+    readonly max: number;
+  };
+}
+
+/** One unit of work for one worker: an apply, or one chunk of a map. */
+interface Task {
+  readonly id: number;
+  readonly item: Prepared;
+  readonly what: string;
+  readonly timeoutMs: number | undefined;
+  readonly signal: AbortSignal | undefined;
+  retriesLeft: number;
+  readonly settle: (ok: boolean, value: unknown) => void;
+  readonly submittedAt: number;
+  settled: boolean;
+  /** The worker holding it, and where it stands in that worker's inbox. */
+  slot: Slot | null;
+  position: number;
+  putAt: number;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/** One worker incarnation and its rings. */
+interface Slot {
+  readonly process: Process;
+  readonly inbox: Ring;
+  readonly outbox: Ring;
+  readonly setup: PoolWorkerSetup;
+  /** Tasks put in its inbox and not yet answered, in order. */
+  readonly assigned: Task[];
+  /** Ends the wait for its outcomes once it has exited. */
+  readonly stopped: AbortController;
+  ready: boolean;
+  exitCode: number | null;
+  /** Tasks ever put in its inbox (it exits after `maxTasksPerChild`). */
+  given: number;
+  completed: number;
+  lastOutcomeAt: number;
+  /** Its inbox is closed: it finishes what it holds and exits. */
+  retiring: boolean;
+  /** The pool killed it (a timeout, a cancel): not a crash of its own. */
+  killedByPool: boolean;
+  startError: unknown;
+}
+
+/** The errors the engine raises, made by `pool.ts`, which defines their classes next to the API. */
+export interface EngineErrors {
+  /** For a task whose worker died while running it. */
+  readonly crashed: (worker: string, exitCode: number, what: string) => Error;
+  /** For a task the pool will not run: it was terminated, or broke. */
+  readonly closed: (message: string, cause?: unknown) => Error;
+}
+
+export class PoolEngine {
+  readonly options: EngineOptions;
+  readonly #errors: EngineErrors;
+  #state: PoolState = "RUN";
+  /** Why the pool broke, if it did: every later submission says so. */
+  #broken: Error | null = null;
+  readonly #slots = new Set<Slot>();
+  /** Tasks waiting for a worker: `#retry` (given back by a dead worker) before `#pending`. */
+  #retry: Task[] = [];
+  #pending: Task[] = [];
+  #pendingHead = 0;
+  #queued = 0;
+  #nextId = 1;
+  #dispatching = false;
+  #dispatchLater: ReturnType<typeof setTimeout> | undefined;
+  /** Mean time a worker spends on one task, in ms (0 until measured). */
+  #taskMs = 0;
+  readonly #intensity: RestartIntensity;
+  #failedStarts = 0;
+  #completed = 0;
+  #failed = 0;
+  #restarts = 0;
+  readonly #latencies = new Float64Array(LATENCIES);
+  #latencyCount = 0;
+  readonly #allExited = Promise.withResolvers<void>();
+
+  constructor(options: EngineOptions, errors: EngineErrors) {
+    this.options = options;
+    this.#errors = errors;
+    this.#intensity = new RestartIntensity(options.intensity, options.periodMs, () => performance.now());
+    // Made first, started after: a bad option then throws with nothing started.
+    const slots = Array.from({ length: options.processes }, () => this.#newSlot());
+    for (const slot of slots) this.#start(slot);
+  }
+
+  get state(): PoolState {
+    return this.#state;
+  }
+
+  /** Why submissions fail now, or null while the pool runs. */
+  notRunning(): Error | null {
+    if (this.#state === "RUN") return null;
+    const why = this.#broken ? ` (it broke: ${this.#broken.message})` : "";
+    return this.#errors.closed(`Pool not running${why}`, this.#broken ?? undefined);
+  }
+
+  /**
+   * Queues one task (`item`, encoded by the caller with this id) and hands it
+   * to a worker as soon as one has room. `settle` is called exactly once.
+   */
+  submit(
+    encode: (id: number) => Prepared,
+    what: string,
+    options: TaskOptions,
+    settle: (ok: boolean, value: unknown) => void,
+  ): void {
+    const id = this.#nextId++;
+    const item = encode(id);
+    const task: Task = {
+      id,
+      item,
+      what,
+      timeoutMs: options.timeoutMs,
+      signal: options.signal,
+      retriesLeft: options.retries,
+      settle,
+      submittedAt: performance.now(),
+      settled: false,
+      slot: null,
+      position: 0,
+      putAt: 0,
+      timer: undefined,
+      onAbort: undefined,
+    };
+    const { signal } = options;
+    if (signal) {
+      if (signal.aborted) return this.#fail(task, signal.reason);
+      task.onAbort = () => this.#cancel(task, signal.reason);
+      signal.addEventListener("abort", task.onAbort, { once: true });
+    }
+    this.#pending.push(task);
+    this.#queued++;
+    this.#dispatch();
+  }
+
+  /** Python's close: no new tasks; the workers exit once every queued task is done. */
+  close(): void {
+    if (this.#state !== "RUN") return;
+    this.#state = "CLOSE";
+    this.#retireIfDone();
+  }
+
+  /** Python's terminate: stops every worker now; tasks not finished fail with `reason`. */
+  terminate(reason = "Pool terminated before the task finished"): Promise<void> {
+    if (this.#state !== "TERMINATE") {
+      this.#state = "TERMINATE";
+      this.#failAll(() => this.#errors.closed(reason, this.#broken ?? undefined));
+      for (const slot of this.#slots) if (slot.exitCode === null) slot.process.terminate();
+      this.#checkAllExited();
+    }
+    return this.#allExited.promise;
+  }
+
+  /** Resolves once the pool is closed or terminated and every worker has exited. */
+  get exited(): Promise<void> {
+    return this.#allExited.promise;
+  }
+
+  stats(): PoolStats {
+    const count = Math.min(this.#latencyCount, LATENCIES);
+    const sorted = this.#latencies.slice(0, count).sort();
+    const at = (q: number) => count === 0 ? 0 : sorted[Math.min(count - 1, Math.floor(q * count))]!;
+    let running = 0;
+    const workers: WorkerStats[] = [];
+    for (const slot of this.#slots) {
+      const assigned = slot.assigned.filter((task) => !task.settled).length;
+      running += assigned;
+      workers.push({
+        name: slot.process.name,
+        pid: slot.process.pid,
+        completed: slot.completed,
+        assigned,
+        ready: slot.ready,
+      });
+    }
+    return {
+      state: this.#state,
+      workers,
+      queued: this.#queued,
+      running,
+      completed: this.#completed,
+      failed: this.#failed,
+      restarts: this.#restarts,
+      latencyMs: { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: count === 0 ? 0 : sorted[count - 1]! },
+    };
+  }
+
+  // Workers
+
+  #newSlot(): Slot {
+    const { options } = this;
+    const inbox = new Ring(Ring.create(0).buffer, LOCK_PATIENCE_MS);
+    const outbox = new Ring(Ring.create(0).buffer, LOCK_PATIENCE_MS);
+    const setup: PoolWorkerSetup = {
+      inbox: ringRef(inbox),
+      outbox: ringRef(outbox),
+      module: options.module,
+      initializer: options.initializer,
+      initargs: options.initargs,
+      maxTasks: options.maxTasksPerChild,
+    };
+    const process = new Process({
+      target: poolWorker,
+      args: [setup],
+      module: WORKER_MODULE,
+      backend: options.backend,
+      daemon: true,
+      ...(options.permissions ? { permissions: options.permissions } : {}),
+      ...(options.memoryLimitMb ? { memoryLimitMb: options.memoryLimitMb } : {}),
+    });
+    // Python's pool workers take the next process name, renamed: SpawnPoolWorker-N.
+    process.name = process.name.replace(/^Process/, "PoolWorker");
+    return {
+      process,
+      inbox,
+      outbox,
+      setup,
+      assigned: [],
+      stopped: new AbortController(),
+      ready: false,
+      exitCode: null,
+      given: 0,
+      completed: 0,
+      lastOutcomeAt: 0,
+      retiring: false,
+      killedByPool: false,
+      startError: undefined,
+    };
+  }
+
+  #start(slot: Slot): void {
+    this.#slots.add(slot);
+    const { process } = slot;
+    process.start().catch((error) => {
+      slot.startError = error;
+      if (process.exitCode === null) process.kill();
+    });
+    process.exited.then((code) => {
+      slot.exitCode = code;
+      slot.stopped.abort();
+    });
+    this.#read(slot).then(() => this.#lost(slot));
+  }
+
+  /** Reads a worker's outcomes, in order, until it has exited. */
+  async #read(slot: Slot): Promise<void> {
+    const deadline: Deadline = { until: Infinity, signal: slot.stopped.signal };
+    for (;;) {
+      let taken;
+      try {
+        taken = slot.outbox.tryTake();
+      } catch (error) {
+        if (!(error instanceof RingLockError)) throw error;
+        // The worker holds the lock (or died holding it): let its exit, if any, arrive.
+        if (slot.exitCode !== null) return;
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        continue;
+      }
+      if (taken === CLOSED_RING) return;
+      if (taken !== EMPTY) {
+        this.#received(slot, finishItem(taken) as PoolOutcome);
+        continue;
+      }
+      if (slot.exitCode !== null) return;
+      try {
+        await slot.outbox.poll(deadline);
+      } catch {
+        // Aborted: it exited. What it sent before is read on the next turn.
+      }
+    }
+  }
+
+  #received(slot: Slot, [id, ok, value]: PoolOutcome): void {
+    const now = performance.now();
+    if (id === 0) {
+      // Its module or initializer failed: it exits next, and that counts as a failed start.
+      if (ok === 0) return void (slot.startError = decodeError(value as EncodedError));
+      slot.ready = true;
+      slot.lastOutcomeAt = now;
+      this.#failedStarts = 0;
+      this.#dispatch();
+      return;
+    }
+    const task = slot.assigned.shift();
+    if (!task || task.id !== id) throw new Error(`Pool worker ${slot.process.name} answered out of order`);
+    // Its run began when it was put, or when the one before it finished.
+    const ran = now - Math.max(task.putAt, slot.lastOutcomeAt);
+    this.#taskMs = this.#taskMs === 0 ? ran : this.#taskMs * 0.9 + ran * 0.1;
+    slot.lastOutcomeAt = now;
+    slot.completed++;
+    task.slot = null;
+    if (ok === 1) this.#succeed(task, value);
+    else this.#fail(task, decodeError(value as EncodedError));
+    this.#dispatch();
+  }
+
+  /** A worker exited: settle what it held, and replace it if the pool still needs it. */
+  #lost(slot: Slot): void {
+    // Outcomes it sent before it died come first.
+    for (;;) {
+      let taken;
+      try {
+        taken = slot.outbox.tryTake();
+      } catch {
+        break; // It died holding the lock: what is left there is lost with it.
+      }
+      if (taken === EMPTY || taken === CLOSED_RING) break;
+      this.#received(slot, finishItem(taken) as PoolOutcome);
+    }
+    this.#slots.delete(slot);
+    const code = slot.exitCode!;
+    let crashed = false;
+    const giveBack: Task[] = [];
+    for (const task of slot.assigned) {
+      clearTimeout(task.timer);
+      task.slot = null;
+      if (task.settled) continue;
+      if (!slot.inbox.taken(task.position)) {
+        giveBack.push(task); // never started: another worker runs it
+      } else if (task.retriesLeft > 0) {
+        task.retriesLeft--;
+        crashed = true;
+        giveBack.push(task);
+      } else {
+        crashed = true;
+        this.#fail(task, this.#errors.crashed(slot.process.name, code, task.what));
+      }
+    }
+    this.#queued += giveBack.length;
+    this.#retry.push(...giveBack);
+    this.#release(slot);
+    if (this.#state === "TERMINATE" || (this.#state === "CLOSE" && this.#queued === 0)) {
+      this.#checkAllExited();
+      return;
+    }
+    if (!slot.ready && !slot.killedByPool) {
+      if (++this.#failedStarts >= FAILED_STARTS) {
+        return this.#breakDown(
+          `${FAILED_STARTS} workers in a row exited before they were ready (the last with exit code ${code})`,
+          slot.startError,
+        );
+      }
+    }
+    const retired = code === 0 && !crashed;
+    if (!retired && !slot.killedByPool && !this.#intensity.record()) {
+      return this.#breakDown(
+        `its workers exited more than ${this.options.intensity} times within ${this.options.periodMs} ms ` +
+          `(the last with exit code ${code})`,
+      );
+    }
+    this.#restarts++;
+    this.#start(this.#newSlot());
+    this.#keepSpare();
+  }
+
+  /** Frees a dead worker's rings. A subprocess waits on them through this isolate: close them to end that. */
+  #release(slot: Slot): void {
+    if (this.options.backend === "subprocess") {
+      try {
+        slot.inbox.close();
+        slot.outbox.close();
+      } catch {
+        // Held by nobody alive: the ring is dropped anyway.
+      }
+    }
+    unserve({ ring: slot.setup.inbox });
+    unserve({ ring: slot.setup.outbox });
+  }
+
+  /** Has the next restart skip creating a process, where this isolate hosts them. */
+  #keepSpare(): void {
+    if (this.options.permissions || this.options.memoryLimitMb) return;
+    runtime.hosting?.topUp(this.options.backend, 1, this.options.module).catch(() => {});
+  }
+
+  /** A crash loop: every task not finished fails, and the pool stops. */
+  #breakDown(why: string, cause?: unknown): void {
+    this.#broken = new Error(`Pool broke: ${why}`, cause === undefined ? undefined : { cause });
+    this.terminate(this.#broken.message);
+  }
+
+  #checkAllExited(): void {
+    if (this.#state !== "RUN" && this.#slots.size === 0) this.#allExited.resolve();
+  }
+
+  // Dispatch
+
+  /** The oldest task waiting for a worker (dropping settled ones), or undefined. */
+  #nextTask(): Task | undefined {
+    while (this.#retry.length > 0 && this.#retry[0]!.settled) this.#retry.shift();
+    if (this.#retry.length > 0) return this.#retry[0];
+    const pending = this.#pending;
+    while (this.#pendingHead < pending.length && pending[this.#pendingHead]!.settled) this.#pendingHead++;
+    if (this.#pendingHead === pending.length) {
+      pending.length = this.#pendingHead = 0;
+      return undefined;
+    }
+    return pending[this.#pendingHead];
+  }
+
+  #dropNextTask(): void {
+    if (this.#retry.length > 0) this.#retry.shift();
+    else if (++this.#pendingHead > 1024 && this.#pendingHead * 2 > this.#pending.length) {
+      this.#pending = this.#pending.slice(this.#pendingHead);
+      this.#pendingHead = 0;
+    }
+  }
+
+  /** Hands waiting tasks to workers with room, least loaded first. */
+  #dispatch(): void {
+    if (this.#dispatching) return;
+    this.#dispatching = true;
+    try {
+      const depth = this.#taskMs === 0
+        ? 2
+        : Math.max(1, Math.min(MAX_DEPTH, Math.floor(DEPTH_BUDGET_MS / this.#taskMs)));
+      for (let task = this.#nextTask(); task; task = this.#nextTask()) {
+        const slot = this.#freest(task.timeoutMs !== undefined || task.signal !== undefined ? 1 : depth);
+        if (!slot) break;
+        if (!this.#put(task, slot)) {
+          // A worker holds its inbox's lock (or died holding it): try again shortly.
+          this.#dispatchLater ??= setTimeout(() => {
+            this.#dispatchLater = undefined;
+            this.#dispatch();
+          }, 1);
+          break;
+        }
+        this.#dropNextTask();
+      }
+    } finally {
+      this.#dispatching = false;
+    }
+    this.#retireIfDone();
+  }
+
+  /** The ready worker holding the fewest tasks, if it holds fewer than `depth`. */
+  #freest(depth: number): Slot | undefined {
+    const limit = this.options.maxTasksPerChild ?? Infinity;
+    let best: Slot | undefined;
+    for (const slot of this.#slots) {
+      if (!slot.ready || slot.exitCode !== null || slot.retiring || slot.given >= limit) continue;
+      if (slot.assigned.length < depth && (!best || slot.assigned.length < best.assigned.length)) best = slot;
+    }
+    return best;
+  }
+
+  #put(task: Task, slot: Slot): boolean {
+    let outcome;
+    try {
+      outcome = slot.inbox.tryPut(task.item);
+    } catch (error) {
+      if (error instanceof RingLockError) return false;
+      throw error;
+    }
+    if (outcome !== undefined) return false;
+    this.#queued--;
+    task.slot = slot;
+    task.position = slot.inbox.lastPut;
+    task.putAt = performance.now();
+    slot.assigned.push(task);
+    slot.given++;
+    if (task.timeoutMs !== undefined) {
+      task.timer = setTimeout(() => {
+        if (task.slot !== slot || task.settled) return;
+        this.#fail(
+          task,
+          new ProcessTimeoutError(
+            `Timed out after ${task.timeoutMs} ms running ${task.what}; worker ${slot.process.name} was replaced`,
+          ),
+        );
+        this.#kill(slot);
+      }, task.timeoutMs);
+    }
+    return true;
+  }
+
+  /** Retires the workers once the pool is closed and no task waits: each finishes what it holds. */
+  #retireIfDone(): void {
+    if (this.#state !== "CLOSE" || this.#nextTask()) return;
+    for (const slot of this.#slots) {
+      if (slot.retiring) continue;
+      slot.retiring = true;
+      try {
+        slot.inbox.close();
+      } catch {
+        // It died holding the lock; its exit is on its way.
+      }
+    }
+    this.#checkAllExited();
+  }
+
+  #kill(slot: Slot): void {
+    slot.killedByPool = true;
+    if (slot.exitCode === null) slot.process.kill();
+  }
+
+  #cancel(task: Task, reason: unknown): void {
+    if (task.settled) return;
+    const slot = task.slot;
+    if (!slot) this.#queued--;
+    this.#fail(task, reason);
+    // Running (or about to: such tasks only go to idle workers): only replacing the worker stops it.
+    if (slot) this.#kill(slot);
+    else this.#retireIfDone();
+  }
+
+  // Outcomes
+
+  #succeed(task: Task, value: unknown): void {
+    if (task.settled) return;
+    this.#completed++;
+    this.#settle(task, true, value);
+  }
+
+  #fail(task: Task, error: unknown): void {
+    if (task.settled) return;
+    this.#failed++;
+    this.#settle(task, false, error);
+  }
+
+  #settle(task: Task, ok: boolean, value: unknown): void {
+    task.settled = true;
+    clearTimeout(task.timer);
+    if (task.onAbort) task.signal!.removeEventListener("abort", task.onAbort);
+    this.#latencies[this.#latencyCount++ % LATENCIES] = performance.now() - task.submittedAt;
+    task.settle(ok, value);
+  }
+
+  /** Fails every task not finished (terminate, or a crash loop). */
+  #failAll(error: () => Error): void {
+    const waiting = [...this.#retry, ...this.#pending.slice(this.#pendingHead)];
+    this.#retry = [];
+    this.#pending = [];
+    this.#pendingHead = 0;
+    this.#queued = 0;
+    for (const slot of this.#slots) waiting.push(...slot.assigned);
+    for (const task of waiting) this.#fail(task, error());
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * What a pool worker runs: import the pool's module, run the initializer,
+ * then take tasks from its inbox one at a time and put each outcome in its
+ * outbox, in order, until the inbox closes or `maxTasks` are done. A task
+ * that throws fails alone, and so does a result that cannot be sent back;
+ * the worker goes on.
+ *
+ * @module
+ */
+
+import { type Channel, openChannel } from "./_channel.ts";
+import { encodeError } from "./_error_codec.ts";
+import { findFunction } from "./_function_key.ts";
+import { prepare, type Prepared, prepareOrExplain } from "./_item_codec.ts";
+import { type FunctionKey, type PoolTask, type PoolWorkerSetup, TaskKind } from "./_protocol.ts";
+import type { Deadline } from "./_ring.ts";
+import type { RingRef } from "./_shared.ts";
+
+const FOREVER: Deadline = { until: Infinity };
+
+type Task = (...args: unknown[]) => unknown;
+
+/**
+ * The target of every pool worker.
+ *
+ * @internal
+ */
+export async function poolWorker(setup: PoolWorkerSetup): Promise<void> {
+  const inbox = openChannel(setup.inbox as RingRef, 0);
+  const outbox = openChannel(setup.outbox as RingRef, 0);
+  const functions = new Map<FunctionKey, Task>();
+  let namespace: Record<string, unknown> = {};
+  const lookup = (key: FunctionKey): Task => {
+    let fn = functions.get(key);
+    if (!fn) functions.set(key, fn = findFunction(namespace, key, setup.module));
+    return fn;
+  };
+  try {
+    namespace = await import(setup.module);
+    if (setup.initializer !== null) await lookup(setup.initializer)(...setup.initargs);
+  } catch (error) {
+    // The worker fails, as in Python; the pool learns why, and counts a failed start.
+    await send(outbox, failed(0, error));
+    throw error;
+  }
+  await send(outbox, prepare([0, 1, null]));
+  for (let left = setup.maxTasks ?? Infinity; left > 0; left--) {
+    let got = inbox.tryGet();
+    if (got === "later" || got === "empty") got = await inbox.get(FOREVER);
+    if (got === "closed") return;
+    if (got === "empty") continue;
+    const outcome = run(got.item as PoolTask, lookup);
+    await send(outbox, outcome instanceof Promise ? await outcome : outcome);
+  }
+}
+
+async function send(outbox: Channel, outcome: Prepared): Promise<void> {
+  if (outbox.tryPut(outcome, false) === "later") await outbox.put(outcome, FOREVER, false);
+}
+
+/** Runs one task; synchronously unless its function returns a promise. */
+function run(task: PoolTask, lookup: (key: FunctionKey) => Task): Prepared | Promise<Prepared> {
+  const [id, key, kind, payload] = task;
+  try {
+    const fn = lookup(key);
+    if (kind === TaskKind.Apply) {
+      const value = fn(...payload);
+      if (!isThenable(value)) return succeeded(id, value, fn);
+      return Promise.resolve(value).then((v) => succeeded(id, v, fn), (e) => failed(id, e));
+    }
+    // A chunk runs its items in order, one at a time, and fails as a whole (as in Python).
+    const results = new Array(payload.length);
+    for (let i = 0; i < payload.length; i++) {
+      const value = kind === TaskKind.Map ? fn(payload[i]) : fn(...payload[i] as unknown[]);
+      if (isThenable(value)) return finishChunk(id, fn, kind, payload, results, i, value);
+      results[i] = value;
+    }
+    return succeeded(id, results, fn);
+  } catch (error) {
+    return failed(id, error);
+  }
+}
+
+/** The rest of a chunk, from item `i`, whose call returned a promise. */
+async function finishChunk(
+  id: number,
+  fn: Task,
+  kind: TaskKind,
+  payload: readonly unknown[],
+  results: unknown[],
+  i: number,
+  pending: PromiseLike<unknown>,
+): Promise<Prepared> {
+  try {
+    results[i] = await pending;
+    for (i++; i < payload.length; i++) {
+      results[i] = await (kind === TaskKind.Map ? fn(payload[i]) : fn(...payload[i] as unknown[]));
+    }
+    return succeeded(id, results, fn);
+  } catch (error) {
+    return failed(id, error);
+  }
+}
+
+function succeeded(id: number, value: unknown, fn: Task): Prepared {
+  try {
+    return prepare([id, 1, value]);
+  } catch (error) {
+    if (!(error instanceof DOMException && error.name === "DataCloneError")) return failed(id, error);
+    try {
+      prepareOrExplain(value, "result", `send back what ${fn.name} returned as`);
+      return failed(id, error);
+    } catch (explained) {
+      return failed(id, explained);
+    }
+  }
+}
+
+function failed(id: number, error: unknown): Prepared {
+  return prepare([id, 0, encodeError(error)]);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === "function";
+}
