@@ -113,21 +113,35 @@ export interface PoolStats {
   };
 }
 
-/** One unit of work for one worker: an apply, or one chunk of a map. */
+/** Settles a task: called exactly once per task, with the `context` it was submitted with. */
+export type Settle = (context: unknown, ok: boolean, value: unknown) => void;
+
+/**
+ * One unit of work for one worker: an apply, or one chunk of a map. Kept
+ * small, with no closures of its own: a burst of a million tasks must not
+ * spend its time in the garbage collector.
+ */
 interface Task {
   readonly id: number;
   readonly item: Prepared;
-  readonly what: string;
-  readonly timeoutMs: number | undefined;
-  readonly signal: AbortSignal | undefined;
+  /** What it runs, for messages ("square()", "a chunk of square()"). */
+  readonly label: string;
+  readonly settle: Settle;
+  readonly context: unknown;
   retriesLeft: number;
-  readonly settle: (ok: boolean, value: unknown) => void;
   readonly submittedAt: number;
   settled: boolean;
   /** The worker holding it, and where it stands in that worker's inbox. */
   slot: Slot | null;
   position: number;
   putAt: number;
+  /** Its timeout and signal, if it has either. */
+  readonly limits: Limits | null;
+}
+
+interface Limits {
+  readonly timeoutMs: number | undefined;
+  readonly signal: AbortSignal | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
   onAbort: (() => void) | undefined;
 }
@@ -209,39 +223,37 @@ export class PoolEngine {
     return this.#errors.closed(`Pool not running${why}`, this.#broken ?? undefined);
   }
 
+  /** The id the next task gets: the caller encodes it into the task. */
+  nextId(): number {
+    return this.#nextId++;
+  }
+
   /**
-   * Queues one task (`item`, encoded by the caller with this id) and hands it
-   * to a worker as soon as one has room. `settle` is called exactly once.
+   * Queues task `id` (encoded as `item`) and hands it to a worker as soon as
+   * one has room. `settle(context, ok, value)` is called exactly once.
    */
-  submit(
-    encode: (id: number) => Prepared,
-    what: string,
-    options: TaskOptions,
-    settle: (ok: boolean, value: unknown) => void,
-  ): void {
-    const id = this.#nextId++;
-    const item = encode(id);
+  submit(id: number, item: Prepared, label: string, options: TaskOptions, settle: Settle, context: unknown): void {
+    const { timeoutMs, signal } = options;
     const task: Task = {
       id,
       item,
-      what,
-      timeoutMs: options.timeoutMs,
-      signal: options.signal,
-      retriesLeft: options.retries,
+      label,
       settle,
+      context,
+      retriesLeft: options.retries,
       submittedAt: performance.now(),
       settled: false,
       slot: null,
       position: 0,
       putAt: 0,
-      timer: undefined,
-      onAbort: undefined,
+      limits: timeoutMs === undefined && signal === undefined
+        ? null
+        : { timeoutMs, signal, timer: undefined, onAbort: undefined },
     };
-    const { signal } = options;
     if (signal) {
       if (signal.aborted) return this.#fail(task, signal.reason);
-      task.onAbort = () => this.#cancel(task, signal.reason);
-      signal.addEventListener("abort", task.onAbort, { once: true });
+      const onAbort = task.limits!.onAbort = () => this.#cancel(task, signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
     }
     this.#pending.push(task);
     this.#queued++;
@@ -427,7 +439,7 @@ export class PoolEngine {
     let crashed = false;
     const giveBack: Task[] = [];
     for (const task of slot.assigned) {
-      clearTimeout(task.timer);
+      if (task.limits) clearTimeout(task.limits.timer);
       task.slot = null;
       if (task.settled) continue;
       if (!slot.inbox.taken(task.position)) {
@@ -438,7 +450,7 @@ export class PoolEngine {
         giveBack.push(task);
       } else {
         crashed = true;
-        this.#fail(task, this.#errors.crashed(slot.process.name, code, task.what));
+        this.#fail(task, this.#errors.crashed(slot.process.name, code, task.label));
       }
     }
     this.#queued += giveBack.length;
@@ -530,7 +542,7 @@ export class PoolEngine {
         ? 2
         : Math.max(1, Math.min(MAX_DEPTH, Math.floor(DEPTH_BUDGET_MS / this.#taskMs)));
       for (let task = this.#nextTask(); task; task = this.#nextTask()) {
-        const slot = this.#freest(task.timeoutMs !== undefined || task.signal !== undefined ? 1 : depth);
+        const slot = this.#freest(task.limits ? 1 : depth);
         if (!slot) break;
         if (!this.#put(task, slot)) {
           // A worker holds its inbox's lock (or died holding it): try again shortly.
@@ -574,17 +586,18 @@ export class PoolEngine {
     task.putAt = performance.now();
     slot.assigned.push(task);
     slot.given++;
-    if (task.timeoutMs !== undefined) {
-      task.timer = setTimeout(() => {
+    const timeoutMs = task.limits?.timeoutMs;
+    if (timeoutMs !== undefined) {
+      task.limits!.timer = setTimeout(() => {
         if (task.slot !== slot || task.settled) return;
         this.#fail(
           task,
           new ProcessTimeoutError(
-            `Timed out after ${task.timeoutMs} ms running ${task.what}; worker ${slot.process.name} was replaced`,
+            `Timed out after ${timeoutMs} ms running ${task.label}; worker ${slot.process.name} was replaced`,
           ),
         );
         this.#kill(slot);
-      }, task.timeoutMs);
+      }, timeoutMs);
     }
     return true;
   }
@@ -635,10 +648,13 @@ export class PoolEngine {
 
   #settle(task: Task, ok: boolean, value: unknown): void {
     task.settled = true;
-    clearTimeout(task.timer);
-    if (task.onAbort) task.signal!.removeEventListener("abort", task.onAbort);
+    const { limits } = task;
+    if (limits) {
+      clearTimeout(limits.timer);
+      if (limits.onAbort) limits.signal!.removeEventListener("abort", limits.onAbort);
+    }
     this.#latencies[this.#latencyCount++ % LATENCIES] = performance.now() - task.submittedAt;
-    task.settle(ok, value);
+    task.settle(task.context, ok, value);
   }
 
   /** Fails every task not finished (terminate, or a crash loop). */

@@ -33,6 +33,15 @@ export function encodeTask(task: PoolTask, what: "args" | "items"): Prepared {
   }
 }
 
+const labels = new Map<FunctionKey, string>();
+
+/** How messages name a task of `fn`: "square()", or "a chunk of square()". */
+export function labelOf(fn: FunctionKey, chunk: boolean): string {
+  let label = labels.get(fn);
+  if (!label) labels.set(fn, label = `${fn.slice(0, fn.lastIndexOf("#"))}()`);
+  return chunk ? `a chunk of ${label}` : label;
+}
+
 /** Calls a user's callback; one that throws is reported, and the pool goes on. */
 export function callSafely<A extends unknown[]>(
   callback: ((...args: A) => void) | undefined,
@@ -62,7 +71,7 @@ export function runMap(
   const results = new Array(total);
   let remaining = Math.ceil(total / chunksize), finished = 0;
   let failure: { error: unknown } | undefined;
-  const name = fn.slice(0, fn.lastIndexOf("#"));
+  const label = labelOf(fn, true);
   for (let start = 0; start < total; start += chunksize) {
     const chunk = items.slice(start, start + chunksize);
     const settle = (ok: boolean, value: unknown) => {
@@ -77,12 +86,8 @@ export function runMap(
       if (--remaining === 0) done(failure === undefined, failure === undefined ? results : failure.error);
     };
     try {
-      engine.submit(
-        (id) => encodeTask([id, fn, kind, chunk], "items"),
-        `a chunk of ${name}()`,
-        options,
-        settle,
-      );
+      const id = engine.nextId();
+      engine.submit(id, encodeTask([id, fn, kind, chunk], "items"), label, options, (_, ok, v) => settle(ok, v), null);
     } catch (error) {
       // This chunk never left; those that did still report, then the map fails with this.
       failure ??= { error };
@@ -251,13 +256,15 @@ export class ImapIterator<R> implements AsyncIterableIterator<R> {
       else this.#inOrderOfArrival.push(outcome);
       this.#wake();
     };
-    const name = this.#fn.slice(0, this.#fn.lastIndexOf("#"));
     try {
+      const id = this.#engine.nextId();
       this.#engine.submit(
-        (id) => encodeTask([id, this.#fn, this.#kind, chunk], "items"),
-        this.#chunksize === 1 ? `${name}()` : `a chunk of ${name}()`,
+        id,
+        encodeTask([id, this.#fn, this.#kind, chunk], "items"),
+        labelOf(this.#fn, this.#chunksize > 1),
         this.#options,
-        settle,
+        (_, ok, value) => settle(ok, value),
+        null,
       );
     } catch (error) {
       settle(false, error);

@@ -10,7 +10,7 @@
 
 import { functionKey } from "./_function_key.ts";
 import { PoolEngine, type PoolStats, type TaskOptions } from "./_pool_engine.ts";
-import { callSafely, encodeTask, ImapIterator, type ProgressListener, runMap } from "./_pool_jobs.ts";
+import { callSafely, encodeTask, ImapIterator, labelOf, type ProgressListener, runMap } from "./_pool_jobs.ts";
 import { TaskKind } from "./_protocol.ts";
 import { runtime } from "./_runtime.ts";
 import { waitFor } from "./_wait.ts";
@@ -169,7 +169,7 @@ let createResult: <T>(
   callback?: (value: T) => void,
   errorCallback?: (error: unknown) => void,
 ) => AsyncResult<T>;
-let settleResult: (result: AsyncResult<unknown>, ok: boolean, value: unknown) => void;
+let settleResult: (result: unknown, ok: boolean, value: unknown) => void;
 
 /**
  * The result of a task sent with `applyAsync`, `mapAsync` or
@@ -195,7 +195,8 @@ let settleResult: (result: AsyncResult<unknown>, ok: boolean, value: unknown) =>
 export class AsyncResult<T> {
   #state: "pending" | "ok" | "failed" = "pending";
   #value: unknown;
-  readonly #settled = Promise.withResolvers<void>();
+  /** Made when someone waits before the task has finished (most never do). */
+  #settled: PromiseWithResolvers<void> | undefined;
   readonly #callback: ((value: T) => void) | undefined;
   readonly #errorCallback: ((error: unknown) => void) | undefined;
 
@@ -206,14 +207,15 @@ export class AsyncResult<T> {
 
   static {
     createResult = (callback, errorCallback) => new AsyncResult(callback, errorCallback);
-    settleResult = (result, ok, value) => {
+    settleResult = (context, ok, value) => {
+      const result = context as AsyncResult<unknown>;
       if (result.#state !== "pending") return;
       // As in Python, the callback runs before the result is ready: get() returns after it.
       if (ok) callSafely(result.#callback, "callback", value);
       else callSafely(result.#errorCallback, "errorCallback", value);
       result.#state = ok ? "ok" : "failed";
       result.#value = value;
-      result.#settled.resolve();
+      result.#settled?.resolve();
     };
   }
 
@@ -307,7 +309,10 @@ export class AsyncResult<T> {
    */
   wait(timeoutMs?: number, options: ResultWaitOptions = {}): Promise<void> {
     validateTimeout(timeoutMs, "wait");
-    return waitFor(this.#settled.promise, timeoutMs, options.signal);
+    if (this.#state !== "pending") {
+      return options.signal?.aborted ? Promise.reject(options.signal.reason) : Promise.resolve();
+    }
+    return waitFor((this.#settled ??= Promise.withResolvers()).promise, timeoutMs, options.signal);
   }
 }
 
@@ -338,6 +343,8 @@ type Fn<A extends unknown[], R> = (...args: A) => R;
 export class Pool implements AsyncDisposable {
   readonly #engine: PoolEngine;
   readonly #retries: number;
+  /** How a task runs without options of its own. */
+  readonly #plainRun: TaskOptions;
 
   /**
    * Starts the workers.
@@ -347,6 +354,7 @@ export class Pool implements AsyncDisposable {
   constructor(options: number | PoolOptions = {}) {
     const checked = validatePoolOptions(typeof options === "number" ? { processes: options } : options);
     this.#retries = checked.retries;
+    this.#plainRun = { retries: checked.retries };
     this.#engine = new PoolEngine(checked.engine, {
       crashed: (worker, exitCode, what) =>
         new WorkerCrashedError(
@@ -408,21 +416,17 @@ export class Pool implements AsyncDisposable {
     const run = this.#runOptions(options, "applyAsync");
     const result = createResult(options.callback, options.errorCallback);
     const transfer = validateTransfer(options.transfer);
+    const id = this.#engine.nextId();
+    let item;
     try {
-      this.#engine.submit(
-        (id) => {
-          const item = encodeTask([id, key, TaskKind.Apply, args ?? []], "args");
-          for (const buffer of transfer) buffer.transfer();
-          return item;
-        },
-        `${fn.name}()`,
-        run,
-        (ok, value) => settleResult(result as AsyncResult<unknown>, ok, value),
-      );
+      item = encodeTask([id, key, TaskKind.Apply, args ?? []], "args");
     } catch (error) {
       // Arguments that cannot be copied fail this task only, as in Python.
-      settleResult(result as AsyncResult<unknown>, false, error);
+      settleResult(result, false, error);
+      return result;
     }
+    for (const buffer of transfer) buffer.transfer();
+    this.#engine.submit(id, item, labelOf(key, false), run, settleResult, result);
     return result;
   }
 
@@ -759,6 +763,7 @@ export class Pool implements AsyncDisposable {
       throw new TypeError(`${method}: options must be an object`);
     }
     const { timeoutMs, signal, retries } = options;
+    if (timeoutMs === undefined && signal === undefined && retries === undefined) return this.#plainRun;
     if (timeoutMs !== undefined && !(typeof timeoutMs === "number" && timeoutMs > 0)) {
       throw new RangeError(`${method}: timeoutMs must be a number of ms above 0, not ${timeoutMs}`);
     }
@@ -804,7 +809,7 @@ export class Pool implements AsyncDisposable {
       items,
       chunksize,
       { ...run, onProgress: validateProgress(options.onProgress, method) },
-      (ok, value) => settleResult(result as AsyncResult<unknown>, ok, value),
+      (ok, value) => settleResult(result, ok, value),
     );
     return result;
   }
