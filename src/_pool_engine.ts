@@ -30,7 +30,7 @@ import { decodeError, type EncodedError } from "./_error_codec.ts";
 import { finishItem, type Prepared } from "./_item_codec.ts";
 import { poolWorker } from "./_pool_worker.ts";
 import type { FunctionKey, PoolOutcome, PoolWorkerSetup } from "./_protocol.ts";
-import { CLOSED_RING, type Deadline, EMPTY, Ring, RingLockError } from "./_ring.ts";
+import { CLOSED_RING, EMPTY, Ring, RingLockError, SPIN_MS } from "./_ring.ts";
 import { runtime } from "./_runtime.ts";
 import { ringRef, unserve } from "./_shared.ts";
 import { RestartIntensity } from "./_supervision_rules.ts";
@@ -154,8 +154,6 @@ interface Slot {
   readonly setup: PoolWorkerSetup;
   /** Tasks put in its inbox and not yet answered, in order. */
   readonly assigned: Task[];
-  /** Ends the wait for its outcomes once it has exited. */
-  readonly stopped: AbortController;
   ready: boolean;
   exitCode: number | null;
   /** Tasks ever put in its inbox (it exits after `maxTasksPerChild`). */
@@ -202,6 +200,10 @@ export class PoolEngine {
   readonly #latencies = new Float64Array(LATENCIES);
   #latencyCount = 0;
   readonly #allExited = Promise.withResolvers<void>();
+  /** Rung by workers after each outcome: [rings, sleepers]. */
+  readonly #bell = new Int32Array(new SharedArrayBuffer(8));
+  /** Wakes the collector: a worker exited. */
+  #poke: (() => void) | undefined;
 
   constructor(options: EngineOptions, errors: EngineErrors) {
     this.options = options;
@@ -210,6 +212,7 @@ export class PoolEngine {
     // Made first, started after: a bad option then throws with nothing started.
     const slots = Array.from({ length: options.processes }, () => this.#newSlot());
     for (const slot of slots) this.#start(slot);
+    this.#collect();
   }
 
   get state(): PoolState {
@@ -325,6 +328,7 @@ export class PoolEngine {
       initializer: options.initializer,
       initargs: options.initargs,
       maxTasks: options.maxTasksPerChild,
+      bell: options.backend === "worker" ? this.#bell.buffer as SharedArrayBuffer : null,
     };
     const process = new Process({
       target: poolWorker,
@@ -343,7 +347,6 @@ export class PoolEngine {
       outbox,
       setup,
       assigned: [],
-      stopped: new AbortController(),
       ready: false,
       exitCode: null,
       given: 0,
@@ -364,37 +367,69 @@ export class PoolEngine {
     });
     process.exited.then((code) => {
       slot.exitCode = code;
-      slot.stopped.abort();
+      this.#poke?.();
     });
-    this.#read(slot).then(() => this.#lost(slot));
   }
 
-  /** Reads a worker's outcomes, in order, until it has exited. */
-  async #read(slot: Slot): Promise<void> {
-    const deadline: Deadline = { until: Infinity, signal: slot.stopped.signal };
-    for (;;) {
-      let taken;
-      try {
-        taken = slot.outbox.tryTake();
-      } catch (error) {
-        if (!(error instanceof RingLockError)) throw error;
-        // The worker holds the lock (or died holding it): let its exit, if any, arrive.
-        if (slot.exitCode !== null) return;
-        await new Promise((resolve) => setTimeout(resolve, 1));
-        continue;
+  /**
+   * The one reader of every worker's outbox, for the pool's life. It reads
+   * whatever is there, then sleeps on the doorbell every worker rings after
+   * each outcome (a subprocess cannot reach it: its outbox is watched too),
+   * so one wake-up serves all workers, and settles a worker's death only
+   * after reading everything that worker sent.
+   */
+  async #collect(): Promise<void> {
+    const bell = this.#bell;
+    while (this.#state === "RUN" || this.#slots.size > 0) {
+      const rang = Atomics.load(bell, 0);
+      const remote = this.options.backend === "subprocess" ? [...this.#slots] : [];
+      const seen = remote.map((slot) => slot.outbox.putCount);
+      if (this.#readAll()) continue;
+      // Reading the bell costs far less than a wake-up (~25 µs): spin a little first.
+      const spinUntil = performance.now() + SPIN_MS;
+      let moved = false;
+      while (!moved && performance.now() < spinUntil) {
+        for (let i = 0; i < 64 && !moved; i++) moved = Atomics.load(bell, 0) !== rang;
       }
-      if (taken === CLOSED_RING) return;
-      if (taken !== EMPTY) {
-        this.#received(slot, finishItem(taken) as PoolOutcome);
-        continue;
-      }
-      if (slot.exitCode !== null) return;
+      if (moved) continue;
+      Atomics.add(bell, 1, 1);
       try {
-        await slot.outbox.poll(deadline);
-      } catch {
-        // Aborted: it exited. What it sent before is read on the next turn.
+        const waiting = Atomics.waitAsync(bell, 0, rang, 1_000);
+        if (!waiting.async) continue;
+        const woken: Promise<unknown>[] = [waiting.value, new Promise<void>((resolve) => this.#poke = resolve)];
+        remote.forEach((slot, i) => woken.push(slot.outbox.whenPut(seen[i]!, 1_000)));
+        await Promise.race(woken);
+      } finally {
+        Atomics.sub(bell, 1, 1);
+        this.#poke = undefined;
       }
     }
+  }
+
+  /** Reads every outcome there is; settles the workers that have exited. True if it read any. */
+  #readAll(): boolean {
+    let read = false, lost = false;
+    for (const slot of [...this.#slots]) {
+      for (;;) {
+        let taken;
+        try {
+          taken = slot.outbox.tryTake();
+        } catch (error) {
+          if (!(error instanceof RingLockError)) throw error;
+          // A live worker is in the middle of a put; one that died there took the rest with it.
+          taken = EMPTY;
+        }
+        if (taken === EMPTY || taken === CLOSED_RING) break;
+        this.#received(slot, finishItem(taken) as PoolOutcome);
+        read = true;
+      }
+      if (slot.exitCode !== null) {
+        this.#lost(slot);
+        lost = true;
+      }
+    }
+    if (read || lost) this.#dispatch();
+    return read;
   }
 
   #received(slot: Slot, [id, ok, value]: PoolOutcome): void {
@@ -405,7 +440,6 @@ export class PoolEngine {
       slot.ready = true;
       slot.lastOutcomeAt = now;
       this.#failedStarts = 0;
-      this.#dispatch();
       return;
     }
     const task = slot.assigned.shift();
@@ -418,22 +452,10 @@ export class PoolEngine {
     task.slot = null;
     if (ok === 1) this.#succeed(task, value);
     else this.#fail(task, decodeError(value as EncodedError));
-    this.#dispatch();
   }
 
-  /** A worker exited: settle what it held, and replace it if the pool still needs it. */
+  /** A worker exited (and everything it sent has been read): settle what it held, replace it if needed. */
   #lost(slot: Slot): void {
-    // Outcomes it sent before it died come first.
-    for (;;) {
-      let taken;
-      try {
-        taken = slot.outbox.tryTake();
-      } catch {
-        break; // It died holding the lock: what is left there is lost with it.
-      }
-      if (taken === EMPTY || taken === CLOSED_RING) break;
-      this.#received(slot, finishItem(taken) as PoolOutcome);
-    }
     this.#slots.delete(slot);
     const code = slot.exitCode!;
     let crashed = false;

@@ -20,6 +20,8 @@ export type ProgressListener = (done: number, total: number | undefined) => void
 
 /** Encodes a task; a value that cannot be copied to a worker fails with a TypeError naming it. */
 export function encodeTask(task: PoolTask, what: "args" | "items"): Prepared {
+  // Most calls pass a few strings and numbers: JSON carries those exactly, with no walk to check.
+  if (task[3].length <= 8 && task[3].every(plainScalar)) return { json: JSON.stringify(task) };
   try {
     return prepare(task);
   } catch (error) {
@@ -31,6 +33,12 @@ export function encodeTask(task: PoolTask, what: "args" | "items"): Prepared {
       { cause: error },
     );
   }
+}
+
+/** A value JSON writes and reads back unchanged, with nothing inside. */
+function plainScalar(value: unknown): boolean {
+  return typeof value === "string" || typeof value === "boolean" || value === null ||
+    (typeof value === "number" && Number.isFinite(value) && !Object.is(value, -0));
 }
 
 const labels = new Map<FunctionKey, string>();

@@ -28,6 +28,7 @@ type Task = (...args: unknown[]) => unknown;
 export async function poolWorker(setup: PoolWorkerSetup): Promise<void> {
   const inbox = openChannel(setup.inbox as RingRef, 0);
   const outbox = openChannel(setup.outbox as RingRef, 0);
+  const bell = setup.bell && new Int32Array(setup.bell);
   const functions = new Map<FunctionKey, Task>();
   let namespace: Record<string, unknown> = {};
   const lookup = (key: FunctionKey): Task => {
@@ -44,6 +45,7 @@ export async function poolWorker(setup: PoolWorkerSetup): Promise<void> {
     throw error;
   }
   await send(outbox, prepare([0, 1, null]));
+  if (bell) ring(bell);
   for (let left = setup.maxTasks ?? Infinity; left > 0; left--) {
     let got = inbox.tryGet();
     if (got === "later" || got === "empty") got = await inbox.get(FOREVER);
@@ -51,7 +53,14 @@ export async function poolWorker(setup: PoolWorkerSetup): Promise<void> {
     if (got === "empty") continue;
     const outcome = run(got.item as PoolTask, lookup);
     await send(outbox, outcome instanceof Promise ? await outcome : outcome);
+    if (bell) ring(bell);
   }
+}
+
+/** Tells the pool's reader there is an outcome to read; a notify only when it sleeps. */
+function ring(bell: Int32Array): void {
+  Atomics.add(bell, 0, 1);
+  if (Atomics.load(bell, 1) > 0) Atomics.notify(bell, 0);
 }
 
 async function send(outbox: Channel, outcome: Prepared): Promise<void> {

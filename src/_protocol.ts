@@ -234,4 +234,6 @@ export interface PoolWorkerSetup {
   readonly initargs: readonly unknown[];
   /** After this many tasks the worker exits, for a fresh one to take its place; null: never. */
   readonly maxTasks: number | null;
+  /** The pool's doorbell, rung after each outcome (`[rings, sleepers]`); null where memory is not shared. */
+  readonly bell: SharedArrayBuffer | null;
 }

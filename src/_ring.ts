@@ -69,7 +69,7 @@ const LOCK_PATIENCE_MS = 5_000;
  * How long a waiter keeps reading a counter before it sleeps on it: a wake-up
  * costs ~25 µs, more than a whole round trip between two spinning isolates.
  */
-const SPIN_MS = 0.05;
+export const SPIN_MS = 0.05;
 
 /**
  * Waits this isolate runs for other OS processes (`_remote.ts` counts them).
@@ -321,6 +321,26 @@ export class Ring {
       const seen = Atomics.load(this.#header, PUT_SEQ);
       if (ready()) return true;
       if (!await this.#wait(PUT_SEQ, ITEM_WAITERS, seen, deadline)) return ready();
+    }
+  }
+
+  /** Items ever put (wrapping): read it, look for items, then `whenPut` sleeps until it moves. */
+  get putCount(): number {
+    return Atomics.load(this.#header, PUT_SEQ);
+  }
+
+  /**
+   * Resolves once an item is put after `putCount` read `seen`, or after at
+   * most `ms`; without spinning, for a reader that waits on several rings.
+   */
+  async whenPut(seen: number, ms: number): Promise<void> {
+    const h = this.#header;
+    Atomics.add(h, ITEM_WAITERS, 1);
+    try {
+      const waiting = Atomics.waitAsync(h, PUT_SEQ, seen, ms);
+      if (waiting.async) await waiting.value;
+    } finally {
+      Atomics.sub(h, ITEM_WAITERS, 1);
     }
   }
 

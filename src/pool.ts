@@ -312,7 +312,10 @@ export class AsyncResult<T> {
     if (this.#state !== "pending") {
       return options.signal?.aborted ? Promise.reject(options.signal.reason) : Promise.resolve();
     }
-    return waitFor((this.#settled ??= Promise.withResolvers()).promise, timeoutMs, options.signal);
+    const settled = (this.#settled ??= Promise.withResolvers()).promise;
+    // The common wait, for as long as it takes, is the one promise every such wait shares.
+    if (timeoutMs === undefined && options.signal === undefined) return settled;
+    return waitFor(settled, timeoutMs, options.signal);
   }
 }
 
