@@ -33,6 +33,7 @@ import type { FunctionKey, PoolOutcome, PoolWorkerSetup } from "./_protocol.ts";
 import { CLOSED_RING, EMPTY, Ring, RingLockError, SPIN_MS } from "./_ring.ts";
 import { runtime } from "./_runtime.ts";
 import { ringRef, unserve } from "./_shared.ts";
+import { TaskQueue } from "./_task_queue.ts";
 import { RestartIntensity } from "./_supervision_rules.ts";
 import { ProcessTimeoutError } from "./errors.ts";
 import { type Backend, Process, type ProcessPermissions } from "./process.ts";
@@ -182,10 +183,9 @@ export class PoolEngine {
   /** Why the pool broke, if it did: every later submission says so. */
   #broken: Error | null = null;
   readonly #slots = new Set<Slot>();
-  /** Tasks waiting for a worker: `#retry` (given back by a dead worker) before `#pending`. */
-  #retry: Task[] = [];
-  #pending: Task[] = [];
-  #pendingHead = 0;
+  /** Tasks waiting for a worker. */
+  readonly #waiting = new TaskQueue<Task>();
+  /** How many of them are not settled. */
   #queued = 0;
   #nextId = 1;
   #dispatching = false;
@@ -235,7 +235,14 @@ export class PoolEngine {
    * Queues task `id` (encoded as `item`) and hands it to a worker as soon as
    * one has room. `settle(context, ok, value)` is called exactly once.
    */
-  submit(id: number, item: Prepared, label: string, options: TaskOptions, settle: Settle, context: unknown): void {
+  submit(
+    id: number,
+    item: Prepared,
+    label: string,
+    options: TaskOptions,
+    settle: Settle,
+    context: unknown,
+  ): void {
     const { timeoutMs, signal } = options;
     const task: Task = {
       id,
@@ -258,7 +265,7 @@ export class PoolEngine {
       const onAbort = task.limits!.onAbort = () => this.#cancel(task, signal.reason);
       signal.addEventListener("abort", onAbort, { once: true });
     }
-    this.#pending.push(task);
+    this.#waiting.push(task);
     this.#queued++;
     this.#dispatch();
   }
@@ -396,7 +403,10 @@ export class PoolEngine {
       try {
         const waiting = Atomics.waitAsync(bell, 0, rang, 1_000);
         if (!waiting.async) continue;
-        const woken: Promise<unknown>[] = [waiting.value, new Promise<void>((resolve) => this.#poke = resolve)];
+        const woken: Promise<unknown>[] = [
+          waiting.value,
+          new Promise<void>((resolve) => this.#poke = resolve),
+        ];
         remote.forEach((slot, i) => woken.push(slot.outbox.whenPut(seen[i]!, 1_000)));
         await Promise.race(woken);
       } finally {
@@ -460,12 +470,18 @@ export class PoolEngine {
     const code = slot.exitCode!;
     let crashed = false;
     const giveBack: Task[] = [];
+    // It runs what it took in order, answering each before the next: the
+    // first taken task left unanswered is the one it was running. Those after
+    // it, in the same batch or never taken, did not start.
+    let running = true;
     for (const task of slot.assigned) {
       if (task.limits) clearTimeout(task.limits.timer);
       task.slot = null;
+      const wasRunning = running && slot.inbox.taken(task.position);
+      running = false;
       if (task.settled) continue;
-      if (!slot.inbox.taken(task.position)) {
-        giveBack.push(task); // never started: another worker runs it
+      if (!wasRunning) {
+        giveBack.push(task);
       } else if (task.retriesLeft > 0) {
         task.retriesLeft--;
         crashed = true;
@@ -476,7 +492,7 @@ export class PoolEngine {
       }
     }
     this.#queued += giveBack.length;
-    this.#retry.push(...giveBack);
+    this.#waiting.pushFront(giveBack);
     this.#release(slot);
     if (this.#state === "TERMINATE" || (this.#state === "CLOSE" && this.#queued === 0)) {
       this.#checkAllExited();
@@ -534,28 +550,10 @@ export class PoolEngine {
 
   // Dispatch
 
-  /** The oldest task waiting for a worker (dropping settled ones), or undefined. */
-  #nextTask(): Task | undefined {
-    while (this.#retry.length > 0 && this.#retry[0]!.settled) this.#retry.shift();
-    if (this.#retry.length > 0) return this.#retry[0];
-    const pending = this.#pending;
-    while (this.#pendingHead < pending.length && pending[this.#pendingHead]!.settled) this.#pendingHead++;
-    if (this.#pendingHead === pending.length) {
-      pending.length = this.#pendingHead = 0;
-      return undefined;
-    }
-    return pending[this.#pendingHead];
-  }
-
-  #dropNextTask(): void {
-    if (this.#retry.length > 0) this.#retry.shift();
-    else if (++this.#pendingHead > 1024 && this.#pendingHead * 2 > this.#pending.length) {
-      this.#pending = this.#pending.slice(this.#pendingHead);
-      this.#pendingHead = 0;
-    }
-  }
-
-  /** Hands waiting tasks to workers with room, least loaded first. */
+  /**
+   * Hands waiting tasks to workers with room, least loaded first: to each, as
+   * many as it has room for, in one ring item (one lock, one wake-up).
+   */
   #dispatch(): void {
     if (this.#dispatching) return;
     this.#dispatching = true;
@@ -563,10 +561,23 @@ export class PoolEngine {
       const depth = this.#taskMs === 0
         ? 2
         : Math.max(1, Math.min(MAX_DEPTH, Math.floor(DEPTH_BUDGET_MS / this.#taskMs)));
-      for (let task = this.#nextTask(); task; task = this.#nextTask()) {
+      const limit = this.options.maxTasksPerChild ?? Infinity;
+      for (let task = this.#waiting.peek(); task; task = this.#waiting.peek()) {
         const slot = this.#freest(task.limits ? 1 : depth);
         if (!slot) break;
-        if (!this.#put(task, slot)) {
+        const room = Math.min(depth - slot.assigned.length, limit - slot.given);
+        const batch: Task[] = [];
+        // A task with a timeout or signal only starts a batch, on an idle worker: it then starts at once.
+        while (task && batch.length < Math.max(room, 1) && (!task.limits || batch.length === 0)) {
+          // Codec-encoded tasks go alone: a batch is one JSON array.
+          if (task.item.json === undefined && batch.length > 0) break;
+          batch.push(task);
+          this.#waiting.shift();
+          if (task.item.json === undefined) break;
+          task = this.#waiting.peek();
+        }
+        if (!this.#put(batch, slot)) {
+          this.#waiting.pushFront(batch);
           // A worker holds its inbox's lock (or died holding it): try again shortly.
           this.#dispatchLater ??= setTimeout(() => {
             this.#dispatchLater = undefined;
@@ -574,7 +585,6 @@ export class PoolEngine {
           }, 1);
           break;
         }
-        this.#dropNextTask();
       }
     } finally {
       this.#dispatching = false;
@@ -593,29 +603,37 @@ export class PoolEngine {
     return best;
   }
 
-  #put(task: Task, slot: Slot): boolean {
+  /** Puts `batch` in `slot`'s inbox as one item; false if its lock is held (by a live or dead worker). */
+  #put(batch: Task[], slot: Slot): boolean {
+    const item: Prepared = batch.length === 1
+      ? batch[0]!.item
+      : { json: `[${batch.map((task) => task.item.json).join(",")}]` };
     let outcome;
     try {
-      outcome = slot.inbox.tryPut(task.item);
+      outcome = slot.inbox.tryPut(item);
     } catch (error) {
       if (error instanceof RingLockError) return false;
       throw error;
     }
     if (outcome !== undefined) return false;
-    this.#queued--;
-    task.slot = slot;
-    task.position = slot.inbox.lastPut;
-    task.putAt = performance.now();
-    slot.assigned.push(task);
-    slot.given++;
-    const timeoutMs = task.limits?.timeoutMs;
+    const position = slot.inbox.lastPut, now = performance.now();
+    for (const task of batch) {
+      this.#queued--;
+      task.slot = slot;
+      task.position = position;
+      task.putAt = now;
+      slot.assigned.push(task);
+      slot.given++;
+    }
+    const first = batch[0]!;
+    const timeoutMs = first.limits?.timeoutMs;
     if (timeoutMs !== undefined) {
-      task.limits!.timer = setTimeout(() => {
-        if (task.slot !== slot || task.settled) return;
+      first.limits!.timer = setTimeout(() => {
+        if (first.slot !== slot || first.settled) return;
         this.#fail(
-          task,
+          first,
           new ProcessTimeoutError(
-            `Timed out after ${timeoutMs} ms running ${task.label}; worker ${slot.process.name} was replaced`,
+            `Timed out after ${timeoutMs} ms running ${first.label}; worker ${slot.process.name} was replaced`,
           ),
         );
         this.#kill(slot);
@@ -626,7 +644,7 @@ export class PoolEngine {
 
   /** Retires the workers once the pool is closed and no task waits: each finishes what it holds. */
   #retireIfDone(): void {
-    if (this.#state !== "CLOSE" || this.#nextTask()) return;
+    if (this.#state !== "CLOSE" || this.#waiting.peek()) return;
     for (const slot of this.#slots) {
       if (slot.retiring) continue;
       slot.retiring = true;
@@ -681,10 +699,7 @@ export class PoolEngine {
 
   /** Fails every task not finished (terminate, or a crash loop). */
   #failAll(error: () => Error): void {
-    const waiting = [...this.#retry, ...this.#pending.slice(this.#pendingHead)];
-    this.#retry = [];
-    this.#pending = [];
-    this.#pendingHead = 0;
+    const waiting = this.#waiting.takeAll();
     this.#queued = 0;
     for (const slot of this.#slots) waiting.push(...slot.assigned);
     for (const task of waiting) this.#fail(task, error());

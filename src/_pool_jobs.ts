@@ -95,7 +95,14 @@ export function runMap(
     };
     try {
       const id = engine.nextId();
-      engine.submit(id, encodeTask([id, fn, kind, chunk], "items"), label, options, (_, ok, v) => settle(ok, v), null);
+      engine.submit(
+        id,
+        encodeTask([id, fn, kind, chunk], "items"),
+        label,
+        options,
+        (_, ok, v) => settle(ok, v),
+        null,
+      );
     } catch (error) {
       // This chunk never left; those that did still report, then the map fails with this.
       failure ??= { error };

@@ -51,9 +51,14 @@ export async function poolWorker(setup: PoolWorkerSetup): Promise<void> {
     if (got === "later" || got === "empty") got = await inbox.get(FOREVER);
     if (got === "closed") return;
     if (got === "empty") continue;
-    const outcome = run(got.item as PoolTask, lookup);
-    await send(outbox, outcome instanceof Promise ? await outcome : outcome);
-    if (bell) ring(bell);
+    const item = got.item as PoolTask | PoolTask[];
+    // A batch is run in order, each outcome sent before the next starts: the
+    // pool counts on that to know, if this worker dies, what it was running.
+    for (const task of Array.isArray(item[0]) ? item as PoolTask[] : [item as PoolTask]) {
+      const outcome = run(task, lookup);
+      await send(outbox, outcome instanceof Promise ? await outcome : outcome);
+      if (bell) ring(bell);
+    }
   }
 }
 

@@ -212,7 +212,10 @@ export type TaskKind = typeof TaskKind[keyof typeof TaskKind];
  */
 export type FunctionKey = string;
 
-/** A task, in the order a worker reads it. Ids start at 1. */
+/**
+ * A task, in the order a worker reads it. Ids start at 1. A worker's inbox
+ * item is one task, or an array of tasks (a batch) to run in order.
+ */
 export type PoolTask = readonly [id: number, fn: FunctionKey, kind: TaskKind, payload: readonly unknown[]];
 
 /**

@@ -55,10 +55,18 @@ const HEAD = 34;
 const WRAP = 48;
 const ITEM_WAITERS = 49;
 const SPACE_WAITERS = 50;
+/**
+ * Set by a waiter just before it sleeps, cleared by the notify that wakes
+ * it: a producer notifies once per sleep, not at every put until the
+ * sleeper has run (a notify that wakes an isolate costs ~5 µs).
+ */
+const ITEM_ARMED = 51;
+const SPACE_ARMED = 52;
 // Line 4: JoinableQueue's items put and not yet marked done, and a counter bumped when that reaches 0.
 const UNFINISHED = 64;
 const DONE = 65;
 const DONE_WAITERS = 66;
+const DONE_ARMED = 67;
 const SLOTS = 80;
 const HEADER_BYTES = SLOTS * 4;
 /** Offsets are int32s; a gigabyte of queued data is past any sensible use. */
@@ -79,6 +87,8 @@ export const SPIN_MS = 0.05;
 export const served = { waits: 0 };
 
 const align4 = (n: number) => (n + 3) & ~3;
+const armedFlag = (waiters: number) =>
+  waiters === ITEM_WAITERS ? ITEM_ARMED : waiters === SPACE_WAITERS ? SPACE_ARMED : DONE_ARMED;
 
 /** What a caller may wait for: a deadline (`Infinity` for none) and a signal. */
 export interface Deadline {
@@ -245,7 +255,7 @@ export class Ring {
       if (Atomics.load(h, CLOSED)) return CLOSED_RING;
       if (h[MAXSIZE]! > 0 && this.size >= h[MAXSIZE]!) return FULL;
       const at = this.#reserve(need);
-      const length = writeItem(prepared, this.#bytes.subarray(at + 4, at + need));
+      const length = writeItem(prepared, this.#bytes, at + 4);
       this.#words[at >> 2] = length;
       h[TAIL] = at + align4(4 + length);
       if (countTask) Atomics.add(h, UNFINISHED, 1);
@@ -255,7 +265,7 @@ export class Ring {
       this.#unlock(PUT_LOCK);
     }
     // All, not one: a wait abandoned by an abort may still hold a place in line.
-    if (Atomics.load(h, ITEM_WAITERS) > 0) Atomics.notify(h, PUT_SEQ, Infinity);
+    this.#wake(PUT_SEQ, ITEM_WAITERS);
     return undefined;
   }
 
@@ -280,13 +290,13 @@ export class Ring {
         Atomics.store(h, WRAP, -1);
       }
       const length = this.#words[at >> 2]!;
-      item = takeItem(this.#bytes.subarray(at + 4, at + 4 + length));
+      item = takeItem(this.#bytes, at + 4, length);
       Atomics.store(h, HEAD, at + align4(4 + length));
       Atomics.add(h, TAKE_SEQ, 1);
     } finally {
       this.#unlock(TAKE_LOCK);
     }
-    if (Atomics.load(h, SPACE_WAITERS) > 0) Atomics.notify(h, TAKE_SEQ, Infinity);
+    this.#wake(TAKE_SEQ, SPACE_WAITERS);
     return item;
   }
 
@@ -337,6 +347,7 @@ export class Ring {
     const h = this.#header;
     Atomics.add(h, ITEM_WAITERS, 1);
     try {
+      Atomics.store(h, ITEM_ARMED, 1);
       const waiting = Atomics.waitAsync(h, PUT_SEQ, seen, ms);
       if (waiting.async) await waiting.value;
     } finally {
@@ -456,7 +467,19 @@ export class Ring {
   /** Bumps a counter and wakes everyone waiting on it. */
   #bump(seq: number, waiters: number): void {
     Atomics.add(this.#header, seq, 1);
-    if (Atomics.load(this.#header, waiters) > 0) Atomics.notify(this.#header, seq, Infinity);
+    this.#wake(seq, waiters);
+  }
+
+  /**
+   * Wakes everyone sleeping on `seq` (all, not one: a wait abandoned by an
+   * abort may still hold a place in line), if anyone went to sleep since the
+   * last wake-up.
+   */
+  #wake(seq: number, waiters: number): void {
+    const h = this.#header;
+    if (Atomics.load(h, waiters) > 0 && Atomics.exchange(h, armedFlag(waiters), 0) !== 0) {
+      Atomics.notify(h, seq, Infinity);
+    }
   }
 
   /**
@@ -482,6 +505,7 @@ export class Ring {
       // aborted wait must not leave one pending for long.
       const ms = Math.min(until - performance.now(), 1_000);
       if (ms <= 0) return false;
+      Atomics.store(h, armedFlag(waiters), 1);
       const waiting = Atomics.waitAsync(h, seq, seen, ms);
       if (waiting.async) {
         // A pending waitAsync does not keep the program running, nor does

@@ -10,7 +10,14 @@
 
 import { functionKey } from "./_function_key.ts";
 import { PoolEngine, type PoolStats, type TaskOptions } from "./_pool_engine.ts";
-import { callSafely, encodeTask, ImapIterator, labelOf, type ProgressListener, runMap } from "./_pool_jobs.ts";
+import {
+  callSafely,
+  encodeTask,
+  ImapIterator,
+  labelOf,
+  type ProgressListener,
+  runMap,
+} from "./_pool_jobs.ts";
 import { TaskKind } from "./_protocol.ts";
 import { runtime } from "./_runtime.ts";
 import { waitFor } from "./_wait.ts";
@@ -281,13 +288,13 @@ export class AsyncResult<T> {
    * assert.equal(await pool.applyAsync(add, [1, 2]).get(5000), 3);
    * ```
    */
-  async get(timeoutMs?: number, options: ResultWaitOptions = {}): Promise<T> {
-    await this.wait(timeoutMs, options);
-    if (this.#state === "pending") {
+  get(timeoutMs?: number, options: ResultWaitOptions = {}): Promise<T> {
+    // No async function: a burst of results each awaited costs one promise, not three.
+    return this.wait(timeoutMs, options).then(() => {
+      if (this.#state === "ok") return this.#value as T;
+      if (this.#state === "failed") throw this.#value;
       throw new ProcessTimeoutError(`The result was not ready within ${timeoutMs} ms`);
-    }
-    if (this.#state === "failed") throw this.#value;
-    return this.#value as T;
+    });
   }
 
   /**
