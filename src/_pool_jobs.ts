@@ -13,7 +13,7 @@
 import { findUncloneable } from "./_clone_path.ts";
 import { prepare, type Prepared } from "./_item_codec.ts";
 import type { PoolEngine, TaskOptions } from "./_pool_engine.ts";
-import type { FunctionKey, PoolTask, TaskKind } from "./_protocol.ts";
+import { type FunctionKey, packNumbers, type PoolTask, TaskKind } from "./_protocol.ts";
 
 /** Reports progress: items done, and the total (undefined while an imap's source is not exhausted). */
 export type ProgressListener = (done: number, total: number | undefined) => void;
@@ -97,7 +97,7 @@ export function runMap(
       const id = engine.nextId();
       engine.submit(
         id,
-        encodeTask([id, fn, kind, chunk], "items"),
+        encodeTask([id, fn, kind, kind === TaskKind.Map ? packNumbers(chunk) : chunk], "items"),
         label,
         options,
         (_, ok, v) => settle(ok, v),
@@ -275,7 +275,7 @@ export class ImapIterator<R> implements AsyncIterableIterator<R> {
       const id = this.#engine.nextId();
       this.#engine.submit(
         id,
-        encodeTask([id, this.#fn, this.#kind, chunk], "items"),
+        encodeTask([id, this.#fn, this.#kind, packNumbers(chunk)], "items"),
         labelOf(this.#fn, this.#chunksize > 1),
         this.#options,
         (_, ok, value) => settle(ok, value),

@@ -12,7 +12,7 @@ import { type Channel, openChannel } from "./_channel.ts";
 import { encodeError } from "./_error_codec.ts";
 import { findFunction } from "./_function_key.ts";
 import { prepare, type Prepared, prepareOrExplain } from "./_item_codec.ts";
-import { type FunctionKey, type PoolTask, type PoolWorkerSetup, TaskKind } from "./_protocol.ts";
+import { type FunctionKey, packNumbers, type PoolTask, type PoolWorkerSetup, TaskKind } from "./_protocol.ts";
 import type { Deadline } from "./_ring.ts";
 import type { RingRef } from "./_shared.ts";
 
@@ -89,7 +89,7 @@ function run(task: PoolTask, lookup: (key: FunctionKey) => Task): Prepared | Pro
       if (isThenable(value)) return finishChunk(id, fn, kind, payload, results, i, value);
       results[i] = value;
     }
-    return succeeded(id, results, fn);
+    return succeeded(id, packNumbers(results), fn);
   } catch (error) {
     return failed(id, error);
   }
@@ -110,7 +110,7 @@ async function finishChunk(
     for (i++; i < payload.length; i++) {
       results[i] = await (kind === TaskKind.Map ? fn(payload[i]) : fn(...payload[i] as unknown[]));
     }
-    return succeeded(id, results, fn);
+    return succeeded(id, packNumbers(results), fn);
   } catch (error) {
     return failed(id, error);
   }
