@@ -45,6 +45,7 @@ export {
   Pool,
   PoolClosedError,
   type PoolOptions,
+  type PoolState,
   type PoolStats,
   type ResultWaitOptions,
   type RunOptions,

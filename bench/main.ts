@@ -5,7 +5,7 @@
  * Prints a table and writes bench/RESULTS.md.
  *
  * BENCH_RUNS sets the samples per side (default 30). BENCH_ONLY=processes,
- * channels or actors runs one section (RESULTS.md then holds only that one).
+ * channels, actors or pool runs one section (RESULTS.md then holds only that one).
  */
 
 import { Process } from "../mod.ts";
@@ -13,12 +13,15 @@ import { encodeFrame, FrameWriter, readFrames } from "../src/_frame.ts";
 import { runtime } from "../src/_runtime.ts";
 import * as actors from "./_actors.ts";
 import * as channels from "./_channels.ts";
+import * as pools from "./_pool.ts";
 import { pythonSamples } from "./_python.ts";
 
 const RUNS = Number(Deno.env.get("BENCH_RUNS") ?? 30);
 const ONLY = Deno.env.get("BENCH_ONLY");
 /** Samples per side for the queue and pipe rows, each of which moves tens of thousands of messages. */
 const CHANNEL_RUNS = Math.max(3, Math.round(RUNS / 3));
+/** Samples per side for the pool rows, each of which runs a hundred thousand tasks or more. */
+const POOL_RUNS = Math.max(3, Math.round(RUNS / 6));
 const WARMUP = 3;
 const here = (path: string) => new URL(path, import.meta.url);
 const module = here("./_targets.ts").href;
@@ -80,7 +83,7 @@ async function compare(
   return row;
 }
 
-/** A row against Python's multiprocessing, whose samples come from one python3 run. */
+/** A row against a peer (Python's multiprocessing, Piscina), whose samples come from one run of its own. */
 async function againstPython(
   name: string,
   unit: Row["unit"],
@@ -534,6 +537,106 @@ async function actorRows(): Promise<Row[]> {
   return rows;
 }
 
+/** Pools: trivial-task throughput against Piscina, raw workers and Python; map; CPU speedup. */
+async function poolRows(): Promise<Row[]> {
+  const rows: Row[] = [];
+  const applying = pools.troupeApplyAsync("worker");
+  rows.push(
+    ...await againstPython(
+      `trivial tasks, 2 workers, ${pools.TASKS / 1000}k applyAsync().get(), ${
+        pools.WINDOW / 1000
+      }k in flight`,
+      "µs",
+      ["Piscina 5 on Node, pool.run()", await pools.piscinaSamples(POOL_RUNS)],
+      ["Pool.applyAsync", applying.sample],
+      "≤ 0.10× (10× Piscina's throughput)",
+      POOL_RUNS,
+    ),
+  );
+  const raw = pools.rawWorkers();
+  rows.push(
+    await compare(
+      "the same, against 2 raw workers fed by postMessage",
+      "µs",
+      ["raw Workers, round robin", raw.sample],
+      ["Pool.applyAsync", applying.sample],
+      "< 1×",
+      POOL_RUNS,
+    ),
+  );
+  raw.close();
+  rows.push(
+    ...await againstPython(
+      "the same, against Python (20k tasks)",
+      "µs",
+      ["Python Pool.apply_async", await pools.pythonPool("apply_async", 20_000, POOL_RUNS)],
+      ["Pool.applyAsync", applying.sample],
+      "< 1×",
+      POOL_RUNS,
+    ),
+  );
+  await applying.close();
+  const subprocess = pools.troupeApplyAsync("subprocess", 10_000);
+  rows.push(
+    ...await againstPython(
+      "trivial tasks, 2 OS-process workers, 10k applyAsync().get()",
+      "µs",
+      ["Python Pool.apply_async", await pools.pythonPool("apply_async", 20_000, POOL_RUNS)],
+      ["Pool.applyAsync (subprocess)", subprocess.sample],
+      "< 1×",
+      POOL_RUNS,
+    ),
+  );
+  await subprocess.close();
+  const mapping = pools.troupeMap();
+  rows.push(
+    ...await againstPython(
+      `map of a trivial function over ${pools.ITEMS / 1e6}M numbers, 2 workers, default chunks, per item`,
+      "µs",
+      ["Python Pool.map", await pools.pythonPool("map", pools.ITEMS, POOL_RUNS)],
+      ["Pool.map", mapping.sample],
+      "< 0.2 µs per item",
+      POOL_RUNS,
+    ),
+  );
+  rows.push(
+    await compare(
+      "the same, against mapping in this isolate",
+      "µs",
+      ["Array.map in main", pools.sequentialMap],
+      ["Pool.map", mapping.sample],
+      "measured",
+      POOL_RUNS,
+    ),
+  );
+  await mapping.close();
+  const cpus = navigator.hardwareConcurrency;
+  const cpu = pools.cpuBound(cpus);
+  rows.push(
+    await compare(
+      `CPU-bound: ${4 * cpus} × fib(30), ${cpus} workers`,
+      "ms",
+      ["one isolate", cpu.sequential],
+      ["Pool.map, chunksize 1", cpu.pooled],
+      `≤ ${(1 / (0.95 * cpus)).toFixed(2)}× (speedup ≥ 0.95 × ${cpus} cores)`,
+      POOL_RUNS,
+    ),
+  );
+  await cpu.close();
+  return rows;
+}
+
+/** A worker killed every 100 ms during 100k tasks: nothing may be lost or hang. */
+async function stormReport(): Promise<string> {
+  const storm = await pools.crashStorm();
+  const line = `${storm.tasks.toLocaleString("en")} trivial tasks on 2 workers, one killed every 100 ms ` +
+    `(${storm.kills} kills): ${storm.succeeded.toLocaleString("en")} succeeded, ${storm.crashed} failed ` +
+    `with WorkerCrashedError, ${storm.lostOrDoubled} lost or settled twice; ` +
+    `${storm.usPerTask.toFixed(2)} µs per task.`;
+  console.log(`\n${line}`);
+  return `## Crash storm\n\n${line}\n`;
+}
+
 /** A million items through a bounded queue: the backpressure check. */
 async function floodReport(): Promise<string> {
   const report = await channels.flood(1_000_000, 1000);
@@ -561,6 +664,11 @@ if (import.meta.main) {
     flooded = await floodReport();
   }
   if (runs("actors")) rows.push(...await actorRows());
+  let stormed = "";
+  if (runs("pool")) {
+    rows.push(...await poolRows());
+    stormed = await stormReport();
+  }
 
   const when = new Date().toISOString().slice(0, 10);
   const report = [
@@ -575,6 +683,7 @@ if (import.meta.main) {
     ...rows.map(format),
     "",
     flooded,
+    stormed,
   ].join("\n");
   await Deno.writeTextFile(here("./RESULTS.md"), report);
   // Aligned as `deno fmt --check` (in `deno task check`) expects.

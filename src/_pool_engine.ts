@@ -545,7 +545,10 @@ export class PoolEngine {
   }
 
   #checkAllExited(): void {
-    if (this.#state !== "RUN" && this.#slots.size === 0) this.#allExited.resolve();
+    if (this.#state === "RUN" || this.#slots.size > 0) return;
+    // A spare kept for restarts would keep the program running, as idle workers do.
+    if (this.#restarts > 0) runtime.hosting?.releaseSpares();
+    this.#allExited.resolve();
   }
 
   // Dispatch
@@ -558,8 +561,9 @@ export class PoolEngine {
     if (this.#dispatching) return;
     this.#dispatching = true;
     try {
+      // One each until a task time is measured: long tasks then go to whichever worker is free.
       const depth = this.#taskMs === 0
-        ? 2
+        ? 1
         : Math.max(1, Math.min(MAX_DEPTH, Math.floor(DEPTH_BUDGET_MS / this.#taskMs)));
       const limit = this.options.maxTasksPerChild ?? Infinity;
       for (let task = this.#waiting.peek(); task; task = this.#waiting.peek()) {

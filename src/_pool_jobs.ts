@@ -18,18 +18,27 @@ import { type FunctionKey, packNumbers, type PoolTask, TaskKind } from "./_proto
 /** Reports progress: items done, and the total (undefined while an imap's source is not exhausted). */
 export type ProgressListener = (done: number, total: number | undefined) => void;
 
-/** Encodes a task; a value that cannot be copied to a worker fails with a TypeError naming it. */
-export function encodeTask(task: PoolTask, what: "args" | "items"): Prepared {
+/**
+ * Encodes a task; a value that cannot be copied to a worker fails with a
+ * TypeError naming it: `args[1].f`, or `items[i]` counted from the start of
+ * the whole map (a chunk's items start at `offset`).
+ */
+export function encodeTask(task: PoolTask, what: "args" | "items", offset = 0): Prepared {
   // Most calls pass a few strings and numbers: JSON carries those exactly, with no walk to check.
   if (task[3].length <= 8 && task[3].every(plainScalar)) return { json: JSON.stringify(task) };
   try {
     return prepare(task);
   } catch (error) {
     if (!(error instanceof DOMException && error.name === "DataCloneError")) throw error;
-    const path = findUncloneable(task[3], what) ?? `the ${what} (${error.message})`;
+    const payload = task[3];
+    let path: string | undefined;
+    if (what === "args") path = findUncloneable(payload, "args");
+    for (let i = 0; path === undefined && i < payload.length; i++) {
+      path = findUncloneable(payload[i], `items[${offset + i}]`);
+    }
     throw new TypeError(
-      `Cannot send ${path} to a pool worker: ${what} are copied to the worker, so pass data ` +
-        "(no functions, symbols, promises or weak collections)",
+      `Cannot send the ${what} to a pool worker: ${path ?? error.message}. They are copied to the ` +
+        "worker, so pass data (no functions, symbols, promises or weak collections)",
       { cause: error },
     );
   }
@@ -97,7 +106,7 @@ export function runMap(
       const id = engine.nextId();
       engine.submit(
         id,
-        encodeTask([id, fn, kind, kind === TaskKind.Map ? packNumbers(chunk) : chunk], "items"),
+        encodeTask([id, fn, kind, kind === TaskKind.Map ? packNumbers(chunk) : chunk], "items", start),
         label,
         options,
         (_, ok, v) => settle(ok, v),
@@ -160,6 +169,8 @@ export class ImapIterator<R> implements AsyncIterableIterator<R> {
     this.#source = Symbol.asyncIterator in source
       ? source[Symbol.asyncIterator]()
       : (source as Iterable<unknown>)[Symbol.iterator]();
+    // An abort ends the iteration: chunks out fail with the reason, then next() throws it.
+    options.signal?.addEventListener("abort", () => this.#pump(), { once: true });
     // As Python's task handler does: work starts now, not at the first next().
     this.#pump();
   }
@@ -224,8 +235,12 @@ export class ImapIterator<R> implements AsyncIterableIterator<R> {
     if (this.#pumping) return;
     this.#pumping = true;
     try {
+      const { signal } = this.#options;
+      if (signal?.aborted && !this.#sourceDone) {
+        this.#sourceError = { error: signal.reason };
+        await this.#closeSource();
+      }
       while (!this.#sourceDone && !this.#closed && this.#submitted - this.#read < this.#window) {
-        if (this.#options.signal?.aborted) break;
         const chunk: unknown[] = [];
         try {
           while (chunk.length < this.#chunksize) {
@@ -275,7 +290,7 @@ export class ImapIterator<R> implements AsyncIterableIterator<R> {
       const id = this.#engine.nextId();
       this.#engine.submit(
         id,
-        encodeTask([id, this.#fn, this.#kind, packNumbers(chunk)], "items"),
+        encodeTask([id, this.#fn, this.#kind, packNumbers(chunk)], "items", this.#pulled - chunk.length),
         labelOf(this.#fn, this.#chunksize > 1),
         this.#options,
         (_, ok, value) => settle(ok, value),

@@ -46,7 +46,8 @@ export async function poolWorker(setup: PoolWorkerSetup): Promise<void> {
   }
   await send(outbox, prepare([0, 1, null]));
   if (bell) ring(bell);
-  for (let left = setup.maxTasks ?? Infinity; left > 0; left--) {
+  // The pool never gives a worker more than maxTasks tasks, batches included.
+  for (let left = setup.maxTasks ?? Infinity; left > 0;) {
     let got = inbox.tryGet();
     if (got === "later" || got === "empty") got = await inbox.get(FOREVER);
     if (got === "closed") return;
@@ -55,6 +56,7 @@ export async function poolWorker(setup: PoolWorkerSetup): Promise<void> {
     // A batch is run in order, each outcome sent before the next starts: the
     // pool counts on that to know, if this worker dies, what it was running.
     for (const task of Array.isArray(item[0]) ? item as PoolTask[] : [item as PoolTask]) {
+      left--;
       const outcome = run(task, lookup);
       await send(outbox, outcome instanceof Promise ? await outcome : outcome);
       if (bell) ring(bell);

@@ -24,7 +24,7 @@ import { waitFor } from "./_wait.ts";
 import { ProcessError, ProcessTimeoutError } from "./errors.ts";
 import { type Backend, cpuCount, type ProcessPermissions } from "./process.ts";
 
-export type { PoolStats, WorkerStats } from "./_pool_engine.ts";
+export type { PoolState, PoolStats, WorkerStats } from "./_pool_engine.ts";
 
 /**
  * A task's worker died while running it (it exited, was killed, ran out of
@@ -315,7 +315,8 @@ export class AsyncResult<T> {
    * ```
    */
   wait(timeoutMs?: number, options: ResultWaitOptions = {}): Promise<void> {
-    validateTimeout(timeoutMs, "wait");
+    const bad = badTimeout(timeoutMs, "wait");
+    if (bad) return Promise.reject(bad);
     if (this.#state !== "pending") {
       return options.signal?.aborted ? Promise.reject(options.signal.reason) : Promise.resolve();
     }
@@ -325,8 +326,6 @@ export class AsyncResult<T> {
     return waitFor(settled, timeoutMs, options.signal);
   }
 }
-
-type Fn<A extends unknown[], R> = (...args: A) => R;
 
 /**
  * A pool of worker processes (Python's `multiprocessing.Pool`). Functions
@@ -414,7 +413,7 @@ export class Pool implements AsyncDisposable {
    * ```
    */
   applyAsync<A extends unknown[], R>(
-    fn: Fn<A, R>,
+    fn: (...args: A) => R,
     args?: A,
     options: ApplyAsyncOptions<Awaited<R>> = {},
   ): AsyncResult<Awaited<R>> {
@@ -459,7 +458,11 @@ export class Pool implements AsyncDisposable {
    * assert.equal(await pool.apply(add, [2, 3]), 5);
    * ```
    */
-  async apply<A extends unknown[], R>(fn: Fn<A, R>, args?: A, options: RunOptions = {}): Promise<Awaited<R>> {
+  async apply<A extends unknown[], R>(
+    fn: (...args: A) => R,
+    args?: A,
+    options: RunOptions = {},
+  ): Promise<Awaited<R>> {
     return await this.applyAsync(fn, args, options).get();
   }
 
@@ -549,7 +552,7 @@ export class Pool implements AsyncDisposable {
    * ```
    */
   starmapAsync<A extends unknown[], R>(
-    fn: Fn<A, R>,
+    fn: (...args: A) => R,
     iterable: Iterable<A>,
     options?: number | MapAsyncOptions<Awaited<R>>,
   ): AsyncResult<Awaited<R>[]> {
@@ -584,7 +587,7 @@ export class Pool implements AsyncDisposable {
    * ```
    */
   async starmap<A extends unknown[], R>(
-    fn: Fn<A, R>,
+    fn: (...args: A) => R,
     iterable: Iterable<A>,
     options?: number | MapOptions,
   ): Promise<Awaited<R>[]> {
@@ -691,7 +694,8 @@ export class Pool implements AsyncDisposable {
         new ProcessError("Cannot join the pool as it is still running: call close() or terminate() first"),
       );
     }
-    validateTimeout(timeoutMs, "join");
+    const bad = badTimeout(timeoutMs, "join");
+    if (bad) return Promise.reject(bad);
     return waitFor(this.#engine.exited, timeoutMs, options.signal);
   }
 
@@ -788,7 +792,7 @@ export class Pool implements AsyncDisposable {
   }
 
   #mapAsync(
-    fn: Fn<never[], unknown>,
+    fn: (...args: never[]) => unknown,
     iterable: Iterable<unknown>,
     chunksizeOrOptions: number | MapAsyncOptions<unknown> | undefined,
     kind: TaskKind,
@@ -825,7 +829,7 @@ export class Pool implements AsyncDisposable {
   }
 
   #imap<R>(
-    fn: Fn<never[], unknown>,
+    fn: (...args: never[]) => unknown,
     iterable: Iterable<unknown> | AsyncIterable<unknown>,
     chunksizeOrOptions: number | MapOptions | undefined,
     ordered: boolean,
@@ -944,10 +948,12 @@ function validateChunksize(chunksize: unknown, method: string): number {
   return chunksize as number;
 }
 
-function validateTimeout(timeoutMs: unknown, method: string): void {
+/** The error for a timeout that is not a number of ms, if it is not. */
+function badTimeout(timeoutMs: unknown, method: string): TypeError | undefined {
   if (timeoutMs !== undefined && (typeof timeoutMs !== "number" || Number.isNaN(timeoutMs))) {
-    throw new TypeError(`${method}: timeout must be a number of milliseconds, not ${String(timeoutMs)}`);
+    return new TypeError(`${method}: timeout must be a number of milliseconds, not ${String(timeoutMs)}`);
   }
+  return undefined;
 }
 
 function validateProgress(onProgress: unknown, method: string): ProgressListener | undefined {

@@ -45,6 +45,36 @@ const expectations: Record<string, RegExp[]> = {
     /9² = 81/,
     /the cache kept every square through the crashes: \[1,4,9,null,25,36,49,null,81\]/,
   ],
+  pool_apply: [
+    /( {2}pid=(\d+) start run work(\d)\n {2}pid=\2 end run work\3\n){5}apply: \[0,1,4,9,16\] in \d+\.\d\d s/,
+    /main: all 5 tasks submitted, none finished yet/,
+    /applyAsync: \[0,1,4,9,16\] in \d+\.\d\d s\napplyAsync ran them in parallel/,
+  ],
+  pool_callback: [
+    /---main--- MainProcess pid=\d+\nend\n/,
+    / {2}in the pool: PoolWorker-\d pid=\d+/,
+    / {2}---exec done---- 109 MainProcess pid=\d+/,
+    /seed 003: Bar got \[100,101,102,103,104,105,106,107,108,109\]/,
+    / {2}PoolWorker-\d pid=\d+ end run work4/,
+    / {2}MainProcess pid=\d+ callback_work 16/,
+    /seed 004: get\(\) gives \[0,1,4,9,16\] too/,
+    /all 15 callbacks ran in the main process \(MainProcess pid=\d+\), none in a worker/,
+  ],
+  pool_map: [
+    /map: \[1,4,9,16,25,36,49,64,81\]\napplyAsync item by item: \[1,4,9,16,25,36,49,64,81\]/,
+    /mapAsync: ready right away\? false\nmapAsync callback in MainProcess: \[1,4,9,.*,81\]/,
+    /map with chunksize=3: 3 chunks, each run whole by one worker: \[1,2,3\] \[4,5,6\] \[7,8,9\]/,
+    /imap: 1 4 9 16 25 36 49 64 81\nafter the block: <Pool state=TERMINATE pool_size=5>/,
+  ],
+  pool_failure: [
+    / {2}PoolWorker-\d start run work3, and will exit in the middle of it/,
+    /work1: succeeded: work1 done\n/,
+    /work2: threw: RangeError: work2 failed on purpose\n/,
+    /work3: its worker died: WorkerCrashedError \(exit code 3\)\n/,
+    /work4: succeeded: work4 done\n/,
+    /errorCallback was called for: RangeError, WorkerCrashedError/,
+    /the pool still works: \[1,4,9,16,25\]\nstats: completed=7 failed=2 restarts=1\nmain exits/,
+  ],
   demo: [/speedup \d+\.\d\dx on \d+ cores, same answer/],
 };
 
