@@ -406,7 +406,7 @@ export class Pool implements AsyncDisposable {
    * const module = "data:text/javascript,export function work(name, n) { return name + ':' + n; }";
    * const { work } = await import(module);
    * await using pool = new Pool({ processes: 2, module });
-   * const seen: string[] = [];
+   * const seen: unknown[] = [];
    * const result = pool.applyAsync(work, ["work1", 1], { callback: (v) => seen.push(v) });
    * assert.equal(await result.get(), "work1:1");
    * assert.deepEqual(seen, ["work1:1"]);
@@ -613,7 +613,7 @@ export class Pool implements AsyncDisposable {
    * const module = "data:text/javascript,export function square(x) { return x * x; }";
    * const { square } = await import(module);
    * await using pool = new Pool({ processes: 2, module });
-   * const results: number[] = [];
+   * const results: unknown[] = [];
    * for await (const y of pool.imap(square, [1, 2, 3])) results.push(y);
    * assert.deepEqual(results, [1, 4, 9]);
    * ```
@@ -642,7 +642,7 @@ export class Pool implements AsyncDisposable {
    * const module = "data:text/javascript,export function square(x) { return x * x; }";
    * const { square } = await import(module);
    * await using pool = new Pool({ processes: 2, module });
-   * const results: number[] = [];
+   * const results: unknown[] = [];
    * for await (const y of pool.imapUnordered(square, [1, 2, 3])) results.push(y);
    * assert.deepEqual(results.sort(), [1, 4, 9]);
    * ```
