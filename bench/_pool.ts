@@ -93,13 +93,13 @@ export function sequentialMap(): Promise<number> {
   return Promise.resolve((performance.now() - t0) * 1000 / ITEMS);
 }
 
-/** CPU-bound tasks (fib(30) × 4 per core, ~10 ms each): in this isolate, and on a pool of `cpus` workers; ms. */
+/** CPU-bound tasks (fib(32) × 4 per core, ~20 ms each): in this isolate, and on a pool of `cpus` workers; ms. */
 export function cpuBound(cpus: number): {
   sequential: () => Promise<number>;
   pooled: () => Promise<number>;
   close: () => Promise<void>;
 } {
-  const inputs = Array.from({ length: 4 * cpus }, () => 30);
+  const inputs = Array.from({ length: 4 * cpus }, () => 32);
   const pool = new Pool({ processes: cpus, module });
   return {
     sequential() {

@@ -614,7 +614,7 @@ async function poolRows(): Promise<Row[]> {
   const cpu = pools.cpuBound(cpus);
   rows.push(
     await compare(
-      `CPU-bound: ${4 * cpus} × fib(30), ${cpus} workers`,
+      `CPU-bound: ${4 * cpus} × fib(32), ${cpus} workers`,
       "ms",
       ["one isolate", cpu.sequential],
       ["Pool.map, chunksize 1", cpu.pooled],
