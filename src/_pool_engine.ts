@@ -535,7 +535,11 @@ export class PoolEngine {
   /** Has the next restart skip creating a process, where this isolate hosts them. */
   #keepSpare(): void {
     if (this.options.permissions || this.options.memoryLimitMb) return;
-    runtime.hosting?.topUp(this.options.backend, 1, this.options.module).catch(() => {});
+    // Both modules a worker loads, so the replacement that claims the spare loads neither on its way up.
+    const preload = `data:text/javascript,${
+      encodeURIComponent(`import ${JSON.stringify(WORKER_MODULE)}; import ${JSON.stringify(this.options.module)};`)
+    }`;
+    runtime.hosting?.topUp(this.options.backend, 1, preload).catch(() => {});
   }
 
   /** A crash loop: every task not finished fails, and the pool stops. */
