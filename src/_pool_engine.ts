@@ -537,7 +537,9 @@ export class PoolEngine {
     if (this.options.permissions || this.options.memoryLimitMb) return;
     // Both modules a worker loads, so the replacement that claims the spare loads neither on its way up.
     const preload = `data:text/javascript,${
-      encodeURIComponent(`import ${JSON.stringify(WORKER_MODULE)}; import ${JSON.stringify(this.options.module)};`)
+      encodeURIComponent(
+        `import ${JSON.stringify(WORKER_MODULE)}; import ${JSON.stringify(this.options.module)};`,
+      )
     }`;
     runtime.hosting?.topUp(this.options.backend, 1, preload).catch(() => {});
   }

@@ -41,6 +41,12 @@ function outcome<T>(promise: Promise<T>): Promise<{ ok: true; value: T } | { ok:
   return promise.then((value) => ({ ok: true, value }), (error) => ({ ok: false, error }));
 }
 
+/**
+ * For steps that wait on several worker restarts in a row: under `deno test` a
+ * worker type-checks its modules, which on a fresh checkout takes seconds.
+ */
+const RESTART_PATIENCE_MS = 60_000;
+
 /** Mulberry32: a tiny seeded PRNG, so a failing seed can be replayed. */
 function prng(seed: number): () => number {
   let a = seed >>> 0;
@@ -104,12 +110,15 @@ for (const backend of BACKENDS) {
     await using dir = await tempDir();
     {
       await using p = pool(backend, 2, { retries: 1 });
-      assert.equal(await within(p.apply(targets.crashOnce, [`${dir.path}/pool-level`])), "ok");
+      assert.equal(
+        await within(p.apply(targets.crashOnce, [`${dir.path}/pool-level`]), RESTART_PATIENCE_MS),
+        "ok",
+      );
       assert.equal(p.stats().restarts, 1);
       assert.equal(p.stats().failed, 0);
       // retries: 0 for one task overrides the pool's.
       await assert.rejects(
-        within(p.apply(targets.crashOnce, [`${dir.path}/no-retry`], { retries: 0 })),
+        within(p.apply(targets.crashOnce, [`${dir.path}/no-retry`], { retries: 0 }), RESTART_PATIENCE_MS),
         (e) => e instanceof WorkerCrashedError && e.exitCode === 3,
       );
     }
@@ -117,14 +126,25 @@ for (const backend of BACKENDS) {
       await using p = pool(backend, 1);
       // The pool's default is no retry; one task asks for one.
       assert.equal(
-        await within(p.apply(targets.crashOnce, [`${dir.path}/task-level`], { retries: 1 })),
+        await within(
+          p.apply(targets.crashOnce, [`${dir.path}/task-level`], { retries: 1 }),
+          RESTART_PATIENCE_MS,
+        ),
         "ok",
       );
-      await assert.rejects(within(p.apply(targets.crashOnce, [`${dir.path}/default`])), WorkerCrashedError);
-      assert.deepEqual(await within(p.map(targets.crashOnce, [`${dir.path}/map`], { retries: 1 })), ["ok"]);
+      await assert.rejects(
+        within(p.apply(targets.crashOnce, [`${dir.path}/default`]), RESTART_PATIENCE_MS),
+        WorkerCrashedError,
+      );
+      assert.deepEqual(
+        await within(p.map(targets.crashOnce, [`${dir.path}/map`], { retries: 1 }), RESTART_PATIENCE_MS),
+        ["ok"],
+      );
       // A task that always crashes runs 1 + retries times, then fails.
       const restarts = p.stats().restarts;
-      await assert.rejects(within(p.apply(targets.exitWith, [5], { retries: 2 })), { exitCode: 5 });
+      await assert.rejects(within(p.apply(targets.exitWith, [5], { retries: 2 }), RESTART_PATIENCE_MS), {
+        exitCode: 5,
+      });
       assert.equal(p.stats().restarts - restarts, 3);
       assert.throws(() => p.applyAsync(targets.square, [1], { retries: -1 }), RangeError);
       assert.throws(() => p.applyAsync(targets.square, [1], { retries: 0.5 }), RangeError);
