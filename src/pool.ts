@@ -800,11 +800,7 @@ export class Pool implements AsyncDisposable {
   ): AsyncResult<unknown[]> {
     this.#assertRunning();
     const key = functionKey(fn, `${method}: the function`);
-    const options: MapAsyncOptions<unknown> = chunksizeOrOptions === undefined
-      ? {}
-      : typeof chunksizeOrOptions === "number"
-      ? { chunksize: chunksizeOrOptions }
-      : chunksizeOrOptions;
+    const options = mapOptions(chunksizeOrOptions);
     const run = this.#runOptions(options, method);
     if (iterable === null || typeof (iterable as Iterable<unknown>)?.[Symbol.iterator] !== "function") {
       throw new TypeError(`${method}: the items must be iterable (for an async iterable, use imap)`);
@@ -837,11 +833,7 @@ export class Pool implements AsyncDisposable {
   ): AsyncIterableIterator<R> {
     this.#assertRunning();
     const key = functionKey(fn, `${method}: the function`);
-    const options: MapOptions = chunksizeOrOptions === undefined
-      ? {}
-      : typeof chunksizeOrOptions === "number"
-      ? { chunksize: chunksizeOrOptions }
-      : chunksizeOrOptions;
+    const options = mapOptions(chunksizeOrOptions);
     const run = this.#runOptions(options, method);
     const source = iterable as Partial<Iterable<unknown> & AsyncIterable<unknown>> | null;
     if (
@@ -932,6 +924,12 @@ function validatePoolOptions(options: PoolOptions) {
       periodMs,
     },
   };
+}
+
+/** A map's third argument, Python's chunksize or an options object, as options. */
+function mapOptions<O extends MapOptions>(chunksizeOrOptions: number | O | undefined): O {
+  if (chunksizeOrOptions === undefined) return {} as O;
+  return typeof chunksizeOrOptions === "number" ? { chunksize: chunksizeOrOptions } as O : chunksizeOrOptions;
 }
 
 function validateRetries(retries: unknown, method: string): number {

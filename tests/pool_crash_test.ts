@@ -6,35 +6,12 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  type Backend,
-  Pool,
-  PoolClosedError,
-  type PoolOptions,
-  ProcessError,
-  ProcessTimeoutError,
-  WorkerCrashedError,
-} from "../mod.ts";
-import type { AsyncResult } from "../mod.ts";
+import { PoolClosedError, ProcessError, ProcessTimeoutError, WorkerCrashedError } from "../mod.ts";
+import type { AsyncResult, Backend } from "../mod.ts";
 import { withLeakCheck } from "../src/testing.ts";
 import { BACKENDS, PATIENCE_MS, within } from "./_helpers.ts";
 import * as targets from "./testdata/pool_targets.ts";
-
-const module = targets.MODULE;
-
-function pool(backend: Backend, processes: number, options: PoolOptions = {}): Pool {
-  return new Pool({ processes, module, backend, ...options });
-}
-
-async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
-  const path = await Deno.makeTempDir({ prefix: "troupe-pool-crash-" });
-  return {
-    path,
-    async [Symbol.asyncDispose]() {
-      await Deno.remove(path, { recursive: true }).catch(() => {});
-    },
-  };
-}
+import { pool, tempDir } from "./testdata/pool_helpers.ts";
 
 /** What a promise settled with: its value, or the error it rejected with. */
 function outcome<T>(promise: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {

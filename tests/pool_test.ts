@@ -6,35 +6,13 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  type Backend,
-  Pool,
-  PoolClosedError,
-  type PoolOptions,
-  ProcessError,
-  ProcessTimeoutError,
-} from "../mod.ts";
+import { Pool, PoolClosedError, type PoolOptions, ProcessError, ProcessTimeoutError } from "../mod.ts";
 import { withLeakCheck } from "../src/testing.ts";
 import { BACKENDS, PATIENCE_MS, waitForReport, within } from "./_helpers.ts";
 import * as targets from "./testdata/pool_targets.ts";
+import { pool, tempDir } from "./testdata/pool_helpers.ts";
 
 const module = targets.MODULE;
-
-/** A pool of `processes` workers on `backend` running pool_targets.ts. */
-function pool(backend: Backend, processes: number, options: PoolOptions = {}): Pool {
-  return new Pool({ processes, module, backend, ...options });
-}
-
-/** A temporary directory, removed when disposed. */
-async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
-  const path = await Deno.makeTempDir({ prefix: "troupe-pool-" });
-  return {
-    path,
-    async [Symbol.asyncDispose]() {
-      await Deno.remove(path, { recursive: true }).catch(() => {});
-    },
-  };
-}
 
 /** An empty file in `dir` for a task to write when it starts (waitForReport watches it). */
 async function marker(dir: { path: string }, name: string): Promise<string> {
