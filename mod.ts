@@ -25,7 +25,11 @@
  */
 
 export { ActorExitedError, ActorRef, type AskOptions, type Behaviour, serve } from "./src/actor.ts";
+export { Barrier, type BarrierOptions, BrokenBarrierError } from "./src/barrier.ts";
+export { Condition } from "./src/condition.ts";
 export { ProcessError, ProcessTimeoutError } from "./src/errors.ts";
+export { Event } from "./src/event.ts";
+export { type AcquireOptions, Lock, RLock, type WaitOptions } from "./src/lock.ts";
 export { BrokenPipeError, Connection, EOFError, Pipe, type RecvOptions } from "./src/pipe.ts";
 export {
   JoinableQueue,
@@ -62,6 +66,17 @@ export {
   type ProcessOptions,
   type ProcessPermissions,
 } from "./src/process.ts";
+export { BoundedSemaphore, Semaphore } from "./src/semaphore.ts";
+export {
+  type ElementOf,
+  RawArray,
+  RawValue,
+  SharedArray,
+  type SharedOptions,
+  type StorageOf,
+  type Typecode,
+  Value,
+} from "./src/shared_memory.ts";
 export { shutdown, type ShutdownOptions } from "./src/shutdown.ts";
 export {
   type ChildInfo,

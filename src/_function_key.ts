@@ -19,20 +19,24 @@ function hash(text: string): string {
   return (h >>> 0).toString(36);
 }
 
-/** The key of `fn`; throws a TypeError (`what`: "the function", "initializer") for one that cannot have one. */
-export function functionKey(fn: unknown, what: string): FunctionKey {
+/**
+ * The key of `fn`; throws a TypeError (`what`: "the function", "initializer")
+ * for one that cannot have one. `owner` is what says where to find it: a
+ * Pool, or a Barrier (its action).
+ */
+export function functionKey(fn: unknown, what: string, owner = "Pool"): FunctionKey {
   if (typeof fn === "function") {
     const known = keys.get(fn);
     if (known) return known;
   }
   if (typeof fn !== "function") {
-    throw new TypeError(`${what} must be a function exported from the pool's module, not ${typeof fn}`);
+    throw new TypeError(`${what} must be a function exported from the ${owner}'s module, not ${typeof fn}`);
   }
   const source = Function.prototype.toString.call(fn);
   if (/^class\b/.test(source)) throw new TypeError(`${what} must be a function, not class ${fn.name}`);
   if (!fn.name || fn.name.startsWith("bound ") || fn.name.includes("#")) {
     throw new TypeError(
-      `${what} must be a named function exported from the pool's module (workers find it by its export ` +
+      `${what} must be a named function exported from the ${owner}'s module (workers find it by its export ` +
         "name): export a named function and pass that, not an anonymous, inline or bound one",
     );
   }
@@ -49,6 +53,7 @@ export function findFunction(
   namespace: Record<string, unknown>,
   key: FunctionKey,
   module: string,
+  owner = "Pool",
 ): (...args: unknown[]) => unknown {
   const at = key.lastIndexOf("#");
   const name = key.slice(0, at), wanted = key.slice(at + 1);
@@ -59,7 +64,7 @@ export function findFunction(
   if (found) return found;
   throw new ReferenceError(
     `Cannot find the function "${name}" among the exports of ${module}: export it ` +
-      `(export function ${name}() {}), or, if another module exports it, create the Pool with that ` +
+      `(export function ${name}() {}), or, if another module exports it, create the ${owner} with that ` +
       "module's URL as its module option (module: import.meta.url there)",
   );
 }

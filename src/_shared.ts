@@ -66,6 +66,31 @@ export function registerReviver(
 }
 
 /**
+ * Kinds that live in shared memory (locks, events, values): they cross only
+ * to isolates of this OS process, inside a worker's args, never as bytes.
+ */
+const memoryKinds = new Set<string>();
+
+/** Teaches `revive` how to rebuild a kind that lives in shared memory, and the codec to refuse it. */
+export function registerMemoryReviver(kind: string, reviver: Reviver): void {
+  memoryKinds.add(kind);
+  revivers.set(kind, reviver);
+}
+
+/**
+ * The error for a shared-memory object met on its way to bytes: it would
+ * arrive as a copy, which is never what its sender meant.
+ */
+function cannotCopy(kind: string): TypeError {
+  return new TypeError(
+    `Cannot send a ${kind} to another OS process, or through a queue, pipe or pool task: it lives in ` +
+      "shared memory, which only isolates of one OS process share. Pass it in the args of a Process " +
+      'with backend: "worker" (or the initargs of a worker Pool), as Python shares locks by inheritance; ' +
+      "a subprocess can share state through a Manager",
+  );
+}
+
+/**
  * Gives back what `reduce` took for the descriptors in `value`: because the
  * process never got them (its start failed), or because it has exited
  * (`gone`), however it ended, as an OS closes a dead process's descriptors.
@@ -249,10 +274,14 @@ export function describedSoFar(): number {
 // The codec meets shareable objects inside queue items and messages: they
 // become descriptors, and the rings in those become ids served from here.
 setObjectExporter((object) => {
+  const kind = (object as Partial<Descriptor>)[SHARED_KEY];
+  if (kind !== undefined && memoryKinds.has(kind)) throw cannotCopy(kind);
   const describe = describers.get(object);
   if (describe) {
+    const descriptor = describe();
+    if (memoryKinds.has(descriptor[SHARED_KEY])) throw cannotCopy(descriptor[SHARED_KEY]);
     describedCount++;
-    return describe();
+    return descriptor;
   }
   return RING_KEY in object && (object as RingRef).buffer ? exportRingRef(object as RingRef) : object;
 });

@@ -1,0 +1,113 @@
+/**
+ * Sleeping on a word of shared memory without blocking the event loop, the
+ * one wait every lock, semaphore, event and condition is built on.
+ *
+ * @module
+ */
+
+import { type Deadline, served, SPIN_MS } from "./_ring.ts";
+
+/**
+ * Waits while `cells[index]` still holds `seen`. Resolves true when it may
+ * have changed (callers re-check: a wake-up is a hint, not a grant), false
+ * when the deadline passed first; rejects with the signal's reason on abort.
+ *
+ * Spins a little first, as a wake-up costs ~25 µs, more than most hand-offs.
+ * While it sleeps, `cells[waiters]` (if given) counts it, so a releaser can
+ * skip the notify when nobody sleeps.
+ */
+export async function waitChange(
+  cells: Int32Array,
+  index: number,
+  seen: number,
+  deadline: Deadline,
+  waiters?: number,
+): Promise<boolean> {
+  const { until, signal } = deadline;
+  signal?.throwIfAborted();
+  if (performance.now() >= until) return false;
+  const spinUntil = performance.now() + (served.waits === 0 ? SPIN_MS : 0);
+  while (performance.now() < spinUntil) {
+    for (let i = 0; i < 64; i++) if (Atomics.load(cells, index) !== seen) return true;
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  let woken = false;
+  let settled = true;
+  if (waiters !== undefined) Atomics.add(cells, waiters, 1);
+  try {
+    const ms = until - performance.now();
+    if (ms <= 0) return false;
+    const waiting = Atomics.waitAsync(cells, index, seen, ms);
+    if (!waiting.async) return true;
+    settled = false;
+    // A pending waitAsync neither keeps the program running nor, on an idle
+    // loop, times out: a timer just past its timeout keeps the loop going.
+    // An endless wait gets none, so a wait that nothing can end lets the
+    // program end rather than hang.
+    const ended: Promise<unknown>[] = [waiting.value.then((result) => {
+      settled = true;
+      woken = result === "ok";
+    })];
+    if (until !== Infinity) ended.push(new Promise((resolve) => timer = setTimeout(resolve, ms + 2)));
+    if (signal) {
+      ended.push(new Promise((_, reject) => onAbort = () => reject(signal.reason)));
+      signal.addEventListener("abort", onAbort!, { once: true });
+    }
+    await Promise.race(ended);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal!.removeEventListener("abort", onAbort);
+    if (waiters !== undefined) Atomics.sub(cells, waiters, 1);
+  }
+  // A waitAsync given up on (an abort) stays queued and could swallow a
+  // notify meant for a live waiter: wake everyone, and they re-check.
+  if (!settled) Atomics.notify(cells, index);
+  if (signal?.aborted) throw signal.reason;
+  return woken || Atomics.load(cells, index) !== seen || performance.now() < until;
+}
+
+/** Whether this is the main isolate, the only one whose event loop can run out of work and end. */
+const IS_MAIN_ISOLATE =
+  typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope === "undefined";
+let turning = false;
+
+/**
+ * Wakes up to `count` waiters on `cells[index]`. A waiter in this isolate
+ * resumes in a task V8 queues for it, which Deno's main event loop does not
+ * wait for: if nothing else is pending, the program would end with the
+ * waiter still asleep. One more turn of the loop (a 0 ms timer) runs it.
+ */
+export function wake(cells: Int32Array, index: number, count = Infinity): void {
+  if (Atomics.notify(cells, index, count) > 0 && IS_MAIN_ISOLATE && !turning) {
+    turning = true;
+    setTimeout(() => turning = false, 0);
+  }
+}
+
+/** Python's `block`/`timeout` pair, as locks and semaphores take it. */
+export interface BlockingOptions {
+  readonly block?: boolean | undefined;
+  readonly timeout?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/**
+ * The deadline of a blocking call, checked: `block: false` never waits (the
+ * timeout is then ignored), a negative timeout counts as 0, none waits for
+ * as long as it takes. Throws a TypeError naming `method` for a bad option.
+ */
+export function checkedDeadline(method: string, options: BlockingOptions = {}): Deadline {
+  const { block = true, timeout, signal } = options;
+  if (typeof block !== "boolean") {
+    throw new TypeError(`${method}: block must be a boolean, not ${typeof block}`);
+  }
+  if (timeout !== undefined && (typeof timeout !== "number" || Number.isNaN(timeout))) {
+    throw new TypeError(`${method}: timeout must be a number of milliseconds, not ${String(timeout)}`);
+  }
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(`${method}: signal must be an AbortSignal`);
+  }
+  const until = !block ? 0 : timeout === undefined ? Infinity : performance.now() + Math.max(0, timeout);
+  return { until, signal };
+}
