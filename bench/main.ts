@@ -5,7 +5,7 @@
  * Prints a table and writes bench/RESULTS.md.
  *
  * BENCH_RUNS sets the samples per side (default 30). BENCH_ONLY=processes,
- * channels, actors or pool runs one section (RESULTS.md then holds only that one).
+ * channels, actors, pool or sync runs one section (RESULTS.md then holds only that one).
  */
 
 import { Process } from "../mod.ts";
@@ -14,6 +14,7 @@ import { runtime } from "../src/_runtime.ts";
 import * as actors from "./_actors.ts";
 import * as channels from "./_channels.ts";
 import * as pools from "./_pool.ts";
+import * as sync from "./_sync.ts";
 import { pythonSamples } from "./_python.ts";
 
 const RUNS = Number(Deno.env.get("BENCH_RUNS") ?? 30);
@@ -626,6 +627,47 @@ async function poolRows(): Promise<Row[]> {
   return rows;
 }
 
+/** Locks and shared values: uncontended, handed off, and under contention. */
+async function syncRows(): Promise<Row[]> {
+  const rows: Row[] = [];
+  const runs = POOL_RUNS;
+  rows.push(
+    await compare(
+      `uncontended acquire + release inside a worker, per pair (${sync.PAIRS / 1e6}M pairs)`,
+      "µs",
+      ["raw Atomics.compareExchange + store, awaited", () => sync.uncontended("raw")],
+      ["Lock.acquire() + release()", () => sync.uncontended("troupe")],
+      "troupe < 1 µs",
+      runs,
+    ),
+  );
+  rows.push(
+    ...await againstPython(
+      `strict hand-off between two workers through two Semaphores, per hand-off (${
+        sync.HAND_OFFS / 1000
+      }k each way)`,
+      "µs",
+      ["multiprocessing.Semaphore", await sync.python("handoff", runs)],
+      ["Semaphore, worker ↔ worker", sync.handOffs],
+      "measured",
+      runs,
+    ),
+  );
+  rows.push(
+    ...await againstPython(
+      `Value += 1 under its lock, two workers, ${
+        sync.INCREMENTS / 1e6
+      }M in all, per increment (no update lost)`,
+      "µs",
+      ["multiprocessing.Value, with get_lock()", await sync.python("value", runs)],
+      ["Value, acquire / += 1 / release", sync.increments],
+      "measured",
+      runs,
+    ),
+  );
+  return rows;
+}
+
 /** A worker killed every 100 ms during 100k tasks: nothing may be lost or hang. */
 async function stormReport(): Promise<string> {
   const storm = await pools.crashStorm();
@@ -669,6 +711,7 @@ if (import.meta.main) {
     rows.push(...await poolRows());
     stormed = await stormReport();
   }
+  if (runs("sync")) rows.push(...await syncRows());
 
   const when = new Date().toISOString().slice(0, 10);
   const report = [

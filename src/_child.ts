@@ -29,6 +29,12 @@ import { home, revive, setRingRegistrar } from "./_shared.ts";
 import { closeInheritedConnections } from "./pipe.ts";
 import { Process } from "./process.ts";
 import { shutdown } from "./shutdown.ts";
+// Shared-memory objects a child may get in its args: loading their modules
+// teaches revive() to rebuild them (queues, pipes and actors come with process.ts).
+import "./barrier.ts";
+import "./event.ts";
+import "./semaphore.ts";
+import "./shared_memory.ts";
 
 /** How a child talks to the root and ends itself. */
 export interface ChildTransport {
