@@ -13,7 +13,7 @@
 
 import { runtime } from "./_runtime.ts";
 import type { Deadline } from "./_ring.ts";
-import { type BlockingOptions, waitChange, wake } from "./_futex.ts";
+import { type BlockingOptions, checkedDeadline, waitChange, wake } from "./_futex.ts";
 import { ProcessTimeoutError } from "./errors.ts";
 
 const VALUE = 0;
@@ -134,6 +134,41 @@ export class SemLock {
     const owner = Atomics.load(this.#cells, OWNER);
     return owner === 0 ? "none" : owner === me() ? "this process" : "another process";
   }
+}
+
+const FOREVER: Deadline = { until: Infinity };
+
+/**
+ * Acquires `engine` as `options` say, for the fronts' `acquire`: a bad
+ * option or an aborted signal rejects (naming `method`) before anything is
+ * taken; `reenter` (an RLock's owner) may succeed without taking; `took`
+ * runs once a unit is taken. The uncontended case costs no async function.
+ */
+export function acquireFor(
+  engine: SemLock,
+  method: string,
+  options: BlockingOptions | undefined,
+  took?: () => void,
+  reenter?: () => boolean,
+): Promise<boolean> {
+  let deadline = FOREVER;
+  if (options !== undefined) {
+    try {
+      deadline = checkedDeadline(method, options);
+      deadline.signal?.throwIfAborted();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+  if (reenter?.()) return Promise.resolve(true);
+  if (engine.tryAcquire()) {
+    took?.();
+    return Promise.resolve(true);
+  }
+  return engine.acquire(deadline).then((got) => {
+    if (got) took?.();
+    return got;
+  });
 }
 
 /** The engine of each lock front, for the Condition and Value that use the lock. */

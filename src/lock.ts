@@ -6,8 +6,8 @@
  * @module
  */
 
-import { type BlockingOptions, checkedDeadline } from "./_futex.ts";
-import { adopted, adoptEngine, holdOrTimeOut, SemLock, setEngine } from "./_semlock.ts";
+import type { BlockingOptions } from "./_futex.ts";
+import { acquireFor, adopted, adoptEngine, holdOrTimeOut, SemLock, setEngine } from "./_semlock.ts";
 import { makeShareable, registerMemoryReviver, SHARED_KEY } from "./_shared.ts";
 import { ProcessError } from "./errors.ts";
 
@@ -110,21 +110,7 @@ export class Lock {
    */
   acquire(options?: AcquireOptions): Promise<boolean> {
     const engine = this.#engine;
-    // The uncontended case costs no async function.
-    if (engine.tryAcquire()) {
-      engine.own();
-      return Promise.resolve(true);
-    }
-    let deadline;
-    try {
-      deadline = checkedDeadline("Lock.acquire", options);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return engine.acquire(deadline).then((got) => {
-      if (got) engine.own();
-      return got;
-    });
+    return acquireFor(engine, "Lock.acquire", options, () => engine.own());
   }
 
   /**
@@ -245,24 +231,12 @@ export class RLock {
    */
   acquire(options?: AcquireOptions): Promise<boolean> {
     const engine = this.#engine;
-    if (engine.isMine()) {
+    const reenter = () => {
+      if (!engine.isMine()) return false;
       engine.deepen();
-      return Promise.resolve(true);
-    }
-    if (engine.tryAcquire()) {
-      engine.own();
-      return Promise.resolve(true);
-    }
-    let deadline;
-    try {
-      deadline = checkedDeadline("RLock.acquire", options);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return engine.acquire(deadline).then((got) => {
-      if (got) engine.own();
-      return got;
-    });
+      return true;
+    };
+    return acquireFor(engine, "RLock.acquire", options, () => engine.own(), reenter);
   }
 
   /**

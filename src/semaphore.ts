@@ -5,8 +5,7 @@
  * @module
  */
 
-import { checkedDeadline } from "./_futex.ts";
-import { adopted, adoptEngine, holdOrTimeOut, SemLock, UNBOUNDED } from "./_semlock.ts";
+import { acquireFor, adopted, adoptEngine, holdOrTimeOut, SemLock, UNBOUNDED } from "./_semlock.ts";
 import { makeShareable, registerMemoryReviver, SHARED_KEY } from "./_shared.ts";
 import type { AcquireOptions } from "./lock.ts";
 
@@ -72,13 +71,7 @@ export class Semaphore {
    * ```
    */
   acquire(options?: AcquireOptions): Promise<boolean> {
-    const engine = this.#engine;
-    if (engine.tryAcquire()) return Promise.resolve(true);
-    try {
-      return engine.acquire(checkedDeadline(`${this.#kind}.acquire`, options));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return acquireFor(this.#engine, `${this.#kind}.acquire`, options);
   }
 
   /**

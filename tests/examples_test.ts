@@ -75,6 +75,36 @@ const expectations: Record<string, RegExp[]> = {
     /errorCallback was called for: RangeError, WorkerCrashedError/,
     /the pool still works: \[1,4,9,16,25\]\nstats: completed=7 failed=2 restarts=1\nmain exits/,
   ],
+  shared_value: [
+    /main: money = Value\("i", 5000\)/,
+    /man: earned (\d+) in 30 deposits\n[^]*main: balance = 5000 \+ man's \1 - /,
+    /girl: spent (\d+) in 30 withdrawals\n[^]*main: balance = 5000 \+ man's \d+ - girl's \1 = /,
+    /main: balance after a month: (-?\d+)\nmain: balance = .* = \1: no update was lost/,
+  ],
+  shared_array: [
+    /main: SharedArray\("i", \[1, 2, 3\]\)\n {2}Process-1: 1\n {2}Process-1: 2\n {2}Process-1: 3\n/,
+    / {2}Process-1: set item 1 to 1000\nmain: for i in shm: 1 1000 3\n/,
+    /main: SharedArray\("i", \[0, 0, 0\]\)\n( {2}Process-2: 0\n){3} {2}Process-2: set item 1 to 1000\n/,
+    /main: for i in shm: 0 1000 0\n/,
+    /main: SharedArray\("c", \["h", "e", "l", "l", "o"\]\)\n {2}Process-3: "h"\n {2}Process-3: "e"\n/,
+    / {2}Process-3: set item 1 to "H"\nmain: for i in shm: h H l l o\nmain: shm\.value = "hHllo"/,
+  ],
+  semaphore: [
+    /main: Semaphore\(value=3\)\n/,
+    ...[1, 2, 3, 4, 5].map((i) =>
+      new RegExp(
+        `handle-${i} wants to run\\n[^]*handle-${i} runs \\([123] running\\)\\n[^]*handle-${i} is done\\n`,
+      )
+    ),
+    /main: at most 3 ran at once: the peak was 3 of 5\nmain: sem\.getValue\(\) = 3\n/,
+  ],
+  local_socket: [
+    /server: listening on the socket file\nmain: the socket file is a socket: true\nserver: a client connected\n/,
+    /server: received "hello"\nmain: sent "hello", the server replied "message 1 received \(5 bytes\)"\n/,
+    /server: received "你好, 本地套接字"\nmain: sent .*, the server replied "message 2 received \(23 bytes\)"\n/,
+    /server: received "bye"\nmain: sent "bye", the server replied "message 3 received \(3 bytes\)"\n/,
+    /server: the client closed; received 3 messages\nmain: the server exited with code 0\nmain: removed the socket file/,
+  ],
   demo: [/speedup \d+\.\d\dx on \d+ cores, same answer/],
 };
 
