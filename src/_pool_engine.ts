@@ -368,7 +368,18 @@ export class PoolEngine {
   #start(slot: Slot): void {
     this.#slots.add(slot);
     const { process } = slot;
-    process.start().catch((error) => {
+    let starting: Promise<void>;
+    try {
+      starting = process.start();
+    } catch (error) {
+      // It could not even launch (initargs that cannot cross): a worker
+      // that died before it was ready, as far as the pool is concerned.
+      slot.startError = error;
+      slot.exitCode = 1;
+      queueMicrotask(() => this.#poke?.());
+      return;
+    }
+    starting.catch((error) => {
       slot.startError = error;
       if (process.exitCode === null) process.kill();
     });

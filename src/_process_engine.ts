@@ -15,7 +15,7 @@ import { findUncloneable } from "./_clone_path.ts";
 import type { KidHandle } from "./_hosting.ts";
 import type { EntrySpec, HostSpec, KidEvent, LaunchSpec, StopHow } from "./_protocol.ts";
 import { runtime } from "./_runtime.ts";
-import { discard, reduce } from "./_shared.ts";
+import { discard, memoryKindIn, reduce } from "./_shared.ts";
 import { waitFor } from "./_wait.ts";
 import { Queue } from "./queue.ts";
 import { ProcessError } from "./errors.ts";
@@ -167,6 +167,14 @@ export class ProcessEngine {
       throw new ProcessError(
         `Cannot start ${this.name} from daemon process ${runtime.self.name}: ` +
           "daemonic processes are not allowed to have children. Create the parent with daemon: false",
+      );
+    }
+    const memoryKind = this.#host!.backend === "subprocess" ? memoryKindIn([entry, args]) : undefined;
+    if (memoryKind) {
+      throw new TypeError(
+        `Cannot start ${this.name} with a ${memoryKind} in its args: it lives in shared memory, and a ` +
+          'subprocess is another OS process. Use backend: "worker" to share it, or send a subprocess data ' +
+          "through a Queue or Pipe",
       );
     }
     const spec: LaunchSpec = {

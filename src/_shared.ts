@@ -38,9 +38,17 @@ export interface Descriptor {
 /** How each object that crosses by reference describes itself (kept off the public classes). */
 const describers = new WeakMap<object, () => Descriptor>();
 
-/** Makes `object` cross by reference, as `describe()` says. */
-export function makeShareable(object: object, describe: () => Descriptor): void {
+/** Objects that live in shared memory, with their kind: they cross only within this OS process. */
+const memoryObjects = new WeakMap<object, string>();
+
+/**
+ * Makes `object` cross by reference, as `describe()` says. `memoryKind`
+ * marks an object that lives in shared memory (its describer then has no
+ * side effects), which crosses to isolates of this OS process only.
+ */
+export function makeShareable(object: object, describe: () => Descriptor, memoryKind?: string): void {
   describers.set(object, describe);
+  if (memoryKind !== undefined) memoryObjects.set(object, memoryKind);
 }
 
 type Reviver = (descriptor: Descriptor) => object;
@@ -78,15 +86,32 @@ export function registerMemoryReviver(kind: string, reviver: Reviver): void {
 }
 
 /**
+ * The kind of the first shared-memory object in `value` (live, or as a
+ * descriptor), for refusing it before a launch that would need bytes.
+ */
+export function memoryKindIn(value: unknown): string | undefined {
+  const seen = new Set<object>();
+  const walk = (v: unknown): string | undefined => {
+    if (typeof v !== "object" || v === null || seen.has(v)) return undefined;
+    seen.add(v);
+    const kind = memoryObjects.get(v) ?? (v as Partial<Descriptor>)[SHARED_KEY];
+    if (kind !== undefined) return memoryKinds.has(kind) ? kind : undefined;
+    if (Array.isArray(v)) return v.map(walk).find((found) => found !== undefined);
+    if (Object.getPrototypeOf(v) !== Object.prototype) return undefined;
+    return Object.values(v).map(walk).find((found) => found !== undefined);
+  };
+  return walk(value);
+}
+
+/**
  * The error for a shared-memory object met on its way to bytes: it would
  * arrive as a copy, which is never what its sender meant.
  */
-function cannotCopy(kind: string): TypeError {
+export function cannotCopy(kind: string): TypeError {
   return new TypeError(
     `Cannot send a ${kind} to another OS process, or through a queue, pipe or pool task: it lives in ` +
       "shared memory, which only isolates of one OS process share. Pass it in the args of a Process " +
-      'with backend: "worker" (or the initargs of a worker Pool), as Python shares locks by inheritance; ' +
-      "a subprocess can share state through a Manager",
+      'with backend: "worker" (or the initargs of a worker Pool), as Python shares locks by inheritance',
   );
 }
 
@@ -274,14 +299,12 @@ export function describedSoFar(): number {
 // The codec meets shareable objects inside queue items and messages: they
 // become descriptors, and the rings in those become ids served from here.
 setObjectExporter((object) => {
-  const kind = (object as Partial<Descriptor>)[SHARED_KEY];
+  const kind = memoryObjects.get(object) ?? (object as Partial<Descriptor>)[SHARED_KEY];
   if (kind !== undefined && memoryKinds.has(kind)) throw cannotCopy(kind);
   const describe = describers.get(object);
   if (describe) {
-    const descriptor = describe();
-    if (memoryKinds.has(descriptor[SHARED_KEY])) throw cannotCopy(descriptor[SHARED_KEY]);
     describedCount++;
-    return descriptor;
+    return describe();
   }
   return RING_KEY in object && (object as RingRef).buffer ? exportRingRef(object as RingRef) : object;
 });

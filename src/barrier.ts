@@ -162,7 +162,7 @@ export class Barrier {
       // Another process finds the action by name, as a pool finds its functions.
       action: parts.key ??= action ? functionKey(action, "The Barrier's action", "Barrier") : null,
       module: parts.module,
-    }));
+    }), "Barrier");
   }
 
   /**

@@ -90,6 +90,7 @@ export class Condition {
     makeShareable(
       this,
       () => ({ [SHARED_KEY]: "Condition", buffer: parts.buffer, lock: reduce(parts.lock) }),
+      "Condition",
     );
   }
 

@@ -38,7 +38,7 @@ export class Event {
   constructor() {
     const buffer = adopted ?? new SharedArrayBuffer(8);
     this.#cells = new Int32Array(buffer);
-    makeShareable(this, () => ({ [SHARED_KEY]: "Event", buffer }));
+    makeShareable(this, () => ({ [SHARED_KEY]: "Event", buffer }), "Event");
   }
 
   /**

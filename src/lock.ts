@@ -87,7 +87,7 @@ export class Lock {
   constructor() {
     const engine = this.#engine = adopted() ?? SemLock.create(1, 1);
     setEngine(this, engine);
-    makeShareable(this, () => ({ [SHARED_KEY]: "Lock", buffer: engine.buffer }));
+    makeShareable(this, () => ({ [SHARED_KEY]: "Lock", buffer: engine.buffer }), "Lock");
   }
 
   /**
@@ -209,7 +209,7 @@ export class RLock {
   constructor() {
     const engine = this.#engine = adopted() ?? SemLock.create(1, 1);
     setEngine(this, engine);
-    makeShareable(this, () => ({ [SHARED_KEY]: "RLock", buffer: engine.buffer }));
+    makeShareable(this, () => ({ [SHARED_KEY]: "RLock", buffer: engine.buffer }), "RLock");
   }
 
   /**

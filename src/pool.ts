@@ -20,6 +20,7 @@ import {
 } from "./_pool_jobs.ts";
 import { TaskKind } from "./_protocol.ts";
 import { runtime } from "./_runtime.ts";
+import { memoryKindIn } from "./_shared.ts";
 import { waitFor } from "./_wait.ts";
 import { ProcessError, ProcessTimeoutError } from "./errors.ts";
 import { type Backend, cpuCount, type ProcessPermissions } from "./process.ts";
@@ -892,6 +893,13 @@ function validatePoolOptions(options: PoolOptions) {
     throw new TypeError(`Pool: initializer must be a function, not ${typeof initializer}`);
   }
   if (!Array.isArray(initargs)) throw new TypeError("Pool: initargs must be an array");
+  const memoryKind = options.backend === "subprocess" ? memoryKindIn(initargs) : undefined;
+  if (memoryKind) {
+    throw new TypeError(
+      `Pool: initargs hold a ${memoryKind}, which lives in shared memory: subprocess workers cannot share ` +
+        'it. Use backend: "worker"',
+    );
+  }
   if (maxTasksPerChild !== null && !(Number.isInteger(maxTasksPerChild) && maxTasksPerChild > 0)) {
     throw new RangeError(
       `Pool: maxTasksPerChild must be a positive whole number or null, not ${maxTasksPerChild}`,

@@ -51,7 +51,7 @@ export class Semaphore {
       engine = SemLock.create(value, bounded ? value : UNBOUNDED);
     }
     this.#engine = engine;
-    makeShareable(this, () => ({ [SHARED_KEY]: kind, buffer: engine.buffer }));
+    makeShareable(this, () => ({ [SHARED_KEY]: kind, buffer: engine.buffer }), kind);
   }
 
   /**

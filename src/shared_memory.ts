@@ -129,7 +129,7 @@ export class RawValue<C extends Typecode = Typecode> {
     this.#cells = adopted ? view(typecode, adopted.buffer) : allocate(typecode, 1);
     if (!adopted && value !== undefined) this.value = value as ElementOf<C>;
     const buffer = this.#cells.buffer;
-    makeShareable(this, () => ({ [SHARED_KEY]: "RawValue", typecode, buffer }));
+    makeShareable(this, () => ({ [SHARED_KEY]: "RawValue", typecode, buffer }), "RawValue");
   }
 
   /**
@@ -235,7 +235,11 @@ export class Value<C extends Typecode = Typecode> extends RawValue<C> {
     super(typecode, value);
     const lock = this.#lock = lockFor(options.lock, "Value");
     const buffer = this.getObj().buffer;
-    makeShareable(this, () => ({ [SHARED_KEY]: "Value", typecode, buffer, lock: lock && reduce(lock) }));
+    makeShareable(
+      this,
+      () => ({ [SHARED_KEY]: "Value", typecode, buffer, lock: lock && reduce(lock) }),
+      "Value",
+    );
   }
 
   /**
@@ -371,7 +375,7 @@ export class RawArray<C extends Typecode = Typecode> implements Iterable<Element
       throw new TypeError(`Cannot create a ${what} from ${String(sizeOrItems)}: give a length or the items`);
     }
     const buffer = this.#cells.buffer;
-    makeShareable(this, () => ({ [SHARED_KEY]: "RawArray", typecode, buffer }));
+    makeShareable(this, () => ({ [SHARED_KEY]: "RawArray", typecode, buffer }), "RawArray");
   }
 
   /**
@@ -645,6 +649,7 @@ export class SharedArray<C extends Typecode = Typecode> extends RawArray<C> {
     makeShareable(
       this,
       () => ({ [SHARED_KEY]: "SharedArray", typecode, buffer, lock: lock && reduce(lock) }),
+      "SharedArray",
     );
   }
 
