@@ -75,6 +75,7 @@ export {
   type SharedOptions,
   type StorageOf,
   type Typecode,
+  type TypecodeStorage,
   Value,
 } from "./src/shared_memory.ts";
 export { shutdown, type ShutdownOptions } from "./src/shutdown.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 
-/** Typed-array constructors, by typecode (`l`/`L` are 64-bit, as on Linux and macOS). */
+/** Typed-array constructors, by typecode. */
 const ARRAYS = {
   b: Int8Array,
   B: Uint8Array,
@@ -23,19 +23,86 @@ const ARRAYS = {
   c: Uint8Array,
 } as const;
 
-/** A typecode: `b B h H i I l L q Q f d c`. */
-export type Typecode = keyof typeof ARRAYS;
+/**
+ * The typed array each typecode is stored in: Python's ctypes, with `l` and
+ * `L` 64 bits wide, as on Linux and macOS.
+ *
+ * @example
+ * ```ts
+ * import { type TypecodeStorage, Value } from "@troupe/troupe";
+ *
+ * const cells: TypecodeStorage["d"] = new Value("d", 1.5).getObj();
+ * ```
+ */
+export interface TypecodeStorage {
+  /** signed char: -128 to 127 */
+  b: Int8Array;
+  /** unsigned char: 0 to 255 */
+  B: Uint8Array;
+  /** short: 16 bits, signed */
+  h: Int16Array;
+  /** unsigned short: 16 bits */
+  H: Uint16Array;
+  /** int: 32 bits, signed */
+  i: Int32Array;
+  /** unsigned int: 32 bits */
+  I: Uint32Array;
+  /** long: 64 bits, signed (a bigint) */
+  l: BigInt64Array;
+  /** unsigned long: 64 bits (a bigint) */
+  L: BigUint64Array;
+  /** long long: 64 bits, signed (a bigint) */
+  q: BigInt64Array;
+  /** unsigned long long: 64 bits (a bigint) */
+  Q: BigUint64Array;
+  /** float: 32 bits */
+  f: Float32Array;
+  /** double: 64 bits */
+  d: Float64Array;
+  /** char: one byte, shown as a one-character string */
+  c: Uint8Array;
+}
+
+/**
+ * A typecode: `b B h H i I l L q Q f d c`, as in Python's `array` module.
+ *
+ * @example
+ * ```ts
+ * import { type Typecode, Value } from "@troupe/troupe";
+ *
+ * const code: Typecode = "i";
+ * new Value(code, 0);
+ * ```
+ */
+export type Typecode = keyof TypecodeStorage;
 
 /**
  * The JavaScript type of one element: a number, a bigint for the 64-bit
  * integers (`l L q Q`), and a one-byte string for `c`.
+ *
+ * @example
+ * ```ts
+ * import type { ElementOf } from "@troupe/troupe";
+ *
+ * const big: ElementOf<"q"> = 2n ** 40n;
+ * const letter: ElementOf<"c"> = "h";
+ * ```
  */
 export type ElementOf<C extends Typecode> = C extends "l" | "L" | "q" | "Q" ? bigint
   : C extends "c" ? string
   : number;
 
-/** The typed array a typecode is stored in. */
-export type StorageOf<C extends Typecode> = InstanceType<(typeof ARRAYS)[C]>;
+/**
+ * The typed array a typecode is stored in.
+ *
+ * @example
+ * ```ts
+ * import { type StorageOf, Value } from "@troupe/troupe";
+ *
+ * const cells: StorageOf<"i"> = new Value("i", 5).getObj();
+ * ```
+ */
+export type StorageOf<C extends Typecode> = TypecodeStorage[C];
 
 /** Every typecode, in Python's order, for messages. */
 const LISTED = Object.keys(ARRAYS).join(" ");

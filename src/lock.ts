@@ -6,7 +6,6 @@
  * @module
  */
 
-import type { BlockingOptions } from "./_futex.ts";
 import { acquireFor, adopted, adoptEngine, holdOrTimeOut, SemLock, setEngine } from "./_semlock.ts";
 import { makeShareable, registerMemoryReviver, SHARED_KEY } from "./_shared.ts";
 import { ProcessError } from "./errors.ts";
@@ -25,7 +24,7 @@ import { ProcessError } from "./errors.ts";
  * lock.release();
  * ```
  */
-export interface AcquireOptions extends BlockingOptions {
+export interface AcquireOptions {
   /** `false` tries once and does not wait (the timeout is then ignored). @default {true} */
   readonly block?: boolean;
   /** Milliseconds to wait at most; none waits as long as it takes, negative counts as 0. */

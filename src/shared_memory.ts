@@ -22,7 +22,7 @@ import { makeShareable, reduce, registerMemoryReviver, revive, SHARED_KEY } from
 import { ProcessError } from "./errors.ts";
 import { type AcquireOptions, type Lock, RLock } from "./lock.ts";
 
-export type { ElementOf, StorageOf, Typecode } from "./_typecodes.ts";
+export type { ElementOf, StorageOf, Typecode, TypecodeStorage } from "./_typecodes.ts";
 
 /**
  * What guards a `Value` or `SharedArray`.
