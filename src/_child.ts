@@ -25,16 +25,10 @@ import {
 import { channelsSettled } from "./_channel.ts";
 import { deliverReply, serveRingCall, setCallSender } from "./_remote.ts";
 import { runtime } from "./_runtime.ts";
-import { home, revive, setRingRegistrar } from "./_shared.ts";
+import { home, revive, setRingRegistrar, unknownKindIn } from "./_shared.ts";
 import { closeInheritedConnections } from "./pipe.ts";
 import { Process } from "./process.ts";
 import { shutdown } from "./shutdown.ts";
-// Shared-memory objects a child may get in its args: loading their modules
-// teaches revive() to rebuild them (queues, pipes and actors come with process.ts).
-import "./barrier.ts";
-import "./event.ts";
-import "./semaphore.ts";
-import "./shared_memory.ts";
 
 /** How a child talks to the root and ends itself. */
 export interface ChildTransport {
@@ -95,6 +89,10 @@ function printCrash(error: unknown): void {
 async function launch(entry: EntrySpec, args: readonly unknown[], mailboxes: Mailboxes): Promise<void> {
   let process: Process;
   try {
+    // Locks and shared values come with modules of their own (queues, pipes
+    // and actors come with process.ts): loaded only when the args hold one,
+    // so that a child without them starts no slower.
+    if (unknownKindIn([entry, args])) await import("./_memory_objects.ts");
     runtime.mailbox = revive(mailboxes.own) as object;
     runtime.parentMailbox = revive(mailboxes.parent) as object;
     process = await materialize(revive(entry), revive(args));

@@ -103,6 +103,20 @@ export function memoryKindIn(value: unknown): string | undefined {
   return walk(value);
 }
 
+/** Whether `value` (fresh from a clone) holds a descriptor of a kind no loaded module can rebuild. */
+export function unknownKindIn(value: unknown): boolean {
+  const seen = new Set<object>();
+  const walk = (v: unknown): boolean => {
+    if (typeof v !== "object" || v === null || seen.has(v)) return false;
+    seen.add(v);
+    const kind = (v as Partial<Descriptor>)[SHARED_KEY];
+    if (kind !== undefined) return !revivers.has(kind);
+    if (Array.isArray(v)) return v.some(walk);
+    return Object.getPrototypeOf(v) === Object.prototype && Object.values(v).some(walk);
+  };
+  return walk(value);
+}
+
 /**
  * The error for a shared-memory object met on its way to bytes: it would
  * arrive as a copy, which is never what its sender meant.
