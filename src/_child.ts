@@ -25,7 +25,7 @@ import {
 import { channelsSettled } from "./_channel.ts";
 import { deliverReply, serveRingCall, setCallSender } from "./_remote.ts";
 import { runtime } from "./_runtime.ts";
-import { home, revive, setRingRegistrar, unknownKindIn } from "./_shared.ts";
+import { home, revive, revivedReady, setRingRegistrar, unknownKindIn } from "./_shared.ts";
 import { closeInheritedConnections } from "./pipe.ts";
 import { Process } from "./process.ts";
 import { shutdown } from "./shutdown.ts";
@@ -96,6 +96,7 @@ async function launch(entry: EntrySpec, args: readonly unknown[], mailboxes: Mai
     runtime.mailbox = revive(mailboxes.own) as object;
     runtime.parentMailbox = revive(mailboxes.parent) as object;
     process = await materialize(revive(entry), revive(args));
+    await revivedReady();
   } catch (error) {
     crash(error);
     return;

@@ -103,6 +103,19 @@ export function memoryKindIn(value: unknown): string | undefined {
   return walk(value);
 }
 
+/** What revivers left to finish before their objects are used (a Barrier's action to import). */
+const preparing: Promise<unknown>[] = [];
+
+/** Records work a reviver started that must succeed before the revived object is used. */
+export function prepareRevived(work: Promise<unknown>): void {
+  preparing.push(work);
+}
+
+/** Resolves once the work of every revive so far is done; rejects with its first failure. */
+export async function revivedReady(): Promise<void> {
+  await Promise.all(preparing.splice(0));
+}
+
 /** Whether `value` (fresh from a clone) holds a descriptor of a kind no loaded module can rebuild. */
 export function unknownKindIn(value: unknown): boolean {
   const seen = new Set<object>();

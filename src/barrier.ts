@@ -8,7 +8,14 @@
 import { checkedDeadline } from "./_futex.ts";
 import { findFunction, functionKey } from "./_function_key.ts";
 import { runtime } from "./_runtime.ts";
-import { makeShareable, reduce, registerMemoryReviver, revive, SHARED_KEY } from "./_shared.ts";
+import {
+  makeShareable,
+  prepareRevived,
+  reduce,
+  registerMemoryReviver,
+  revive,
+  SHARED_KEY,
+} from "./_shared.ts";
 import { Condition } from "./condition.ts";
 import { ProcessError } from "./errors.ts";
 import { Lock, type WaitOptions } from "./lock.ts";
@@ -341,15 +348,18 @@ registerMemoryReviver("Barrier", (descriptor) => {
     action: string | null;
     module: string;
   };
+  // Found before the process's target runs (a miss fails its start), not
+  // while the barrier's lock is held.
   let found: (() => unknown) | undefined;
+  if (action !== null) {
+    prepareRevived(
+      import(module).then((namespace) => found = findFunction(namespace, action, module, "Barrier")),
+    );
+  }
   adopted = {
     buffer,
     cond: revive(cond) as Condition,
-    // Imported when first needed, by the process that trips the barrier.
-    action: action === null ? undefined : async () => {
-      found ??= findFunction(await import(module), action, module, "Barrier") as () => unknown;
-      return found();
-    },
+    action: action === null ? undefined : () => found!(),
     key: action,
     module,
   };
