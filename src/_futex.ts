@@ -51,7 +51,7 @@ export async function waitChange(
     })];
     if (until !== Infinity) ended.push(new Promise((resolve) => timer = setTimeout(resolve, ms + 2)));
     if (signal) {
-      ended.push(new Promise((_, reject) => onAbort = () => reject(signal.reason)));
+      ended.push(new Promise((resolve) => onAbort = () => resolve(undefined)));
       signal.addEventListener("abort", onAbort!, { once: true });
     }
     await Promise.race(ended);

@@ -15,7 +15,7 @@ import { findUncloneable } from "./_clone_path.ts";
 import type { KidHandle } from "./_hosting.ts";
 import type { EntrySpec, HostSpec, KidEvent, LaunchSpec, StopHow } from "./_protocol.ts";
 import { runtime } from "./_runtime.ts";
-import { discard, memoryKindIn, reduce } from "./_shared.ts";
+import { aKind, discard, memoryKindIn, reduce } from "./_shared.ts";
 import { waitFor } from "./_wait.ts";
 import { Queue } from "./queue.ts";
 import { ProcessError } from "./errors.ts";
@@ -172,7 +172,7 @@ export class ProcessEngine {
     const memoryKind = this.#host!.backend === "subprocess" ? memoryKindIn([entry, args]) : undefined;
     if (memoryKind) {
       throw new TypeError(
-        `Cannot start ${this.name} with a ${memoryKind} in its args: it lives in shared memory, and a ` +
+        `Cannot start ${this.name} with ${aKind(memoryKind)} in its args: it lives in shared memory, and a ` +
           'subprocess is another OS process. Use backend: "worker" to share it, or send a subprocess data ' +
           "through a Queue or Pipe",
       );

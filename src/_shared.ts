@@ -130,13 +130,18 @@ export function unknownKindIn(value: unknown): boolean {
   return walk(value);
 }
 
+/** A kind with its article, for messages: "a Lock", "an RLock", "an Event". */
+export function aKind(kind: string): string {
+  return `${/^[AEIOU]/.test(kind) || kind === "RLock" ? "an" : "a"} ${kind}`;
+}
+
 /**
  * The error for a shared-memory object met on its way to bytes: it would
  * arrive as a copy, which is never what its sender meant.
  */
 export function cannotCopy(kind: string): TypeError {
   return new TypeError(
-    `Cannot send a ${kind} to another OS process, or through a queue, pipe or pool task: it lives in ` +
+    `Cannot send ${aKind(kind)} to another OS process, or through a queue, pipe or pool task: it lives in ` +
       "shared memory, which only isolates of one OS process share. Pass it in the args of a Process " +
       'with backend: "worker" (or the initargs of a worker Pool), as Python shares locks by inheritance',
   );

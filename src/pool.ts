@@ -20,7 +20,7 @@ import {
 } from "./_pool_jobs.ts";
 import { TaskKind } from "./_protocol.ts";
 import { runtime } from "./_runtime.ts";
-import { memoryKindIn } from "./_shared.ts";
+import { aKind, memoryKindIn } from "./_shared.ts";
 import { waitFor } from "./_wait.ts";
 import { ProcessError, ProcessTimeoutError } from "./errors.ts";
 import { type Backend, cpuCount, type ProcessPermissions } from "./process.ts";
@@ -896,7 +896,9 @@ function validatePoolOptions(options: PoolOptions) {
   const memoryKind = options.backend === "subprocess" ? memoryKindIn(initargs) : undefined;
   if (memoryKind) {
     throw new TypeError(
-      `Pool: initargs hold a ${memoryKind}, which lives in shared memory: subprocess workers cannot share ` +
+      `Pool: initargs hold ${
+        aKind(memoryKind)
+      }, which lives in shared memory: subprocess workers cannot share ` +
         'it. Use backend: "worker"',
     );
   }

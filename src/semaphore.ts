@@ -91,8 +91,9 @@ export class Semaphore {
    */
   release(): void {
     if (!this.#engine.release()) {
+      const limit = this instanceof BoundedSemaphore ? "its initial value" : "the largest value";
       throw new RangeError(
-        `Cannot release the BoundedSemaphore above its initial value: current value is ${this.#engine.max}`,
+        `Cannot release the ${this.#kind} above ${limit}: current value is ${this.#engine.max}`,
       );
     }
   }
