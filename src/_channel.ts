@@ -10,7 +10,8 @@
 import { decodeError } from "./_error_codec.ts";
 import { finishItem, type Prepared } from "./_item_codec.ts";
 import { callRing, quietCaller, type RingCall, type RingResult, type RingStat } from "./_remote.ts";
-import { CLOSED_RING, type Deadline, EMPTY, FULL, Ring } from "./_ring.ts";
+import type { Deadline } from "./_futex.ts";
+import { CLOSED_RING, EMPTY, FULL, Ring } from "./_ring.ts";
 import { localRing, type RingRef, ringRef, servedNearby } from "./_shared.ts";
 
 /** Which end of a ring a pipe-end copy holds. */

@@ -5,7 +5,24 @@
  * @module
  */
 
-import { type Deadline, served, SPIN_MS } from "./_ring.ts";
+/**
+ * How long a waiter keeps reading a counter before it sleeps on it: a wake-up
+ * costs ~25 µs, more than a whole round trip between two spinning isolates.
+ */
+export const SPIN_MS = 0.05;
+
+/**
+ * Waits this isolate runs for other OS processes (`_remote.ts` counts them).
+ * While there are any, a waiter here does not spin: spinning would hold up
+ * the event loop that has to deliver their results.
+ */
+export const served = { waits: 0 };
+
+/** What a caller may wait for: a deadline (`Infinity` for none) and a signal. */
+export interface Deadline {
+  readonly until: number;
+  readonly signal?: AbortSignal | undefined;
+}
 
 /**
  * Waits while `cells[index]` still holds `seen`. Resolves true when it may

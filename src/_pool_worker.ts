@@ -13,7 +13,7 @@ import { encodeError } from "./_error_codec.ts";
 import { findFunction } from "./_function_key.ts";
 import { prepare, type Prepared, prepareOrExplain } from "./_item_codec.ts";
 import { type FunctionKey, packNumbers, type PoolTask, type PoolWorkerSetup, TaskKind } from "./_protocol.ts";
-import type { Deadline } from "./_ring.ts";
+import type { Deadline } from "./_futex.ts";
 import type { RingRef } from "./_shared.ts";
 
 const FOREVER: Deadline = { until: Infinity };

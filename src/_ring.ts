@@ -22,6 +22,7 @@
  * @module
  */
 
+import { type Deadline, served, SPIN_MS, wake } from "./_futex.ts";
 import { maxEncodedBytes, type Prepared, takeItem, type Taken, writeItem } from "./_item_codec.ts";
 
 // The header: int32 slots in 64-byte lines, so that a producer and a
@@ -73,28 +74,9 @@ const HEADER_BYTES = SLOTS * 4;
 const MAX_BYTES = 1 << 30;
 /** How long one process may hold a lock before the others give up on it. */
 const LOCK_PATIENCE_MS = 5_000;
-/**
- * How long a waiter keeps reading a counter before it sleeps on it: a wake-up
- * costs ~25 µs, more than a whole round trip between two spinning isolates.
- */
-export const SPIN_MS = 0.05;
-
-/**
- * Waits this isolate runs for other OS processes (`_remote.ts` counts them).
- * While there are any, a waiter here does not spin: spinning would hold up
- * the event loop that has to deliver their results.
- */
-export const served = { waits: 0 };
-
 const align4 = (n: number) => (n + 3) & ~3;
 const armedFlag = (waiters: number) =>
   waiters === ITEM_WAITERS ? ITEM_ARMED : waiters === SPACE_WAITERS ? SPACE_ARMED : DONE_ARMED;
-
-/** What a caller may wait for: a deadline (`Infinity` for none) and a signal. */
-export interface Deadline {
-  readonly until: number;
-  readonly signal?: AbortSignal | undefined;
-}
 
 /** Converts Python's `block`/`timeout` pair (timeout in ms) to a deadline; negative means 0. */
 export function deadlineOf(block = true, timeoutMs?: number, signal?: AbortSignal): Deadline {
@@ -371,8 +353,8 @@ export class Ring {
     this.#unlock(TAKE_LOCK);
     this.#unlock(PUT_LOCK);
     if (was !== 0) return false;
-    Atomics.notify(h, PUT_SEQ, Infinity);
-    Atomics.notify(h, TAKE_SEQ, Infinity);
+    wake(h, PUT_SEQ);
+    wake(h, TAKE_SEQ);
     this.#bump(DONE, DONE_WAITERS);
     return true;
   }
@@ -478,7 +460,7 @@ export class Ring {
   #wake(seq: number, waiters: number): void {
     const h = this.#header;
     if (Atomics.load(h, waiters) > 0 && Atomics.exchange(h, armedFlag(waiters), 0) !== 0) {
-      Atomics.notify(h, seq, Infinity);
+      wake(h, seq);
     }
   }
 

@@ -12,8 +12,7 @@
  */
 
 import { runtime } from "./_runtime.ts";
-import type { Deadline } from "./_ring.ts";
-import { type BlockingOptions, checkedDeadline, waitChange, wake } from "./_futex.ts";
+import { type BlockingOptions, checkedDeadline, type Deadline, waitChange, wake } from "./_futex.ts";
 import { ProcessTimeoutError } from "./errors.ts";
 
 const VALUE = 0;

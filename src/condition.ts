@@ -5,9 +5,8 @@
  * @module
  */
 
-import { checkedDeadline, waitChange, wake } from "./_futex.ts";
+import { checkedDeadline, type Deadline, waitChange, wake } from "./_futex.ts";
 import { engineOf, type SemLock } from "./_semlock.ts";
-import type { Deadline } from "./_ring.ts";
 import { makeShareable, reduce, registerMemoryReviver, revive, SHARED_KEY } from "./_shared.ts";
 import { ProcessError } from "./errors.ts";
 import { type AcquireOptions, type Lock, RLock, type WaitOptions } from "./lock.ts";

@@ -10,7 +10,8 @@
 
 import { type Channel, type Got, newChannel, openChannel } from "./_channel.ts";
 import { type Prepared, prepareOrExplain } from "./_item_codec.ts";
-import { type Deadline, deadlineOf } from "./_ring.ts";
+import type { Deadline } from "./_futex.ts";
+import { deadlineOf } from "./_ring.ts";
 import { makeShareable, registerReviver, type RingRef, SHARED_KEY } from "./_shared.ts";
 import { ProcessError } from "./errors.ts";
 

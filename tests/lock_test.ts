@@ -717,3 +717,13 @@ test("Event.set() in the parent wakes every waiting child", async () => {
   for (const p of children) await joined(p);
   assert.deepEqual([...outcome], [1, 1, 1]);
 });
+
+Deno.test("Lock.acquire() waiting without a timeout in the main isolate wakes for a release from a timer there", async () => {
+  // Nothing else keeps the event loop going: the release's wake-up itself must.
+  const lock = new Lock();
+  await lock.acquire();
+  const waiting = lock.acquire();
+  setTimeout(() => lock.release(), 10);
+  assert.equal(await waiting, true);
+  lock.release();
+});

@@ -695,3 +695,12 @@ Deno.test(
   "[mixed] producers and consumers of both backends share a queue",
   withLeakCheck(() => soak(["worker", "subprocess", "worker"], ["subprocess", "worker"], 2_000)),
 );
+
+Deno.test("Queue.get() waiting without a timeout in the main isolate wakes for a put from a timer there", async () => {
+  // Nothing else keeps the event loop going: the wake-up itself must.
+  const q = new Queue<number>();
+  const got = q.get();
+  setTimeout(() => q.put(1), 10);
+  assert.equal(await got, 1);
+  q.close();
+});
