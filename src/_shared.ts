@@ -43,8 +43,8 @@ const memoryObjects = new WeakMap<object, string>();
 
 /**
  * Makes `object` cross by reference, as `describe()` says. `memoryKind`
- * marks an object that lives in shared memory (its describer then has no
- * side effects), which crosses to isolates of this OS process only.
+ * marks an object that lives in shared memory, which crosses to isolates of
+ * this OS process only.
  */
 export function makeShareable(object: object, describe: () => Descriptor, memoryKind?: string): void {
   describers.set(object, describe);
@@ -96,9 +96,16 @@ export function memoryKindIn(value: unknown): string | undefined {
     seen.add(v);
     const kind = memoryObjects.get(v) ?? (v as Partial<Descriptor>)[SHARED_KEY];
     if (kind !== undefined) return memoryKinds.has(kind) ? kind : undefined;
-    if (Array.isArray(v)) return v.map(walk).find((found) => found !== undefined);
-    if (Object.getPrototypeOf(v) !== Object.prototype) return undefined;
-    return Object.values(v).map(walk).find((found) => found !== undefined);
+    const inside = Array.isArray(v)
+      ? v
+      : Object.getPrototypeOf(v) === Object.prototype
+      ? Object.values(v)
+      : [];
+    for (const item of inside) {
+      const found = walk(item);
+      if (found) return found;
+    }
+    return undefined;
   };
   return walk(value);
 }
@@ -139,7 +146,7 @@ export function aKind(kind: string): string {
  * The error for a shared-memory object met on its way to bytes: it would
  * arrive as a copy, which is never what its sender meant.
  */
-export function cannotCopy(kind: string): TypeError {
+function cannotCopy(kind: string): TypeError {
   return new TypeError(
     `Cannot send ${aKind(kind)} to another OS process, or through a queue, pipe or pool task: it lives in ` +
       "shared memory, which only isolates of one OS process share. Pass it in the args of a Process " +

@@ -895,11 +895,10 @@ function validatePoolOptions(options: PoolOptions) {
   if (!Array.isArray(initargs)) throw new TypeError("Pool: initargs must be an array");
   const memoryKind = options.backend === "subprocess" ? memoryKindIn(initargs) : undefined;
   if (memoryKind) {
+    const what = aKind(memoryKind);
     throw new TypeError(
-      `Pool: initargs hold ${
-        aKind(memoryKind)
-      }, which lives in shared memory: subprocess workers cannot share ` +
-        'it. Use backend: "worker"',
+      `Pool: initargs hold ${what}, which lives in shared memory: subprocess workers cannot share it. ` +
+        'Use backend: "worker"',
     );
   }
   if (maxTasksPerChild !== null && !(Number.isInteger(maxTasksPerChild) && maxTasksPerChild > 0)) {
