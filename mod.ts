@@ -24,12 +24,20 @@
  * @module
  */
 
-export { ActorExitedError, ActorRef, type AskOptions, type Behaviour, serve } from "./src/actor.ts";
+export {
+  ActorExitedError,
+  ActorRef,
+  type AskOptions,
+  type Behaviour,
+  serve,
+  type ServeOptions,
+} from "./src/actor.ts";
 export { Barrier, type BarrierOptions, BrokenBarrierError } from "./src/barrier.ts";
 export { Condition } from "./src/condition.ts";
 export { ProcessError, ProcessTimeoutError } from "./src/errors.ts";
 export { Event } from "./src/event.ts";
 export { type AcquireOptions, Lock, RLock, type WaitOptions } from "./src/lock.ts";
+export { Manager, type ManagerOptions, type RegisterOptions } from "./src/manager.ts";
 export { BrokenPipeError, Connection, EOFError, Pipe, type RecvOptions } from "./src/pipe.ts";
 export {
   JoinableQueue,
@@ -66,6 +74,16 @@ export {
   type ProcessOptions,
   type ProcessPermissions,
 } from "./src/process.ts";
+export {
+  ArrayProxy,
+  BaseProxy,
+  type CallOptions,
+  type DictKey,
+  DictProxy,
+  ListProxy,
+  NamespaceProxy,
+  ValueProxy,
+} from "./src/proxy.ts";
 export { BoundedSemaphore, Semaphore } from "./src/semaphore.ts";
 export {
   type ElementOf,

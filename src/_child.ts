@@ -89,10 +89,7 @@ function printCrash(error: unknown): void {
 async function launch(entry: EntrySpec, args: readonly unknown[], mailboxes: Mailboxes): Promise<void> {
   let process: Process;
   try {
-    // Locks and shared values come with modules of their own (queues, pipes
-    // and actors come with process.ts): loaded only when the args hold one,
-    // so that a child without them starts no slower.
-    if (unknownKindIn([entry, args])) await import("./_memory_objects.ts");
+    if (unknownKindIn([entry, args])) await import("./_revivers.ts");
     runtime.mailbox = revive(mailboxes.own) as object;
     runtime.parentMailbox = revive(mailboxes.parent) as object;
     process = await materialize(revive(entry), revive(args));

@@ -255,3 +255,22 @@ export interface PoolWorkerSetup {
   /** The pool's doorbell, rung after each outcome (`[rings, sleepers]`); null where memory is not shared. */
   readonly bell: SharedArrayBuffer | null;
 }
+
+// Managers (`manager.ts`): proxies ask the manager's process, which holds the objects.
+
+/** What a proxy or a manager asks the manager's server. */
+export type ManagerRequest =
+  /** Makes a new object of a type; the answer is its id. */
+  | { readonly op: "create"; readonly typeid: string; readonly args: readonly unknown[] }
+  /** Calls a method of the object `id`; the answer is a copy of what it returned. */
+  | { readonly op: "call"; readonly id: number; readonly method: string; readonly args: readonly unknown[] };
+
+/** A type the user registered: made by an exported factory, with the methods proxies may call. */
+export interface RegisteredType {
+  readonly typeid: string;
+  readonly factory: FunctionKey;
+  /** The module that exports the factory. */
+  readonly module: string;
+  /** The methods proxies may call; null: every public method of the object. */
+  readonly exposed: readonly string[] | null;
+}

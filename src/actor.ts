@@ -76,7 +76,10 @@ export class ActorExitedError extends ProcessError {
 
 /** How long an `ask` waits. */
 export interface AskOptions {
-  /** Milliseconds to wait for the answer, then reject with `ProcessTimeoutError`; default 5000 (OTP's). */
+  /**
+   * Milliseconds to wait for the answer, then reject with `ProcessTimeoutError`;
+   * `Infinity` waits for as long as the actor lives. @default {5000} (OTP's)
+   */
   timeout?: number;
   /** Stops waiting; the ask rejects with the signal's reason (the actor may still handle it). */
   signal?: AbortSignal;
@@ -312,10 +315,12 @@ export class ActorRef<In, Out = unknown> {
       asker.listen();
       const failed = new Promise<never>((_, reject) => {
         sent?.catch(reject);
-        timer = setTimeout(
-          () => reject(new ProcessTimeoutError(`${this.name} did not answer within ${timeout} ms`)),
-          Math.max(0, timeout),
-        );
+        if (timeout !== Infinity) {
+          timer = setTimeout(
+            () => reject(new ProcessTimeoutError(`${this.name} did not answer within ${timeout} ms`)),
+            Math.max(0, timeout),
+          );
+        }
         const exited = (code: number | null) =>
           asker!.drain().then(() =>
             reject(
@@ -408,6 +413,7 @@ export interface Behaviour<In, Out, S> {
  * @typeParam Out What it answers.
  * @typeParam S Its state.
  * @param behaviour The callbacks.
+ * @param options `concurrent`: answer asks as they finish rather than one by one.
  * @returns A promise that resolves when the server stops normally.
  *
  * @example A counter
@@ -430,10 +436,14 @@ export interface Behaviour<In, Out, S> {
  * await p.join();
  * ```
  */
-export async function serve<In, Out, S = void>(behaviour: Behaviour<In, Out, S>): Promise<void> {
+export async function serve<In, Out, S = void>(
+  behaviour: Behaviour<In, Out, S>,
+  options: ServeOptions = {},
+): Promise<void> {
   const mailbox = ownMailbox();
   const stopping = runtime.stopRequested.signal;
   const state = (await behaviour.init?.()) as S;
+  const answering = new Set<Promise<void>>();
   let reason: unknown = "normal";
   try {
     for (;;) {
@@ -452,27 +462,81 @@ export async function serve<In, Out, S = void>(behaviour: Behaviour<In, Out, S>)
         await behaviour.tell?.(message as In, state);
         continue;
       }
-      const replyTo = replyQueue(message.replyTo);
-      let value: unknown;
-      try {
-        if (!behaviour.ask) {
-          throw new TypeError(`${runtime.self.name} answers no asks: give serve() an ask handler`);
-        }
-        value = await behaviour.ask(message.msg as In, state);
-      } catch (error) {
-        await replyTo.put({ n: message[ASK], ok: false, error }).catch(() => {});
+      if (!behaviour.ask) {
+        const error = new TypeError(`${runtime.self.name} answers no asks: give serve() an ask handler`);
+        await answer(message, { ok: false, error });
         throw error;
       }
-      await replyTo.put({ n: message[ASK], ok: true, value }).catch((error) => {
-        // The asker's process is gone: nobody waits for this answer.
-        if (!(error instanceof QueueClosedError) && !(error instanceof ProcessError)) throw error;
-      });
+      let result: Out | Promise<Out>;
+      try {
+        result = behaviour.ask(message.msg as In, state);
+      } catch (error) {
+        result = Promise.reject(error);
+      }
+      if (options.concurrent && result instanceof Promise) {
+        // It waits for something: answer it when it is done, and go on
+        // meanwhile. (One that answers at once is answered at once: the
+        // wait for the next message would hold its answer back.)
+        const answered = settle(result).then((reply) => answer(message, reply));
+        answering.add(answered);
+        answered.finally(() => answering.delete(answered));
+        continue;
+      }
+      const reply = await settle(result);
+      await answer(message, reply);
+      // A throw is its asker's answer; it also ends a server that is not concurrent (let it crash).
+      if (!reply.ok && !options.concurrent) throw reply.error;
     }
   } catch (error) {
     reason = error;
     throw error;
   } finally {
+    await Promise.allSettled(answering);
     await behaviour.terminate?.(reason, state);
+  }
+}
+
+/** How `serve` runs. */
+export interface ServeOptions {
+  /**
+   * Answer asks alongside each other: a handler that returns a promise (it
+   * waits for a lock, an item) runs while the next asks are handled, and is
+   * answered when it settles. A handler's throw is sent to its asker and the
+   * server goes on. Tells are still handled one at a time. @default {false}
+   */
+  readonly concurrent?: boolean;
+}
+
+type Answer = { readonly ok: true; readonly value: unknown } | {
+  readonly ok: false;
+  readonly error: unknown;
+};
+
+/** What an ask handler's result comes to: its value, or its error. */
+async function settle(result: unknown): Promise<Answer> {
+  try {
+    return { ok: true, value: await result };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
+/**
+ * Sends an ask's answer to its asker, if its process is still there to read
+ * it. An answer that cannot be sent (a value that cannot be copied) becomes
+ * the error that says why, for the asker.
+ */
+async function answer(message: AskEnvelope, reply: Answer): Promise<void> {
+  const replies = replyQueue(message.replyTo);
+  const gone = (error: unknown) => error instanceof QueueClosedError || error instanceof ProcessError;
+  try {
+    await replies.put({ n: message[ASK], ...reply });
+  } catch (error) {
+    // The asker's process is gone: nobody waits for this answer.
+    if (gone(error)) return;
+    await replies.put({ n: message[ASK], ok: false, error }).catch((again) => {
+      if (!gone(again)) throw again;
+    });
   }
 }
 

@@ -1,0 +1,436 @@
+/**
+ * `Manager`: Python's `multiprocessing.Manager()`, a process that holds
+ * shared objects (a dict, a list, a Namespace, values, queues, and types
+ * you register) and serves them to proxies in any process, worker or
+ * subprocess.
+ *
+ * @module
+ */
+
+import { functionKey } from "./_function_key.ts";
+import type { ManagerRequest, RegisteredType } from "./_protocol.ts";
+import { managerServer } from "./_manager_server.ts";
+import { runtime } from "./_runtime.ts";
+import type { ActorRef } from "./actor.ts";
+import { ProcessError } from "./errors.ts";
+import { type Backend, Process } from "./process.ts";
+import {
+  ArrayProxy,
+  BaseProxy,
+  type DictKey,
+  DictProxy,
+  ListProxy,
+  makeProxy,
+  NamespaceProxy,
+  ValueProxy,
+} from "./proxy.ts";
+import type { JoinableQueue, Queue } from "./queue.ts";
+import type { Typecode } from "./shared_memory.ts";
+
+const SERVER_MODULE = new URL("./_manager_server.ts", import.meta.url).href;
+
+/**
+ * How a Manager runs.
+ *
+ * @example
+ * ```ts
+ * import { Manager, type ManagerOptions } from "@troupe/troupe";
+ *
+ * const options: ManagerOptions = { backend: "worker" };
+ * await using _manager = await new Manager(options).start();
+ * ```
+ */
+export interface ManagerOptions {
+  /** Where the manager's process runs. @default {"worker"} */
+  readonly backend?: Backend;
+  /** The module that exports registered factories, unless `register` says otherwise. @default {the main module} */
+  readonly module?: string | URL;
+}
+
+/**
+ * How a registered type is served.
+ *
+ * @example
+ * ```ts
+ * import type { RegisterOptions } from "@troupe/troupe";
+ *
+ * const options: RegisterOptions = { exposed: ["add", "total"] };
+ * ```
+ */
+export interface RegisterOptions {
+  /** The methods proxies may call. @default {every public method of the object} */
+  readonly exposed?: readonly string[];
+  /** The module that exports the factory. @default {the manager's module} */
+  readonly module?: string | URL;
+}
+
+/** The types a manager always serves; a registered type may not take their names. */
+const BUILT_IN_TYPES = new Set(["dict", "list", "Namespace", "Value", "Array", "Queue", "JoinableQueue"]);
+
+/**
+ * A manager: a process of its own (named `SyncManager-N`, as in Python)
+ * that holds objects and runs their methods for proxies. Use it when
+ * processes cannot share memory (subprocess children, or structures richer
+ * than numbers): `dict()`, `list()`, `namespace()`, `value()`, `array()`,
+ * `queue()`, and `create()` for types you `register()`.
+ *
+ * Every proxy method is one round trip to the manager. After `shutdown()`
+ * (or leaving an `await using` block) every proxy call rejects with
+ * `ActorExitedError` at once; objects a manager made live until then.
+ *
+ * @example Ten processes append to a shared dict and list (seed 003)
+ * ```ts
+ * import { Manager } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * await using manager = await new Manager().start();
+ * const d = await manager.dict<number, number>();
+ * const l = await manager.list<number>();
+ * await Promise.all([1, 2, 3].map(async (n) => {
+ *   await d.set(n, n * n);
+ *   await l.append(n);
+ * }));
+ * assert.equal(await d.len(), 3);
+ * assert.deepEqual((await l.copy()).toSorted(), [1, 2, 3]);
+ * ```
+ */
+export class Manager implements AsyncDisposable {
+  readonly #backend: Backend;
+  readonly #module: string;
+  readonly #registry: RegisteredType[] = [];
+  #process: Process | undefined;
+  #server: ActorRef<ManagerRequest, unknown> | undefined;
+  #state: "initial" | "started" | "shutdown" = "initial";
+
+  /**
+   * Creates a manager; `start()` starts its process.
+   *
+   * @param options `backend` and `module`.
+   * @throws {TypeError} For an unknown backend or a module that is not a URL.
+   */
+  constructor(options: ManagerOptions = {}) {
+    const { backend = "worker", module } = options;
+    if (backend !== "worker" && backend !== "subprocess") {
+      throw new TypeError(
+        `Cannot create a Manager with backend ${String(backend)}: use "worker" or "subprocess"`,
+      );
+    }
+    this.#backend = backend;
+    this.#module = moduleOf(module, "Manager");
+  }
+
+  /**
+   * Registers a type the manager will make with `factory` (an exported
+   * function of `module`, found by name as pool functions are), before
+   * `start()`: Python's `BaseManager.register`.
+   *
+   * @param typeid The type's name, for `create(typeid)`.
+   * @param factory Makes the object, in the manager's process.
+   * @param options `exposed` methods and the `module` that exports `factory`.
+   * @throws {ProcessError} After `start()`.
+   * @throws {TypeError} For a factory that is not a named function, or a built-in type's name.
+   *
+   * @example
+   * ```ts ignore
+   * export function counter() {
+   *   let n = 0;
+   *   return { add: (by: number) => (n += by), total: () => n };
+   * }
+   *
+   * const manager = new Manager();
+   * manager.register("Counter", counter, { exposed: ["add", "total"] });
+   * await manager.start();
+   * const c = await manager.create("Counter");
+   * await c.call("add", [2]);
+   * ```
+   */
+  register(typeid: string, factory: (...args: never[]) => unknown, options: RegisterOptions = {}): void {
+    if (this.#state !== "initial") {
+      throw new ProcessError(`Cannot register ${typeid} after start(): register every type before`);
+    }
+    if (typeof typeid !== "string" || typeid === "" || BUILT_IN_TYPES.has(typeid)) {
+      throw new TypeError(
+        `Cannot register a type named ${JSON.stringify(typeid)}: give a new, non-empty name`,
+      );
+    }
+    const { exposed, module } = options;
+    if (exposed !== undefined && !(Array.isArray(exposed) && exposed.every((m) => typeof m === "string"))) {
+      throw new TypeError(`Cannot register ${typeid}: exposed must be an array of method names`);
+    }
+    const type: RegisteredType = {
+      typeid,
+      factory: functionKey(factory, `The factory of ${typeid}`, "Manager"),
+      module: module === undefined ? this.#module : moduleOf(module, "Manager.register"),
+      exposed: exposed ?? null,
+    };
+    const at = this.#registry.findIndex((known) => known.typeid === typeid);
+    if (at >= 0) this.#registry[at] = type;
+    else this.#registry.push(type);
+  }
+
+  /**
+   * Starts the manager's process.
+   *
+   * @returns This manager, once it serves.
+   * @throws {ProcessError} When started before, or after `shutdown()` (the promise rejects).
+   *
+   * @example
+   * ```ts
+   * import { Manager } from "@troupe/troupe";
+   *
+   * const manager = new Manager();
+   * await manager.start();
+   * await manager.shutdown();
+   * ```
+   */
+  async start(): Promise<this> {
+    if (this.#state === "started") throw new ProcessError("Cannot start the Manager twice: it already runs");
+    if (this.#state === "shutdown") throw new ProcessError("Cannot start the Manager as it has shut down");
+    const process = new Process({
+      target: managerServer,
+      args: [this.#registry],
+      module: SERVER_MODULE,
+      backend: this.#backend,
+      daemon: true,
+    });
+    // Python's manager processes take the next process name, as SyncManager-N.
+    process.name = process.name.replace(/^Process/, "SyncManager");
+    this.#state = "started";
+    this.#process = process;
+    try {
+      await process.start();
+    } catch (error) {
+      this.#state = "shutdown";
+      throw error;
+    }
+    this.#server = process.ref<ManagerRequest, unknown>();
+    return this;
+  }
+
+  /**
+   * A new managed dict, Python's `manager.dict()`.
+   *
+   * @typeParam K The keys (primitives, compared by value).
+   * @typeParam V The values.
+   * @param entries Its first entries, as an object.
+   * @returns A proxy on it.
+   *
+   * @example
+   * ```ts
+   * import { Manager } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * await using manager = await new Manager().start();
+   * const d = await manager.dict({ a: 1 });
+   * assert.equal(await d.get("a"), 1);
+   * ```
+   */
+  dict<K extends DictKey = string, V = unknown>(entries?: Record<string, V>): Promise<DictProxy<K, V>> {
+    return this.#create("dict", entries === undefined ? [] : [entries]) as Promise<DictProxy<K, V>>;
+  }
+
+  /**
+   * A new managed list, Python's `manager.list()`.
+   *
+   * @typeParam T The items.
+   * @param items Its first items.
+   * @returns A proxy on it.
+   *
+   * @example
+   * ```ts
+   * import { Manager } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * await using manager = await new Manager().start();
+   * assert.equal(await (await manager.list([1, 2])).len(), 2);
+   * ```
+   */
+  list<T = unknown>(items: Iterable<T> = []): Promise<ListProxy<T>> {
+    return this.#create("list", [[...items]]) as Promise<ListProxy<T>>;
+  }
+
+  /**
+   * A new managed Namespace, Python's `manager.Namespace()`.
+   *
+   * @param attributes Its first attributes.
+   * @returns A proxy on it.
+   *
+   * @example
+   * ```ts
+   * import { Manager } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * await using manager = await new Manager().start();
+   * const ns = await manager.namespace({ x: 1 });
+   * assert.equal(await ns.get("x"), 1);
+   * ```
+   */
+  namespace(attributes: Record<string, unknown> = {}): Promise<NamespaceProxy> {
+    return this.#create("Namespace", [attributes]) as Promise<NamespaceProxy>;
+  }
+
+  /**
+   * A new managed value, Python's `manager.Value(typecode, value)`: held by
+   * the manager, not in shared memory, so subprocesses can use it too.
+   *
+   * @typeParam T The value.
+   * @param typecode Python's typecode, kept for show (the manager does not check it, as in Python).
+   * @param value The first value.
+   * @returns A proxy on it.
+   *
+   * @example
+   * ```ts
+   * import { Manager } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * await using manager = await new Manager().start();
+   * assert.equal(await (await manager.value("d", 1.5)).get(), 1.5);
+   * ```
+   */
+  value<T = number>(typecode: string, value: T): Promise<ValueProxy<T>> {
+    return this.#create("Value", [typecode, value]) as Promise<ValueProxy<T>>;
+  }
+
+  /**
+   * A new managed array, Python's `manager.Array(typecode, sequence)`.
+   *
+   * @typeParam T The elements.
+   * @param typecode One of `b B h H i I l L q Q f d c`.
+   * @param items A length (zero-filled) or the elements.
+   * @returns A proxy on it.
+   *
+   * @example
+   * ```ts
+   * import { Manager } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * await using manager = await new Manager().start();
+   * assert.deepEqual(await (await manager.array("d", 2)).copy(), [0, 0]);
+   * ```
+   */
+  array<T = number>(typecode: Typecode, items: number | Iterable<T>): Promise<ArrayProxy<T>> {
+    const initial = typeof items === "number" ? items : [...items];
+    return this.#create("Array", [typecode, initial]) as Promise<ArrayProxy<T>>;
+  }
+
+  /**
+   * A new queue living in the manager's process, Python's `manager.Queue()`.
+   * It is a real `Queue`, not a proxy: queues already reach every process.
+   *
+   * @typeParam T The items.
+   * @param maxsize Python's maxsize: 0 or less is unbounded.
+   * @returns The queue.
+   *
+   * @example
+   * ```ts
+   * import { Manager } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * await using manager = await new Manager().start();
+   * const q = await manager.queue<string>();
+   * await q.put("hi");
+   * assert.equal(await q.get(), "hi");
+   * ```
+   */
+  queue<T = unknown>(maxsize = 0): Promise<Queue<T>> {
+    return this.#ask({ op: "create", typeid: "Queue", args: [maxsize] }) as Promise<Queue<T>>;
+  }
+
+  /**
+   * A new joinable queue living in the manager's process, Python's
+   * `manager.JoinableQueue()`.
+   *
+   * @typeParam T The items.
+   * @param maxsize Python's maxsize: 0 or less is unbounded.
+   * @returns The queue.
+   *
+   * @example
+   * ```ts
+   * import { Manager } from "@troupe/troupe";
+   *
+   * await using manager = await new Manager().start();
+   * const q = await manager.joinableQueue<number>();
+   * await q.put(1);
+   * await q.get();
+   * q.taskDone();
+   * await q.join();
+   * ```
+   */
+  joinableQueue<T = unknown>(maxsize = 0): Promise<JoinableQueue<T>> {
+    return this.#ask({ op: "create", typeid: "JoinableQueue", args: [maxsize] }) as Promise<JoinableQueue<T>>;
+  }
+
+  /**
+   * A new object of a registered type.
+   *
+   * @param typeid The name it was registered under.
+   * @param args The factory's arguments (copied).
+   * @returns A proxy on it; `call(method, args)` runs its methods.
+   * @throws {TypeError} For a type not registered.
+   *
+   * @example
+   * ```ts ignore
+   * const c = await manager.create("Counter");
+   * console.log(await c.call("total"));
+   * ```
+   */
+  create(typeid: string, ...args: unknown[]): Promise<BaseProxy> {
+    return this.#create(typeid, args);
+  }
+
+  /**
+   * Stops the manager's process; every proxy call then rejects. Idempotent.
+   *
+   * @example
+   * ```ts
+   * import { Manager } from "@troupe/troupe";
+   *
+   * const manager = await new Manager().start();
+   * await manager.shutdown();
+   * await manager.shutdown();
+   * ```
+   */
+  async shutdown(): Promise<void> {
+    if (this.#state !== "started") {
+      this.#state = "shutdown";
+      return;
+    }
+    this.#state = "shutdown";
+    const process = this.#process!;
+    if (process.exitCode === null) process.terminate();
+    await process.join();
+  }
+
+  /** Shuts the manager down at the end of an `await using` block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown();
+  }
+
+  async #create(typeid: string, args: readonly unknown[]): Promise<BaseProxy> {
+    const id = await this.#ask({ op: "create", typeid, args }) as number;
+    return makeProxy(typeid, id, this.#server!);
+  }
+
+  #ask(request: ManagerRequest): Promise<unknown> {
+    if (this.#state !== "started" || !this.#server) {
+      return Promise.reject(
+        new ProcessError(
+          this.#state === "shutdown"
+            ? "Cannot use the Manager as it has shut down"
+            : "Cannot use the Manager before start(): await manager.start() first",
+        ),
+      );
+    }
+    return this.#server.ask(request, { timeout: Infinity });
+  }
+}
+
+function moduleOf(module: string | URL | undefined, what: string): string {
+  if (module === undefined) return runtime.mainModule;
+  if (!URL.canParse(String(module))) {
+    throw new TypeError(
+      `${what}: module must be an absolute URL such as import.meta.url, not ${String(module)}`,
+    );
+  }
+  return String(module);
+}
