@@ -34,10 +34,16 @@ export {
 } from "./src/actor.ts";
 export { Barrier, type BarrierOptions, BrokenBarrierError } from "./src/barrier.ts";
 export { Condition } from "./src/condition.ts";
-export { ProcessError, ProcessTimeoutError } from "./src/errors.ts";
+export { AuthenticationError, ProcessError, ProcessTimeoutError } from "./src/errors.ts";
 export { Event } from "./src/event.ts";
 export { type AcquireOptions, Lock, RLock, type WaitOptions } from "./src/lock.ts";
-export { Manager, type ManagerOptions, type RegisterOptions } from "./src/manager.ts";
+export {
+  type ConnectOptions,
+  Manager,
+  type ManagerAddress,
+  type ManagerOptions,
+  type RegisterOptions,
+} from "./src/manager.ts";
 export { BrokenPipeError, Connection, EOFError, Pipe, type RecvOptions } from "./src/pipe.ts";
 export {
   JoinableQueue,

@@ -9,9 +9,12 @@
  * @module
  */
 
+import { authenticateClient } from "./_auth.ts";
+import { encodeFrame, FrameWriter, readFrames } from "./_frame.ts";
 import { findFunction } from "./_function_key.ts";
 import { ManagedArray, ManagedDict, ManagedList, ManagedNamespace, ManagedValue } from "./_managed.ts";
-import type { ManagerRequest, RegisteredType } from "./_protocol.ts";
+import type { ManagerAddress, ManagerRequest, RegisteredType } from "./_protocol.ts";
+import { home, revive } from "./_shared.ts";
 import { serve } from "./actor.ts";
 // Proxies stored in managed objects arrive here and stay proxies.
 import "./proxy.ts";
@@ -54,8 +57,21 @@ function publicMethods(object: object): Set<string> {
   return names;
 }
 
-/** The target of a manager's process: serves the built-in types and those in `registry`. */
-export function managerServer(registry: readonly RegisteredType[]): Promise<void> {
+/** How long a new connection has to pass the authkey handshake. */
+const HANDSHAKE_MS = 10_000;
+
+/** Where a manager listens, and with which key (hex). */
+export interface Listening {
+  readonly address: ManagerAddress;
+  readonly authkey: string;
+}
+
+/**
+ * The target of a manager's process: serves the built-in types and those in
+ * `registry`, to proxies that ask its mailbox and to connections on its
+ * socket that know the key.
+ */
+export function managerServer(registry: readonly RegisteredType[], listening: Listening): Promise<void> {
   const referents = new Map<number, Referent>();
   let nextId = 1;
   const registered = new Map(registry.map((type) => [type.typeid, type]));
@@ -85,35 +101,120 @@ export function managerServer(registry: readonly RegisteredType[]): Promise<void
     return id;
   };
 
-  // A handler answers at once when the method does: only what returns a
-  // promise (a registered async method, a factory to import) runs alongside
-  // the next asks.
+  let listener: Deno.Listener | undefined;
+  // A request is answered at once when the method answers at once: only
+  // what returns a promise (a registered async method, a factory to import)
+  // runs alongside the next requests.
+  const handle = (request: ManagerRequest): unknown => {
+    if (request.op === "where") {
+      const addr = listener!.addr;
+      const address = addr.transport === "unix"
+        ? (addr as Deno.UnixAddr).path
+        : { hostname: (addr as Deno.NetAddr).hostname, port: (addr as Deno.NetAddr).port };
+      return { address, home: home.id };
+    }
+    if (request.op === "create") {
+      const { typeid, args } = request;
+      const handOver = HANDED_OVER[typeid];
+      if (handOver) return handOver(...args as never[]);
+      const builtIn = BUILT_IN[typeid];
+      if (builtIn) return hold(typeid, builtIn(...args as never[]));
+      const type = registered.get(typeid);
+      if (!type) {
+        throw new TypeError(`Cannot create a ${typeid}: the manager has no such type; register it first`);
+      }
+      return factoryOf(type).then(async (make) => hold(typeid, await make(...args as never[]), type));
+    }
+    const referent = referents.get(request.id);
+    if (!referent) throw new ReferenceError(`The manager holds no object ${request.id}`);
+    const { typeid, object, exposed } = referent;
+    const method = object[request.method];
+    if (!exposed.has(request.method) || typeof method !== "function") {
+      throw new TypeError(
+        `Cannot call ${request.method}() on a managed ${typeid}: it is not exposed (exposed: ${
+          [...exposed].join(", ")
+        })`,
+      );
+    }
+    return method.apply(object, request.args);
+  };
+
   return serve<ManagerRequest, unknown, void>({
-    ask(request) {
-      if (request.op === "create") {
-        const { typeid, args } = request;
-        const handOver = HANDED_OVER[typeid];
-        if (handOver) return handOver(...args as never[]);
-        const builtIn = BUILT_IN[typeid];
-        if (builtIn) return hold(typeid, builtIn(...args as never[]));
-        const type = registered.get(typeid);
-        if (!type) {
-          throw new TypeError(`Cannot create a ${typeid}: the manager has no such type; register it first`);
-        }
-        return factoryOf(type).then(async (make) => hold(typeid, await make(...args as never[]), type));
-      }
-      const referent = referents.get(request.id);
-      if (!referent) throw new ReferenceError(`The manager holds no object ${request.id}`);
-      const { typeid, object, exposed } = referent;
-      const method = object[request.method];
-      if (!exposed.has(request.method) || typeof method !== "function") {
-        throw new TypeError(
-          `Cannot call ${request.method}() on a managed ${typeid}: it is not exposed (exposed: ${
-            [...exposed].join(", ")
-          })`,
-        );
-      }
-      return method.apply(object, request.args);
+    init() {
+      const { address, authkey } = listening;
+      listener = typeof address === "string"
+        ? Deno.listen({ transport: "unix", path: address })
+        : Deno.listen({ hostname: address.hostname, port: address.port });
+      accept(listener, fromHex(authkey), handle);
+    },
+    ask: handle,
+    terminate() {
+      listener?.close();
     },
   }, { concurrent: true });
+}
+
+function fromHex(hex: string): Uint8Array {
+  return Uint8Array.from(hex.match(/../g) ?? [], (byte) => parseInt(byte, 16));
+}
+
+/** Serves every connection `listener` accepts, each on its own. */
+async function accept(
+  listener: Deno.Listener,
+  authkey: Uint8Array,
+  handle: (request: ManagerRequest) => unknown,
+) {
+  try {
+    for await (const conn of listener) serveConnection(conn, authkey, handle);
+  } catch {
+    // The listener closed: the manager is stopping.
+  }
+}
+
+/**
+ * Serves one connection: the handshake first (a wrong key, garbage or
+ * silence past HANDSHAKE_MS closes it), then calls, answered as they
+ * finish. Whatever a connection does, the others go on.
+ */
+async function serveConnection(
+  conn: Deno.Conn,
+  authkey: Uint8Array,
+  handle: (request: ManagerRequest) => unknown,
+) {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    timer = setTimeout(() => conn.close(), HANDSHAKE_MS);
+    await authenticateClient(conn, authkey);
+    clearTimeout(timer);
+    const writer = new FrameWriter(conn);
+    await readFrames(conn, (message) => {
+      const { n, request } = revive(message) as { n: number; request: ManagerRequest };
+      answer(handle, request).then((reply) => {
+        let frame: Uint8Array;
+        try {
+          frame = encodeFrame({ n, ...reply });
+        } catch (error) {
+          frame = encodeFrame({ n, ok: false, error });
+        }
+        writer.write(frame);
+      });
+    });
+  } catch {
+    // A wrong key, garbage, or a reset: drop this connection.
+  } finally {
+    clearTimeout(timer);
+    try {
+      conn.close();
+    } catch {
+      // Closed already.
+    }
+  }
+}
+
+async function answer(handle: (request: ManagerRequest) => unknown, request: ManagerRequest) {
+  try {
+    return { ok: true, value: await handle(request) } as const;
+  } catch (error) {
+    return { ok: false, error } as const;
+  }
 }

@@ -258,8 +258,34 @@ export interface PoolWorkerSetup {
 
 // Managers (`manager.ts`): proxies ask the manager's process, which holds the objects.
 
+/**
+ * Where a manager listens: a Unix socket's path, or a TCP host and port.
+ *
+ * @example
+ * ```ts
+ * import type { ManagerAddress } from "@troupe/troupe";
+ *
+ * const local: ManagerAddress = { hostname: "127.0.0.1", port: 50000 };
+ * const unix: ManagerAddress = "/tmp/troupe-manager.sock";
+ * ```
+ */
+export type ManagerAddress = string | { readonly hostname: string; readonly port: number };
+
+/** How to reach a manager: its process's ref, or its socket, with the key. */
+export interface ManagerPlace {
+  /** The manager's ActorRef (as a descriptor or live), or null for a manager reached only by socket. */
+  readonly server: unknown;
+  readonly address: ManagerAddress;
+  /** The authkey, hex. */
+  readonly authkey: string;
+  /** The OS process (home, `_shared.ts`) the manager runs in: there its ref is the quick way. */
+  readonly home: number;
+}
+
 /** What a proxy or a manager asks the manager's server. */
 export type ManagerRequest =
+  /** Where the server listens and which OS process it is in. */
+  | { readonly op: "where" }
   /** Makes a new object of a type; the answer is its id. */
   | { readonly op: "create"; readonly typeid: string; readonly args: readonly unknown[] }
   /** Calls a method of the object `id`; the answer is a copy of what it returned. */

@@ -54,3 +54,29 @@ export class ProcessTimeoutError extends ProcessError {
     this.name = "ProcessTimeoutError";
   }
 }
+
+/**
+ * A connection failed the authkey handshake: the peer does not know the key
+ * (or is not speaking troupe's protocol). Python's
+ * `multiprocessing.AuthenticationError`.
+ *
+ * @example
+ * ```ts
+ * import { AuthenticationError, Manager } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * await using manager = await new Manager({ authkey: "right" }).start();
+ * await assert.rejects(Manager.connect(manager.address, { authkey: "wrong" }), AuthenticationError);
+ * ```
+ */
+export class AuthenticationError extends ProcessError {
+  /**
+   * Creates the error.
+   *
+   * @param message Which side refused, and why.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "AuthenticationError";
+  }
+}

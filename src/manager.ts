@@ -7,11 +7,12 @@
  * @module
  */
 
+import { keyBytes } from "./_auth.ts";
 import { functionKey } from "./_function_key.ts";
-import type { ManagerRequest, RegisteredType } from "./_protocol.ts";
+import { closeLink, ManagerLink, sendToManager } from "./_manager_link.ts";
 import { managerServer } from "./_manager_server.ts";
+import type { ManagerAddress, ManagerPlace, ManagerRequest, RegisteredType } from "./_protocol.ts";
 import { runtime } from "./_runtime.ts";
-import type { ActorRef } from "./actor.ts";
 import { ProcessError } from "./errors.ts";
 import { type Backend, Process } from "./process.ts";
 import {
@@ -26,6 +27,8 @@ import {
 } from "./proxy.ts";
 import type { JoinableQueue, Queue } from "./queue.ts";
 import type { Typecode } from "./shared_memory.ts";
+
+export type { ManagerAddress } from "./_protocol.ts";
 
 const SERVER_MODULE = new URL("./_manager_server.ts", import.meta.url).href;
 
@@ -45,6 +48,34 @@ export interface ManagerOptions {
   readonly backend?: Backend;
   /** The module that exports registered factories, unless `register` says otherwise. @default {the main module} */
   readonly module?: string | URL;
+  /**
+   * Where it listens for connections: a Unix socket's path, or a TCP host
+   * and port (port 0: any free one). Processes of other OS processes, and
+   * other programs (`Manager.connect`), reach it there.
+   * @default {{ hostname: "127.0.0.1", port: 0 }}
+   */
+  readonly address?: ManagerAddress;
+  /**
+   * The key a connection must prove it knows (a string is taken as UTF-8;
+   * empty is allowed). Processes of this program get it with their proxies.
+   * @default {32 random bytes}
+   */
+  readonly authkey?: string | Uint8Array;
+}
+
+/**
+ * How to connect to a manager another program started.
+ *
+ * @example
+ * ```ts
+ * import type { ConnectOptions } from "@troupe/troupe";
+ *
+ * const options: ConnectOptions = { authkey: "secret" };
+ * ```
+ */
+export interface ConnectOptions {
+  /** The manager's key. */
+  readonly authkey: string | Uint8Array;
 }
 
 /**
@@ -97,19 +128,22 @@ const BUILT_IN_TYPES = new Set(["dict", "list", "Namespace", "Value", "Array", "
 export class Manager implements AsyncDisposable {
   readonly #backend: Backend;
   readonly #module: string;
+  readonly #listen: ManagerAddress;
+  readonly #authkey: string;
   readonly #registry: RegisteredType[] = [];
   #process: Process | undefined;
-  #server: ActorRef<ManagerRequest, unknown> | undefined;
-  #state: "initial" | "started" | "shutdown" = "initial";
+  /** How proxies reach the manager, once it serves. */
+  #place: ManagerPlace | undefined;
+  #state: "initial" | "started" | "connected" | "shutdown" = "initial";
 
   /**
    * Creates a manager; `start()` starts its process.
    *
-   * @param options `backend` and `module`.
-   * @throws {TypeError} For an unknown backend or a module that is not a URL.
+   * @param options `backend`, `module`, `address` and `authkey`.
+   * @throws {TypeError} For an unknown backend, a module that is not a URL, or a bad address or key.
    */
   constructor(options: ManagerOptions = {}) {
-    const { backend = "worker", module } = options;
+    const { backend = "worker", module, address = { hostname: "127.0.0.1", port: 0 }, authkey } = options;
     if (backend !== "worker" && backend !== "subprocess") {
       throw new TypeError(
         `Cannot create a Manager with backend ${String(backend)}: use "worker" or "subprocess"`,
@@ -117,6 +151,68 @@ export class Manager implements AsyncDisposable {
     }
     this.#backend = backend;
     this.#module = moduleOf(module, "Manager");
+    this.#listen = checkAddress(address);
+    this.#authkey = toHex(
+      authkey === undefined ? crypto.getRandomValues(new Uint8Array(32)) : checkKey(authkey),
+    );
+  }
+
+  /**
+   * Connects to a manager that another program (or this one) started and
+   * made listen at `address`: Python's `BaseManager.connect()`. The two sides
+   * prove to each other that they know the key; the manager's objects are
+   * then made and used through this one as through the manager itself.
+   * Queues live in the manager's program and cannot be handed to another.
+   *
+   * @param address Where the manager listens (`manager.address` there).
+   * @param options `authkey`: the manager's key.
+   * @returns A manager handle; `shutdown()` closes the connection only.
+   * @throws {AuthenticationError} When the keys differ (the promise rejects).
+   *
+   * @example
+   * ```ts
+   * import { Manager } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = await new Manager({ authkey: "secret" }).start();
+   * await using client = await Manager.connect(server.address, { authkey: "secret" });
+   * const d = await client.dict({ hello: "world" });
+   * assert.equal(await d.get("hello"), "world");
+   * ```
+   */
+  static async connect(address: ManagerAddress, options: ConnectOptions): Promise<Manager> {
+    const manager = new Manager({ address, authkey: options.authkey });
+    const place: ManagerPlace = {
+      server: null,
+      address: checkAddress(address),
+      authkey: manager.#authkey,
+      home: -1,
+    };
+    // Fails here, not at the first call, when the key is wrong.
+    const link = await ManagerLink.open(place.address, keyBytes(options.authkey));
+    link.close();
+    await link.done;
+    manager.#place = place;
+    manager.#state = "connected";
+    return manager;
+  }
+
+  /**
+   * Where the manager listens, once started (for `Manager.connect`).
+   *
+   * @throws {ProcessError} Before `start()`.
+   *
+   * @example
+   * ```ts
+   * import { Manager } from "@troupe/troupe";
+   *
+   * await using manager = await new Manager().start();
+   * console.log(manager.address); // { hostname: "127.0.0.1", port: 41234 }
+   * ```
+   */
+  get address(): ManagerAddress {
+    if (!this.#place) throw new ProcessError("Cannot tell the Manager's address before start()");
+    return this.#place.address;
   }
 
   /**
@@ -184,11 +280,13 @@ export class Manager implements AsyncDisposable {
    * ```
    */
   async start(): Promise<this> {
-    if (this.#state === "started") throw new ProcessError("Cannot start the Manager twice: it already runs");
+    if (this.#state === "started" || this.#state === "connected") {
+      throw new ProcessError("Cannot start the Manager twice: it already runs");
+    }
     if (this.#state === "shutdown") throw new ProcessError("Cannot start the Manager as it has shut down");
     const process = new Process({
       target: managerServer,
-      args: [this.#registry],
+      args: [this.#registry, { address: this.#listen, authkey: this.#authkey }],
       module: SERVER_MODULE,
       backend: this.#backend,
       daemon: true,
@@ -199,11 +297,17 @@ export class Manager implements AsyncDisposable {
     this.#process = process;
     try {
       await process.start();
+      const server = process.ref<ManagerRequest, unknown>();
+      const where = await server.ask({ op: "where" }, { timeout: Infinity }) as {
+        address: ManagerAddress;
+        home: number;
+      };
+      this.#place = { server, address: where.address, authkey: this.#authkey, home: where.home };
     } catch (error) {
       this.#state = "shutdown";
+      if (process.exitCode === null) process.kill();
       throw error;
     }
-    this.#server = process.ref<ManagerRequest, unknown>();
     return this;
   }
 
@@ -391,11 +495,10 @@ export class Manager implements AsyncDisposable {
    * ```
    */
   async shutdown(): Promise<void> {
-    if (this.#state !== "started") {
-      this.#state = "shutdown";
-      return;
-    }
+    const was = this.#state;
     this.#state = "shutdown";
+    if (this.#place) await closeLink(this.#place);
+    if (was !== "started") return;
     const process = this.#process!;
     if (process.exitCode === null) process.terminate();
     await process.join();
@@ -408,11 +511,11 @@ export class Manager implements AsyncDisposable {
 
   async #create(typeid: string, args: readonly unknown[]): Promise<BaseProxy> {
     const id = await this.#ask({ op: "create", typeid, args }) as number;
-    return makeProxy(typeid, id, this.#server!);
+    return makeProxy(typeid, id, this.#place!);
   }
 
   #ask(request: ManagerRequest): Promise<unknown> {
-    if (this.#state !== "started" || !this.#server) {
+    if (!this.#place || this.#state === "shutdown") {
       return Promise.reject(
         new ProcessError(
           this.#state === "shutdown"
@@ -421,8 +524,33 @@ export class Manager implements AsyncDisposable {
         ),
       );
     }
-    return this.#server.ask(request, { timeout: Infinity });
+    return sendToManager(this.#place, request);
   }
+}
+
+function checkAddress(address: unknown): ManagerAddress {
+  if (typeof address === "string" && address !== "") return address;
+  const { hostname, port } = (address ?? {}) as { hostname?: unknown; port?: unknown };
+  if (
+    typeof hostname === "string" && Number.isInteger(port) && (port as number) >= 0 &&
+    (port as number) < 65536
+  ) {
+    return { hostname, port: port as number };
+  }
+  throw new TypeError(
+    `Cannot use ${
+      JSON.stringify(address)
+    } as a manager's address: give a Unix socket path or { hostname, port }`,
+  );
+}
+
+function checkKey(authkey: unknown): Uint8Array {
+  if (typeof authkey === "string" || authkey instanceof Uint8Array) return keyBytes(authkey);
+  throw new TypeError(`Cannot use a ${typeof authkey} as an authkey: give a string or a Uint8Array`);
+}
+
+function toHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
 function moduleOf(module: string | URL | undefined, what: string): string {

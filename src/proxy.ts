@@ -7,9 +7,9 @@
  * @module
  */
 
-import type { ManagerRequest } from "./_protocol.ts";
-import { makeShareable, reduce, registerReviver, revive, SHARED_KEY } from "./_shared.ts";
-import type { ActorRef } from "./actor.ts";
+import { revivePlace, sendToManager } from "./_manager_link.ts";
+import type { ManagerPlace } from "./_protocol.ts";
+import { makeShareable, reduce, registerReviver, SHARED_KEY } from "./_shared.ts";
 
 /**
  * How long a proxy call waits: by default for as long as the manager lives
@@ -29,11 +29,8 @@ export interface CallOptions {
   readonly signal?: AbortSignal;
 }
 
-/** The server a proxy asks. */
-type Server = ActorRef<ManagerRequest, unknown>;
-
 /** What the next proxy built is made of; set only while one is built. */
-let making: { typeid: string; id: number; server: Server } | undefined;
+let making: { typeid: string; id: number; place: ManagerPlace } | undefined;
 
 /**
  * A handle on an object a manager holds, Python's `BaseProxy`: `call` runs
@@ -61,18 +58,23 @@ export class BaseProxy {
   /** The type of the object: "dict", "list", … or a registered name. */
   readonly typeid: string;
   readonly #id: number;
-  readonly #server: Server;
+  readonly #place: ManagerPlace;
 
   /** Proxies come from a Manager; this throws otherwise. */
   constructor() {
     const made = making;
     making = undefined;
     if (!made) throw new TypeError("Cannot create a proxy directly: get one from a Manager");
-    this.typeid = made.typeid;
-    this.#id = made.id;
-    this.#server = made.server;
-    const { typeid, id, server } = made;
-    makeShareable(this, () => ({ [SHARED_KEY]: "proxy", typeid, id, server: reduce(server) }));
+    const { typeid, id, place } = made;
+    this.typeid = typeid;
+    this.#id = id;
+    this.#place = place;
+    makeShareable(this, () => ({
+      [SHARED_KEY]: "proxy",
+      typeid,
+      id,
+      place: { ...place, server: place.server === null ? null : reduce(place.server) },
+    }));
   }
 
   /**
@@ -97,11 +99,7 @@ export class BaseProxy {
    * ```
    */
   call<T = unknown>(method: string, args: readonly unknown[] = [], options: CallOptions = {}): Promise<T> {
-    const { timeout = Infinity, signal } = options;
-    return this.#server.ask({ op: "call", id: this.#id, method, args }, {
-      timeout,
-      ...(signal ? { signal } : {}),
-    }) as Promise<T>;
+    return sendToManager(this.#place, { op: "call", id: this.#id, method, args }, options) as Promise<T>;
   }
 
   /**
@@ -424,13 +422,13 @@ const PROXIES: Record<string, new () => BaseProxy> = {
   Array: ArrayProxy,
 };
 
-/** A proxy of the right class on object `id` of type `typeid`, which `server` holds. */
-export function makeProxy(typeid: string, id: number, server: Server): BaseProxy {
-  making = { typeid, id, server };
+/** A proxy of the right class on object `id` of type `typeid`, held by the manager at `place`. */
+export function makeProxy(typeid: string, id: number, place: ManagerPlace): BaseProxy {
+  making = { typeid, id, place };
   return new (PROXIES[typeid] ?? BaseProxy)();
 }
 
 registerReviver("proxy", (descriptor) => {
-  const { typeid, id, server } = descriptor as unknown as { typeid: string; id: number; server: unknown };
-  return makeProxy(typeid, id, revive(server) as Server);
+  const { typeid, id, place } = descriptor as unknown as { typeid: string; id: number; place: ManagerPlace };
+  return makeProxy(typeid, id, revivePlace(place));
 });

@@ -105,6 +105,13 @@ const expectations: Record<string, RegExp[]> = {
     /server: received "bye"\nmain: sent "bye", the server replied "message 3 received \(3 bytes\)"\n/,
     /server: the client closed; received 3 messages\nmain: the server exited with code 0\nmain: removed the socket file/,
   ],
+  manager: [
+    /main: pid (\d+); the manager runs\n[^]* {2}Process-\d+ \(isolate, pid \1\) sees \["Process-/,
+    / {2}Process-\d+ \(OS process, pid \d+\) sees \["Process-/,
+    / sees \[("Process-\d+",){9}"Process-\d+"\]\n/,
+    /main: dic has 10 entries:\n( {2}Process-\d+: \d+\n){10}main: all 10 entries arrived, and 10 names in the list/,
+    /the 5 isolates saw the program's pid (\d+), the 5 OS processes 5 pids of their own/,
+  ],
   demo: [/speedup \d+\.\d\dx on \d+ cores, same answer/],
 };
 

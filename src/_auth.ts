@@ -1,0 +1,115 @@
+/**
+ * The authkey handshake of a manager's connections, Python's
+ * `multiprocessing.connection` challenge in shape: each side proves it
+ * knows the key by answering a random challenge with its HMAC-SHA256,
+ * without the key ever crossing. The server challenges first, then the
+ * client; either refusal ends the connection.
+ *
+ * Handshake messages are a 4-byte big-endian length and the bytes, at most
+ * 256 of them, so a peer that sends garbage is refused at once.
+ *
+ * @module
+ */
+
+import { AuthenticationError } from "./errors.ts";
+
+const CHALLENGE = "#CHALLENGE#";
+const WELCOME = "#WELCOME#";
+const FAILURE = "#FAILURE#";
+const DIGEST = "{sha256}";
+const NONCE_BYTES = 40;
+const MAX_MESSAGE_BYTES = 256;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** The key as bytes: a string is UTF-8, as `b"..."` would be. */
+export function keyBytes(authkey: string | Uint8Array): Uint8Array {
+  return typeof authkey === "string" ? encoder.encode(authkey) : authkey;
+}
+
+function hmacKey(key: Uint8Array): Promise<CryptoKey> {
+  return crypto.subtle.importKey("raw", key.slice(), { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+    "verify",
+  ]);
+}
+
+async function send(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  const message = new Uint8Array(4 + bytes.byteLength);
+  new DataView(message.buffer).setUint32(0, bytes.byteLength);
+  message.set(bytes, 4);
+  for (let at = 0; at < message.byteLength;) at += await conn.write(message.subarray(at));
+}
+
+/** Reads exactly `length` bytes: never more, so what follows the handshake stays in the socket. */
+async function readExactly(conn: Deno.Conn, length: number): Promise<Uint8Array<ArrayBuffer>> {
+  const bytes = new Uint8Array(length);
+  for (let at = 0; at < length;) {
+    const n = await conn.read(bytes.subarray(at));
+    if (n === null) throw new AuthenticationError("Cannot authenticate as the peer closed the connection");
+    at += n;
+  }
+  return bytes;
+}
+
+async function receive(conn: Deno.Conn): Promise<Uint8Array<ArrayBuffer>> {
+  const length = new DataView((await readExactly(conn, 4)).buffer).getUint32(0);
+  if (length > MAX_MESSAGE_BYTES) {
+    throw new AuthenticationError(
+      `Cannot authenticate as the peer sent ${length} bytes: a handshake message is short`,
+    );
+  }
+  return readExactly(conn, length);
+}
+
+function startsWith(bytes: Uint8Array, prefix: string): boolean {
+  return decoder.decode(bytes.subarray(0, prefix.length)) === prefix;
+}
+
+/** Challenges the peer to prove it knows `key`; throws an AuthenticationError when it does not. */
+async function deliverChallenge(conn: Deno.Conn, key: CryptoKey): Promise<void> {
+  const challenge = new Uint8Array([
+    ...encoder.encode(CHALLENGE + DIGEST),
+    ...crypto.getRandomValues(new Uint8Array(NONCE_BYTES)),
+  ]);
+  await send(conn, challenge);
+  const response = await receive(conn);
+  const digest = response.subarray(DIGEST.length);
+  const ok = startsWith(response, DIGEST) &&
+    await crypto.subtle.verify("HMAC", key, digest, challenge.subarray(CHALLENGE.length));
+  await send(conn, encoder.encode(ok ? WELCOME : FAILURE));
+  if (!ok) throw new AuthenticationError("The digest received was wrong: the peer does not know the authkey");
+}
+
+/** Answers the peer's challenge with `key`; throws an AuthenticationError when it refuses the answer. */
+async function answerChallenge(conn: Deno.Conn, key: CryptoKey): Promise<void> {
+  const challenge = await receive(conn);
+  if (!startsWith(challenge, CHALLENGE + DIGEST)) {
+    throw new AuthenticationError(
+      "Cannot authenticate as the peer sent no challenge: it is not a troupe manager",
+    );
+  }
+  const signed = await crypto.subtle.sign("HMAC", key, challenge.subarray(CHALLENGE.length));
+  await send(conn, new Uint8Array([...encoder.encode(DIGEST), ...new Uint8Array(signed)]));
+  const verdict = decoder.decode(await receive(conn));
+  if (verdict !== WELCOME) {
+    throw new AuthenticationError(
+      "The digest sent was rejected: this process does not know the manager's authkey",
+    );
+  }
+}
+
+/** The server's side: challenge the client, then answer its challenge. */
+export async function authenticateClient(conn: Deno.Conn, authkey: Uint8Array): Promise<void> {
+  const key = await hmacKey(authkey);
+  await deliverChallenge(conn, key);
+  await answerChallenge(conn, key);
+}
+
+/** The client's side: answer the server's challenge, then challenge it. */
+export async function authenticateServer(conn: Deno.Conn, authkey: Uint8Array): Promise<void> {
+  const key = await hmacKey(authkey);
+  await answerChallenge(conn, key);
+  await deliverChallenge(conn, key);
+}

@@ -1,0 +1,188 @@
+/**
+ * How a proxy reaches its manager. In the manager's own OS process, through
+ * its mailbox in shared memory (an `ask`); from any other OS process, over
+ * a direct connection to the manager's socket, authenticated with its key,
+ * one per process and manager, as Python's proxies connect. A process that
+ * may not connect (a sandbox without `net`) falls back to the mailbox,
+ * relayed by its parents' processes.
+ *
+ * @module
+ */
+
+import { authenticateServer } from "./_auth.ts";
+import { encodeFrame, FrameWriter, readFrames } from "./_frame.ts";
+import type { ManagerAddress, ManagerPlace, ManagerRequest } from "./_protocol.ts";
+import { home, revive } from "./_shared.ts";
+import { ActorExitedError, type ActorRef } from "./actor.ts";
+import { ProcessTimeoutError } from "./errors.ts";
+
+/** How long a call waits, and what stops it. */
+export interface Patience {
+  readonly timeout?: number;
+  readonly signal?: AbortSignal;
+}
+
+type Reply = { readonly n: number; readonly ok: true; readonly value: unknown } | {
+  readonly n: number;
+  readonly ok: false;
+  readonly error: unknown;
+};
+
+/** A name for an address, for messages and the connection cache. */
+export function showAddress(address: ManagerAddress): string {
+  return typeof address === "string" ? address : `${address.hostname}:${address.port}`;
+}
+
+function fromHex(hex: string): Uint8Array {
+  return Uint8Array.from(hex.match(/../g) ?? [], (byte) => parseInt(byte, 16));
+}
+
+/** An authenticated connection to a manager, carrying calls and their answers. */
+export class ManagerLink {
+  readonly #conn: Deno.Conn;
+  readonly #writer: FrameWriter;
+  readonly #where: string;
+  readonly #waiting = new Map<number, (reply: Reply) => void>();
+  #next = 1;
+  #closed: Error | undefined;
+  readonly done: Promise<void>;
+
+  private constructor(conn: Deno.Conn, where: string) {
+    this.#conn = conn;
+    this.#writer = new FrameWriter(conn);
+    this.#where = where;
+    // An idle connection must not keep the program running.
+    conn.unref();
+    this.done = this.#read();
+  }
+
+  /** Connects to the manager at `address` and proves this side knows `authkey` (hex); rejects otherwise. */
+  static async open(address: ManagerAddress, authkey: Uint8Array): Promise<ManagerLink> {
+    const conn = typeof address === "string"
+      ? await Deno.connect({ transport: "unix", path: address })
+      : await Deno.connect({ hostname: address.hostname, port: address.port });
+    try {
+      await authenticateServer(conn, authkey);
+    } catch (error) {
+      conn.close();
+      throw error;
+    }
+    return new ManagerLink(conn, showAddress(address));
+  }
+
+  /** Sends `request` and resolves with the answer; rejects with the manager's error, on timeout, or when it is gone. */
+  call(request: ManagerRequest, patience: Patience = {}): Promise<unknown> {
+    if (this.#closed) return Promise.reject(this.#closed);
+    const { timeout = Infinity, signal } = patience;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const n = this.#next++;
+    const { promise, resolve, reject } = Promise.withResolvers<unknown>();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const onAbort = () => settle({ n, ok: false, error: signal!.reason });
+    const settle = (reply: Reply) => {
+      if (!this.#waiting.delete(n)) return;
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      if (this.#waiting.size === 0) this.#conn.unref();
+      if (reply.ok) resolve(reply.value);
+      else reject(reply.error);
+    };
+    this.#waiting.set(n, settle);
+    this.#conn.ref();
+    if (timeout !== Infinity) {
+      timer = setTimeout(() => {
+        settle({
+          n,
+          ok: false,
+          error: new ProcessTimeoutError(`The manager did not answer within ${timeout} ms`),
+        });
+      }, Math.max(0, timeout));
+    }
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      this.#writer.write(encodeFrame({ n, request }));
+    } catch (error) {
+      settle({ n, ok: false, error });
+    }
+    return promise;
+  }
+
+  /** Closes the connection; calls waiting on it reject. */
+  close(): void {
+    try {
+      this.#conn.close();
+    } catch {
+      // Closed already.
+    }
+  }
+
+  async #read(): Promise<void> {
+    try {
+      await readFrames(this.#conn, (message) => {
+        const reply = revive(message) as Reply;
+        this.#waiting.get(reply.n)?.(reply);
+      });
+    } catch {
+      // A reset or garbage: the same as a close.
+    } finally {
+      this.#closed = new ActorExitedError(
+        `Cannot reach the manager at ${this.#where} as its connection closed: it has shut down or died`,
+      );
+      for (const settle of [...this.#waiting.values()]) settle({ n: 0, ok: false, error: this.#closed });
+      this.close();
+    }
+  }
+}
+
+/** This process's connections, by manager address and key. */
+const links = new Map<string, Promise<ManagerLink>>();
+
+function linkTo(place: ManagerPlace): Promise<ManagerLink> {
+  const key = `${showAddress(place.address)}#${place.authkey}`;
+  let link = links.get(key);
+  if (!link) {
+    link = ManagerLink.open(place.address, fromHex(place.authkey));
+    links.set(key, link);
+    const forget = () => links.delete(key);
+    link.then((open) => open.done.then(forget), forget);
+  }
+  return link;
+}
+
+/** Closes this process's connection to the manager at `address`, once it has (a manager shutting down). */
+export async function closeLink(place: ManagerPlace): Promise<void> {
+  const link = links.get(`${showAddress(place.address)}#${place.authkey}`);
+  const open = await link?.catch(() => undefined);
+  open?.close();
+  await open?.done;
+}
+
+/** Sends `request` to the manager at `place`, the quickest way this process can reach it. */
+export async function sendToManager(
+  place: ManagerPlace,
+  request: ManagerRequest,
+  patience: Patience = {},
+): Promise<unknown> {
+  const server = place.server as ActorRef<ManagerRequest, unknown> | null;
+  const asking = {
+    timeout: patience.timeout ?? Infinity,
+    ...(patience.signal ? { signal: patience.signal } : {}),
+  };
+  if (server && place.home === home.id) return server.ask(request, asking);
+  let link: ManagerLink;
+  try {
+    link = await linkTo(place);
+  } catch (error) {
+    // No way to connect (a sandbox without net): the mailbox still reaches it.
+    if (server && !(error instanceof Error && error.name === "AuthenticationError")) {
+      return server.ask(request, asking);
+    }
+    throw error;
+  }
+  return link.call(request, patience);
+}
+
+/** Revives a place's ref (it crossed as a descriptor). */
+export function revivePlace(place: ManagerPlace): ManagerPlace {
+  return { ...place, server: place.server === null ? null : revive(place.server) };
+}
