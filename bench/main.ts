@@ -5,7 +5,7 @@
  * Prints a table and writes bench/RESULTS.md.
  *
  * BENCH_RUNS sets the samples per side (default 30). BENCH_ONLY=processes,
- * channels, actors, pool or sync runs one section (RESULTS.md then holds only that one).
+ * channels, actors, pool, sync or manager runs one section (RESULTS.md then holds only that one).
  */
 
 import { Process } from "../mod.ts";
@@ -13,6 +13,7 @@ import { encodeFrame, FrameWriter, readFrames } from "../src/_frame.ts";
 import { runtime } from "../src/_runtime.ts";
 import * as actors from "./_actors.ts";
 import * as channels from "./_channels.ts";
+import * as managers from "./_manager.ts";
 import * as pools from "./_pool.ts";
 import * as sync from "./_sync.ts";
 import { pythonSamples } from "./_python.ts";
@@ -668,6 +669,28 @@ async function syncRows(): Promise<Row[]> {
   return rows;
 }
 
+/** Managers: a proxy call's round trip from each backend, against Python's proxies. */
+async function managerRows(): Promise<Row[]> {
+  const rows: Row[] = [];
+  const runs = CHANNEL_RUNS;
+  const python = await managers.python(runs + WARMUP);
+  for (const backend of ["worker", "subprocess"] as const) {
+    const calls = await managers.proxyCalls(backend, runs + WARMUP);
+    rows.push(
+      ...await againstPython(
+        `manager proxy call from a ${backend} child, d.get(), ${managers.CALLS} calls, per call`,
+        "µs",
+        ["Python manager proxy, from a child process", python?.slice(WARMUP)],
+        [`DictProxy.get, ${backend} child`, calls.sample],
+        "≤ 0.5× (2× faster)",
+        runs,
+      ),
+    );
+    await calls.close();
+  }
+  return rows;
+}
+
 /** A worker killed every 100 ms during 100k tasks: nothing may be lost or hang. */
 async function stormReport(): Promise<string> {
   const storm = await pools.crashStorm();
@@ -712,6 +735,7 @@ if (import.meta.main) {
     stormed = await stormReport();
   }
   if (runs("sync")) rows.push(...await syncRows());
+  if (runs("manager")) rows.push(...await managerRows());
 
   const when = new Date().toISOString().slice(0, 10);
   const report = [
