@@ -92,6 +92,14 @@ export {
 } from "./src/proxy.ts";
 export { BoundedSemaphore, Semaphore } from "./src/semaphore.ts";
 export {
+  BarrierProxy,
+  ConditionProxy,
+  EventProxy,
+  LockProxy,
+  RLockProxy,
+  SemaphoreProxy,
+} from "./src/sync_proxy.ts";
+export {
   type ElementOf,
   RawArray,
   RawValue,

@@ -13,11 +13,18 @@ import { authenticateClient } from "./_auth.ts";
 import { encodeFrame, FrameWriter, readFrames } from "./_frame.ts";
 import { findFunction } from "./_function_key.ts";
 import { ManagedArray, ManagedDict, ManagedList, ManagedNamespace, ManagedValue } from "./_managed.ts";
+import {
+  ManagedBarrier,
+  ManagedCondition,
+  ManagedEvent,
+  ManagedLock,
+  ManagedSemaphore,
+} from "./_managed_sync.ts";
 import type { ManagerAddress, ManagerRequest, RegisteredType } from "./_protocol.ts";
 import { home, revive } from "./_shared.ts";
 import { serve } from "./actor.ts";
 // Proxies stored in managed objects arrive here and stay proxies.
-import "./proxy.ts";
+import { BaseProxy, proxyId } from "./proxy.ts";
 import { JoinableQueue, Queue } from "./queue.ts";
 import type { Typecode } from "./shared_memory.ts";
 
@@ -31,6 +38,19 @@ const BUILT_IN: Record<string, Factory> = {
   Namespace: (attributes?: Record<string, unknown>) => new ManagedNamespace(attributes),
   Value: (typecode: string, value: unknown) => new ManagedValue(typecode, value),
   Array: (typecode: Typecode, items: number | number[]) => new ManagedArray(typecode, items),
+  Lock: () => new ManagedLock(),
+  RLock: () => new ManagedLock(true),
+  Semaphore: (value?: number) => new ManagedSemaphore(value),
+  BoundedSemaphore: (value?: number) => new ManagedSemaphore(value, true),
+  Event: () => new ManagedEvent(),
+  Barrier: (parties: number, timeout?: number | null) => new ManagedBarrier(parties, timeout ?? null),
+};
+
+/** What proxies may call on the built-in types whose objects have more public methods than that. */
+const EXPOSED: Record<string, readonly string[]> = {
+  Lock: ["acquire", "release", "locked", "cancel"],
+  RLock: ["acquire", "release", "locked", "cancel"],
+  Condition: ["acquire", "release", "wait", "notify", "notifyAll", "cancel"],
 };
 
 /** Types whose objects are not proxied but handed over: they already cross by reference. */
@@ -96,9 +116,18 @@ export function managerServer(registry: readonly RegisteredType[], listening: Li
       );
     }
     const id = nextId++;
-    const exposed = type?.exposed ? new Set(type.exposed) : publicMethods(object);
+    const listed = type?.exposed ?? EXPOSED[typeid];
+    const exposed = listed ? new Set(listed) : publicMethods(object);
     referents.set(id, { typeid, object: object as Record<string, unknown>, exposed });
     return id;
+  };
+
+  /** The lock a Condition is made over: one of this manager's locks, or a new RLock. */
+  const conditionLock = (lock: unknown): ManagedLock => {
+    if (lock === undefined || lock === null) return new ManagedLock(true);
+    const held = lock instanceof BaseProxy ? referents.get(proxyId(lock))?.object : undefined;
+    if (held instanceof ManagedLock) return held;
+    throw new TypeError("Cannot create a Condition over that: give a Lock or RLock of the same manager");
   };
 
   let listener: Deno.Listener | undefined;
@@ -117,6 +146,7 @@ export function managerServer(registry: readonly RegisteredType[], listening: Li
       const { typeid, args } = request;
       const handOver = HANDED_OVER[typeid];
       if (handOver) return handOver(...args as never[]);
+      if (typeid === "Condition") return hold(typeid, new ManagedCondition(conditionLock(args[0])));
       const builtIn = BUILT_IN[typeid];
       if (builtIn) return hold(typeid, builtIn(...args as never[]));
       const type = registered.get(typeid);

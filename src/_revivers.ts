@@ -12,3 +12,4 @@ import "./event.ts";
 import "./proxy.ts";
 import "./semaphore.ts";
 import "./shared_memory.ts";
+import "./sync_proxy.ts";

@@ -26,6 +26,14 @@ import {
   ValueProxy,
 } from "./proxy.ts";
 import type { JoinableQueue, Queue } from "./queue.ts";
+import {
+  BarrierProxy,
+  ConditionProxy,
+  EventProxy,
+  LockProxy,
+  RLockProxy,
+  SemaphoreProxy,
+} from "./sync_proxy.ts";
 import type { Typecode } from "./shared_memory.ts";
 
 export type { ManagerAddress } from "./_protocol.ts";
@@ -96,7 +104,22 @@ export interface RegisterOptions {
 }
 
 /** The types a manager always serves; a registered type may not take their names. */
-const BUILT_IN_TYPES = new Set(["dict", "list", "Namespace", "Value", "Array", "Queue", "JoinableQueue"]);
+const BUILT_IN_TYPES = new Set([
+  "dict",
+  "list",
+  "Namespace",
+  "Value",
+  "Array",
+  "Queue",
+  "JoinableQueue",
+  "Lock",
+  "RLock",
+  "Semaphore",
+  "BoundedSemaphore",
+  "Event",
+  "Condition",
+  "Barrier",
+]);
 
 /**
  * A manager: a process of its own (named `SyncManager-N`, as in Python)
@@ -462,6 +485,146 @@ export class Manager implements AsyncDisposable {
    */
   joinableQueue<T = unknown>(maxsize = 0): Promise<JoinableQueue<T>> {
     return this.#ask({ op: "create", typeid: "JoinableQueue", args: [maxsize] }) as Promise<JoinableQueue<T>>;
+  }
+
+  /**
+   * A new lock held by the manager, Python's `manager.Lock()`: for processes
+   * that cannot share memory (a shared-memory `Lock` is quicker otherwise).
+   *
+   * @returns A proxy on it.
+   *
+   * @example
+   * ```ts
+   * import { Manager } from "@troupe/troupe";
+   *
+   * await using manager = await new Manager().start();
+   * const lock = await manager.lock();
+   * {
+   *   await using _held = await lock.hold();
+   * }
+   * ```
+   */
+  lock(): Promise<LockProxy> {
+    return this.#create("Lock", []) as Promise<LockProxy>;
+  }
+
+  /**
+   * A new re-entrant lock held by the manager, Python's `manager.RLock()`.
+   *
+   * @returns A proxy on it.
+   *
+   * @example
+   * ```ts
+   * import { Manager } from "@troupe/troupe";
+   *
+   * await using manager = await new Manager().start();
+   * const lock = await manager.rlock();
+   * await lock.acquire();
+   * await lock.release();
+   * ```
+   */
+  rlock(): Promise<RLockProxy> {
+    return this.#create("RLock", []) as Promise<RLockProxy>;
+  }
+
+  /**
+   * A new semaphore held by the manager, Python's `manager.Semaphore(value)`.
+   *
+   * @param value The initial count. @default {1}
+   * @returns A proxy on it.
+   *
+   * @example
+   * ```ts
+   * import { Manager } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * await using manager = await new Manager().start();
+   * assert.equal(await (await manager.semaphore(3)).getValue(), 3);
+   * ```
+   */
+  semaphore(value = 1): Promise<SemaphoreProxy> {
+    return this.#create("Semaphore", [value]) as Promise<SemaphoreProxy>;
+  }
+
+  /**
+   * A new bounded semaphore held by the manager, Python's
+   * `manager.BoundedSemaphore(value)`.
+   *
+   * @param value The initial count, and the most it may reach. @default {1}
+   * @returns A proxy on it.
+   *
+   * @example
+   * ```ts
+   * import { Manager } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * await using manager = await new Manager().start();
+   * const sem = await manager.boundedSemaphore(1);
+   * await assert.rejects(sem.release(), RangeError);
+   * ```
+   */
+  boundedSemaphore(value = 1): Promise<SemaphoreProxy> {
+    return this.#create("BoundedSemaphore", [value]) as Promise<SemaphoreProxy>;
+  }
+
+  /**
+   * A new event held by the manager, Python's `manager.Event()`.
+   *
+   * @returns A proxy on it.
+   *
+   * @example
+   * ```ts
+   * import { Manager } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * await using manager = await new Manager().start();
+   * assert.equal(await (await manager.event()).isSet(), false);
+   * ```
+   */
+  event(): Promise<EventProxy> {
+    return this.#create("Event", []) as Promise<EventProxy>;
+  }
+
+  /**
+   * A new condition held by the manager, Python's `manager.Condition(lock)`.
+   *
+   * @param lock One of this manager's locks. @default {a new RLock}
+   * @returns A proxy on it.
+   *
+   * @example
+   * ```ts
+   * import { Manager } from "@troupe/troupe";
+   *
+   * await using manager = await new Manager().start();
+   * const cond = await manager.condition(await manager.lock());
+   * await cond.acquire();
+   * await cond.notifyAll();
+   * await cond.release();
+   * ```
+   */
+  condition(lock?: LockProxy): Promise<ConditionProxy> {
+    return this.#create("Condition", lock === undefined ? [] : [lock]) as Promise<ConditionProxy>;
+  }
+
+  /**
+   * A new barrier held by the manager, Python's `manager.Barrier(parties,
+   * timeout=…)`, without an action (it would run in the manager).
+   *
+   * @param parties How many parties each cycle needs.
+   * @param options `timeout`: the default of `wait`, in ms.
+   * @returns A proxy on it.
+   *
+   * @example
+   * ```ts
+   * import { Manager } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * await using manager = await new Manager().start();
+   * assert.equal(await (await manager.barrier(1)).wait(), 0);
+   * ```
+   */
+  barrier(parties: number, options: { readonly timeout?: number } = {}): Promise<BarrierProxy> {
+    return this.#create("Barrier", [parties, options.timeout ?? null]) as Promise<BarrierProxy>;
   }
 
   /**

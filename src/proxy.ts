@@ -29,6 +29,14 @@ export interface CallOptions {
   readonly signal?: AbortSignal;
 }
 
+/** Each proxy's object id, for the manager that receives a proxy of its own. */
+const ids = new WeakMap<BaseProxy, number>();
+
+/** The id of the object `proxy` stands for, in its manager. */
+export function proxyId(proxy: BaseProxy): number {
+  return ids.get(proxy)!;
+}
+
 /** What the next proxy built is made of; set only while one is built. */
 let making: { typeid: string; id: number; place: ManagerPlace } | undefined;
 
@@ -69,6 +77,7 @@ export class BaseProxy {
     this.typeid = typeid;
     this.#id = id;
     this.#place = place;
+    ids.set(this, id);
     makeShareable(this, () => ({
       [SHARED_KEY]: "proxy",
       typeid,
@@ -421,6 +430,11 @@ const PROXIES: Record<string, new () => BaseProxy> = {
   Value: ValueProxy,
   Array: ArrayProxy,
 };
+
+/** Teaches `makeProxy` the proxy class of `typeid` (the lock proxies, from their own module). */
+export function setProxyClass(typeid: string, proxyClass: new () => BaseProxy): void {
+  PROXIES[typeid] = proxyClass;
+}
 
 /** A proxy of the right class on object `id` of type `typeid`, held by the manager at `place`. */
 export function makeProxy(typeid: string, id: number, place: ManagerPlace): BaseProxy {
