@@ -173,8 +173,8 @@ export class ProcessEngine {
     if (memoryKind) {
       throw new TypeError(
         `Cannot start ${this.name} with ${aKind(memoryKind)} in its args: it lives in shared memory, and a ` +
-          'subprocess is another OS process. Use backend: "worker" to share it, or send a subprocess data ' +
-          "through a Queue or Pipe",
+          'subprocess is another OS process. Use backend: "worker" to share it, or give a subprocess a ' +
+          "Manager's (manager.lock(), manager.value(), …)",
       );
     }
     const spec: LaunchSpec = {

@@ -150,7 +150,8 @@ function cannotCopy(kind: string): TypeError {
   return new TypeError(
     `Cannot send ${aKind(kind)} to another OS process, or through a queue, pipe or pool task: it lives in ` +
       "shared memory, which only isolates of one OS process share. Pass it in the args of a Process " +
-      'with backend: "worker" (or the initargs of a worker Pool), as Python shares locks by inheritance',
+      'with backend: "worker" (or the initargs of a worker Pool), as Python shares locks by inheritance; ' +
+      "another OS process can use a Manager's (manager.lock(), manager.value(), …)",
   );
 }
 
