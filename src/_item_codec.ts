@@ -93,7 +93,10 @@ export function prepareOrExplain(value: unknown, what: string, verb: string): Pr
     if (!(error instanceof DOMException && error.name === "DataCloneError")) throw error;
     const path = findUncloneable(value, what);
     throw new TypeError(
-      `Cannot ${verb} ${path ?? `the ${what} (${error.message})`}: a ${what} is copied to the process ` +
+      `Cannot ${verb} ${path ?? `the ${what} (${error.message})`}: ${
+        /^[aeiou]/.test(what) ? "an" : "a"
+      } ${what} ` +
+        "is copied to the process " +
         "that takes it, so send data (no functions, symbols, promises, weak collections or shared memory)",
       { cause: error },
     );

@@ -10,6 +10,7 @@
  */
 
 import { authenticateServer } from "./_auth.ts";
+import { findUncloneable } from "./_clone_path.ts";
 import { encodeFrame, FrameWriter, readFrames } from "./_frame.ts";
 import type { ManagerAddress, ManagerPlace, ManagerRequest } from "./_protocol.ts";
 import { home, revive } from "./_shared.ts";
@@ -27,6 +28,20 @@ type Reply = { readonly n: number; readonly ok: true; readonly value: unknown } 
   readonly ok: false;
   readonly error: unknown;
 };
+
+/**
+ * What to throw for a value that could not be encoded for the manager's
+ * socket: a TypeError naming the part that cannot cross, as a queue's is.
+ */
+export function uncopyable(error: unknown, value: unknown, path: string): unknown {
+  if (!(error instanceof DOMException && error.name === "DataCloneError")) return error;
+  const where = findUncloneable(value, path);
+  return new TypeError(
+    `Cannot send ${where ?? `the ${path} (${error.message})`}: what goes to a manager and back is copied, ` +
+      "so send data (no functions, symbols, promises, weak collections or shared memory)",
+    { cause: error },
+  );
+}
 
 /** A name for an address, for messages and the connection cache. */
 export function showAddress(address: ManagerAddress): string {
@@ -102,7 +117,8 @@ export class ManagerLink {
     try {
       this.#writer.write(encodeFrame({ n, request }));
     } catch (error) {
-      settle({ n, ok: false, error });
+      const args = request.op === "where" ? [] : request.args;
+      settle({ n, ok: false, error: uncopyable(error, args, "args") });
     }
     return promise;
   }

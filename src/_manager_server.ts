@@ -11,6 +11,7 @@
 
 import { authenticateClient } from "./_auth.ts";
 import { encodeFrame, FrameWriter, readFrames } from "./_frame.ts";
+import { uncopyable } from "./_manager_link.ts";
 import { findFunction } from "./_function_key.ts";
 import { ManagedArray, ManagedDict, ManagedList, ManagedNamespace, ManagedValue } from "./_managed.ts";
 import {
@@ -224,7 +225,11 @@ async function serveConnection(
         try {
           frame = encodeFrame({ n, ...reply });
         } catch (error) {
-          frame = encodeFrame({ n, ok: false, error });
+          frame = encodeFrame({
+            n,
+            ok: false,
+            error: uncopyable(error, reply.ok ? reply.value : reply.error, "the answer"),
+          });
         }
         writer.write(frame);
       });
