@@ -29,10 +29,10 @@ export function keyBytes(authkey: string | Uint8Array): Uint8Array {
 }
 
 function hmacKey(key: Uint8Array): Promise<CryptoKey> {
-  return crypto.subtle.importKey("raw", key.slice(), { name: "HMAC", hash: "SHA-256" }, false, [
-    "sign",
-    "verify",
-  ]);
+  // WebCrypto refuses an empty key, which Python allows; HMAC pads a short
+  // key with zeros, so one zero byte signs exactly as the empty key does.
+  const raw = key.byteLength === 0 ? new Uint8Array(1) : key.slice();
+  return crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
 }
 
 async function send(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {

@@ -22,6 +22,9 @@ export interface Blocking {
   readonly wait?: string;
 }
 
+/** The longest delay `setTimeout` takes. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Waits by token, so a `cancel` can end them. */
 const waits = new Map<string, AbortController>();
 /** Cancels that came before their wait (they travel apart). */
@@ -83,7 +86,10 @@ class Line<T = void> {
       waits.delete(wait!);
       reject(controller.signal.reason);
     });
-    if (timeout !== null) timer = setTimeout(() => waiter.settle({ granted: false }), Math.max(0, timeout));
+    // A timer cannot wait past 2^31 - 1 ms (it would fire at once): longer is as long as it takes.
+    if (timeout !== null && timeout < MAX_TIMER_MS) {
+      timer = setTimeout(() => waiter.settle({ granted: false }), Math.max(0, timeout));
+    }
     return promise;
   }
 
@@ -174,7 +180,8 @@ export class ManagedLock {
   /** Takes the lock back for `caller` at `depth`, waiting as long as it takes. */
   async restore(caller: string, depth: number): Promise<void> {
     await this.acquire(caller, { timeout: null });
-    this.#depth = depth;
+    // Another task of the same process may hold it meanwhile: add to its holds.
+    this.#depth += depth - 1;
   }
 }
 

@@ -193,6 +193,13 @@ export async function sendToManager(
     if (server && !(error instanceof Error && error.name === "AuthenticationError")) {
       return server.ask(request, asking);
     }
+    if (error instanceof Deno.errors.ConnectionRefused || error instanceof Deno.errors.NotFound) {
+      throw new ActorExitedError(
+        `Cannot reach the manager at ${
+          showAddress(place.address)
+        } as nothing listens there: it has shut down`,
+      );
+    }
     throw error;
   }
   return link.call(request, patience);

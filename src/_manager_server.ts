@@ -25,7 +25,7 @@ import type { ManagerAddress, ManagerRequest, RegisteredType } from "./_protocol
 import { home, revive } from "./_shared.ts";
 import { serve } from "./actor.ts";
 // Proxies stored in managed objects arrive here and stay proxies.
-import { BaseProxy, proxyId } from "./proxy.ts";
+import { BaseProxy, proxyTarget } from "./proxy.ts";
 import { JoinableQueue, Queue } from "./queue.ts";
 import type { Typecode } from "./shared_memory.ts";
 
@@ -126,18 +126,24 @@ export function managerServer(registry: readonly RegisteredType[], listening: Li
   /** The lock a Condition is made over: one of this manager's locks, or a new RLock. */
   const conditionLock = (lock: unknown): ManagedLock => {
     if (lock === undefined || lock === null) return new ManagedLock(true);
-    const held = lock instanceof BaseProxy ? referents.get(proxyId(lock))?.object : undefined;
+    const target = lock instanceof BaseProxy ? proxyTarget(lock) : undefined;
+    // Ids are per manager: a lock of another manager (another key) is not ours.
+    const held = target?.place.authkey === listening.authkey ? referents.get(target.id)?.object : undefined;
     if (held instanceof ManagedLock) return held;
     throw new TypeError("Cannot create a Condition over that: give a Lock or RLock of the same manager");
   };
 
   let listener: Deno.Listener | undefined;
+  /** Why the manager could not listen (an address in use): the answer to its first request. */
+  let listenError: unknown;
+  let accepting: Promise<void> | undefined;
   // A request is answered at once when the method answers at once: only
   // what returns a promise (a registered async method, a factory to import)
   // runs alongside the next requests.
   const handle = (request: ManagerRequest): unknown => {
     if (request.op === "where") {
-      const addr = listener!.addr;
+      if (!listener) throw listenError;
+      const addr = listener.addr;
       const address = addr.transport === "unix"
         ? (addr as Deno.UnixAddr).path
         : { hostname: (addr as Deno.NetAddr).hostname, port: (addr as Deno.NetAddr).port };
@@ -173,14 +179,29 @@ export function managerServer(registry: readonly RegisteredType[], listening: Li
   return serve<ManagerRequest, unknown, void>({
     init() {
       const { address, authkey } = listening;
-      listener = typeof address === "string"
-        ? Deno.listen({ transport: "unix", path: address })
-        : Deno.listen({ hostname: address.hostname, port: address.port });
-      accept(listener, fromHex(authkey), handle);
+      try {
+        listener = typeof address === "string"
+          ? Deno.listen({ transport: "unix", path: address })
+          : Deno.listen({ hostname: address.hostname, port: address.port });
+      } catch (error) {
+        listenError = error;
+        return;
+      }
+      accepting = accept(listener, fromHex(authkey), handle);
     },
     ask: handle,
-    terminate() {
+    async terminate() {
       listener?.close();
+      // The socket is free only once the pending accept has let go of it.
+      await accepting;
+      // As Python's listener does, leave no socket file behind.
+      if (listener && typeof listening.address === "string") {
+        try {
+          Deno.removeSync(listening.address);
+        } catch {
+          // Removed already.
+        }
+      }
     },
   }, { concurrent: true });
 }

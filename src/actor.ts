@@ -491,7 +491,8 @@ export async function serve<In, Out, S = void>(
     reason = error;
     throw error;
   } finally {
-    await Promise.allSettled(answering);
+    // Asked to stop, it answers no more: askers still waiting learn that it exited.
+    if (reason !== "shutdown") await Promise.allSettled(answering);
     await behaviour.terminate?.(reason, state);
   }
 }

@@ -14,7 +14,7 @@ import { managerServer } from "./_manager_server.ts";
 import type { ManagerAddress, ManagerPlace, ManagerRequest, RegisteredType } from "./_protocol.ts";
 import { runtime } from "./_runtime.ts";
 import { ProcessError } from "./errors.ts";
-import { type Backend, Process } from "./process.ts";
+import { type Backend, Process, requestStop } from "./process.ts";
 import {
   ArrayProxy,
   BaseProxy,
@@ -39,6 +39,8 @@ import type { Typecode } from "./shared_memory.ts";
 export type { ManagerAddress } from "./_protocol.ts";
 
 const SERVER_MODULE = new URL("./_manager_server.ts", import.meta.url).href;
+/** How long `shutdown()` lets the manager stop by itself before it terminates it: Python's shutdown_timeout. */
+const SHUTDOWN_MS = 1_000;
 
 /**
  * How a Manager runs.
@@ -189,7 +191,7 @@ export class Manager implements AsyncDisposable {
    *
    * @param address Where the manager listens (`manager.address` there).
    * @param options `authkey`: the manager's key.
-   * @returns A manager handle; `shutdown()` closes the connection only.
+   * @returns A manager handle; its `shutdown()` only stops this handle (the manager serves on).
    * @throws {AuthenticationError} When the keys differ (the promise rejects).
    *
    * @example
@@ -660,11 +662,18 @@ export class Manager implements AsyncDisposable {
   async shutdown(): Promise<void> {
     const was = this.#state;
     this.#state = "shutdown";
-    if (this.#place) await closeLink(this.#place);
+    // A connected handle only stops being used: the manager serves on, and
+    // this process's connection to it stays for its other handles and proxies.
     if (was !== "started") return;
     const process = this.#process!;
-    if (process.exitCode === null) process.terminate();
+    // As Python's: ask the server to stop (it closes its socket), then terminate it if it lingers.
+    if (process.exitCode === null) {
+      requestStop(process);
+      await process.join(SHUTDOWN_MS);
+      if (process.exitCode === null) process.terminate();
+    }
     await process.join();
+    await closeLink(this.#place!);
   }
 
   /** Shuts the manager down at the end of an `await using` block. */

@@ -29,12 +29,12 @@ export interface CallOptions {
   readonly signal?: AbortSignal;
 }
 
-/** Each proxy's object id, for the manager that receives a proxy of its own. */
-const ids = new WeakMap<BaseProxy, number>();
+/** What each proxy stands for, for the manager that receives a proxy of its own. */
+const targets = new WeakMap<BaseProxy, { readonly id: number; readonly place: ManagerPlace }>();
 
-/** The id of the object `proxy` stands for, in its manager. */
-export function proxyId(proxy: BaseProxy): number {
-  return ids.get(proxy)!;
+/** The object `proxy` stands for: its id, and the manager that holds it. */
+export function proxyTarget(proxy: BaseProxy): { readonly id: number; readonly place: ManagerPlace } {
+  return targets.get(proxy)!;
 }
 
 /** What the next proxy built is made of; set only while one is built. */
@@ -77,7 +77,7 @@ export class BaseProxy {
     this.typeid = typeid;
     this.#id = id;
     this.#place = place;
-    ids.set(this, id);
+    targets.set(this, { id, place });
     makeShareable(this, () => ({
       [SHARED_KEY]: "proxy",
       typeid,

@@ -291,8 +291,13 @@ export class ConditionProxy extends BaseProxy {
     return result;
   }
 
-  /** Wakes at most `n` of the processes waiting now. */
+  /** Wakes at most `n` of the processes waiting now; rejects with a RangeError for a bad `n`. */
   notify(n = 1): Promise<void> {
+    if (typeof n !== "number" || !(n >= 0)) {
+      return Promise.reject(
+        new RangeError(`Cannot notify as n must be a number >= 0: current value is ${String(n)}`),
+      );
+    }
     return quick(this, "notify", [n]);
   }
 
