@@ -126,6 +126,8 @@ export class ManagerLink {
   /** Closes the connection; calls waiting on it reject. */
   close(): void {
     try {
+      // The read that the close ends must keep the program running until it has.
+      this.#conn.ref();
       this.#conn.close();
     } catch {
       // Closed already.

@@ -16,17 +16,17 @@ import { runtime } from "./_runtime.ts";
 import { ProcessError } from "./errors.ts";
 import { type Backend, Process, requestStop } from "./process.ts";
 import {
-  ArrayProxy,
-  BaseProxy,
+  type ArrayProxy,
+  type BaseProxy,
   type DictKey,
-  DictProxy,
-  ListProxy,
+  type DictProxy,
+  type ListProxy,
   makeProxy,
-  NamespaceProxy,
-  ValueProxy,
+  type NamespaceProxy,
+  type ValueProxy,
 } from "./proxy.ts";
 import type { JoinableQueue, Queue } from "./queue.ts";
-import {
+import type {
   BarrierProxy,
   ConditionProxy,
   EventProxy,
@@ -34,6 +34,8 @@ import {
   RLockProxy,
   SemaphoreProxy,
 } from "./sync_proxy.ts";
+// The lock proxies' classes, which makeProxy gives for those types.
+import "./sync_proxy.ts";
 import type { Typecode } from "./shared_memory.ts";
 
 export type { ManagerAddress } from "./_protocol.ts";
