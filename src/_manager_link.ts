@@ -76,6 +76,7 @@ export class ManagerLink {
     const conn = typeof address === "string"
       ? await Deno.connect({ transport: "unix", path: address })
       : await Deno.connect({ hostname: address.hostname, port: address.port });
+    if (typeof address !== "string") (conn as Deno.TcpConn).setNoDelay(true);
     try {
       await authenticateServer(conn, authkey);
     } catch (error) {

@@ -217,7 +217,10 @@ async function accept(
   handle: (request: ManagerRequest) => unknown,
 ) {
   try {
-    for await (const conn of listener) serveConnection(conn, authkey, handle);
+    for await (const conn of listener) {
+      if (conn.localAddr.transport === "tcp") (conn as Deno.TcpConn).setNoDelay(true);
+      serveConnection(conn, authkey, handle);
+    }
   } catch {
     // The listener closed: the manager is stopping.
   }
