@@ -254,17 +254,19 @@ export class Manager implements AsyncDisposable {
    * @throws {TypeError} For a factory that is not a named function, or a built-in type's name.
    *
    * @example
-   * ```ts ignore
-   * export function counter() {
-   *   let n = 0;
-   *   return { add: (by: number) => (n += by), total: () => n };
-   * }
+   * ```ts
+   * import { Manager } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
    *
+   * // In a program, `counter` is exported from your module (the manager's module by default).
+   * const module = "data:text/javascript,export function counter() { let n = 0; return { add: (by) => (n += by) }; }";
+   * const { counter } = await import(module);
    * const manager = new Manager();
-   * manager.register("Counter", counter, { exposed: ["add", "total"] });
+   * manager.register("Counter", counter, { module, exposed: ["add"] });
    * await manager.start();
    * const c = await manager.create("Counter");
-   * await c.call("add", [2]);
+   * assert.equal(await c.call("add", [2]), 2);
+   * await manager.shutdown();
    * ```
    */
   register(typeid: string, factory: (...args: never[]) => unknown, options: RegisterOptions = {}): void {
@@ -640,9 +642,18 @@ export class Manager implements AsyncDisposable {
    * @throws {TypeError} For a type not registered.
    *
    * @example
-   * ```ts ignore
-   * const c = await manager.create("Counter");
-   * console.log(await c.call("total"));
+   * ```ts
+   * import { Manager } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * const module = "data:text/javascript,export function box(value) { return { get: () => value }; }";
+   * const { box } = await import(module);
+   * const manager = new Manager();
+   * manager.register("Box", box, { module });
+   * await manager.start();
+   * const b = await manager.create("Box", 42);
+   * assert.equal(await b.call("get"), 42);
+   * await manager.shutdown();
    * ```
    */
   create(typeid: string, ...args: unknown[]): Promise<BaseProxy> {
