@@ -156,7 +156,7 @@ export class ManagerLink {
 /** This process's connections, by manager address and key. */
 const links = new Map<string, Promise<ManagerLink>>();
 
-function linkTo(place: ManagerPlace): Promise<ManagerLink> {
+function linkTo(place: ManagerPlace & { readonly address: ManagerAddress }): Promise<ManagerLink> {
   const key = `${showAddress(place.address)}#${place.authkey}`;
   let link = links.get(key);
   if (!link) {
@@ -170,6 +170,7 @@ function linkTo(place: ManagerPlace): Promise<ManagerLink> {
 
 /** Closes this process's connection to the manager at `address`, once it has (a manager shutting down). */
 export async function closeLink(place: ManagerPlace): Promise<void> {
+  if (place.address === null) return;
   const link = links.get(`${showAddress(place.address)}#${place.authkey}`);
   const open = await link?.catch(() => undefined);
   open?.close();
@@ -183,24 +184,25 @@ export async function sendToManager(
   patience: Patience = {},
 ): Promise<unknown> {
   const server = place.server as ActorRef<ManagerRequest, unknown> | null;
+  const { address } = place;
   const asking = {
     timeout: patience.timeout ?? Infinity,
     ...(patience.signal ? { signal: patience.signal } : {}),
   };
-  if (server && place.home === home.id) return server.ask(request, asking);
+  // Its own OS process, or a manager that does not listen: through its mailbox.
+  if (server && (place.home === home.id || address === null)) return server.ask(request, asking);
   let link: ManagerLink;
   try {
-    link = await linkTo(place);
+    link = await linkTo({ ...place, address: address! });
   } catch (error) {
     // No way to connect (a sandbox without net): the mailbox still reaches it.
     if (server && !(error instanceof Error && error.name === "AuthenticationError")) {
       return server.ask(request, asking);
     }
     if (error instanceof Deno.errors.ConnectionRefused || error instanceof Deno.errors.NotFound) {
+      const where = showAddress(address!);
       throw new ActorExitedError(
-        `Cannot reach the manager at ${
-          showAddress(place.address)
-        } as nothing listens there: it has shut down`,
+        `Cannot reach the manager at ${where} as nothing listens there: it has shut down`,
       );
     }
     throw error;

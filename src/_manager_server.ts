@@ -85,6 +85,11 @@ const HANDSHAKE_MS = 10_000;
 export interface Listening {
   readonly address: ManagerAddress;
   readonly authkey: string;
+  /**
+   * Whether the address was chosen for the user: without permission to
+   * listen there, the manager then serves through its mailbox only.
+   */
+  readonly optional: boolean;
 }
 
 /**
@@ -142,7 +147,12 @@ export function managerServer(registry: readonly RegisteredType[], listening: Li
   // runs alongside the next requests.
   const handle = (request: ManagerRequest): unknown => {
     if (request.op === "where") {
-      if (!listener) throw listenError;
+      if (!listener) {
+        if (listening.optional && listenError instanceof Deno.errors.NotCapable) {
+          return { address: null, home: home.id };
+        }
+        throw listenError;
+      }
       const addr = listener.addr;
       const address = addr.transport === "unix"
         ? (addr as Deno.UnixAddr).path

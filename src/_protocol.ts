@@ -275,7 +275,8 @@ export type ManagerAddress = string | { readonly hostname: string; readonly port
 export interface ManagerPlace {
   /** The manager's ActorRef (as a descriptor or live), or null for a manager reached only by socket. */
   readonly server: unknown;
-  readonly address: ManagerAddress;
+  /** Its socket, or null when it could not listen (no `net` permission): then only its mailbox reaches it. */
+  readonly address: ManagerAddress | null;
   /** The authkey, hex. */
   readonly authkey: string;
   /** The OS process (home, `_shared.ts`) the manager runs in: there its ref is the quick way. */

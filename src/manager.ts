@@ -156,6 +156,8 @@ export class Manager implements AsyncDisposable {
   readonly #backend: Backend;
   readonly #module: string;
   readonly #listen: ManagerAddress;
+  /** Whether the address is the default, which the manager may do without (no `net` permission). */
+  readonly #listenOptional: boolean;
   readonly #authkey: string;
   readonly #registry: RegisteredType[] = [];
   #process: Process | undefined;
@@ -170,7 +172,7 @@ export class Manager implements AsyncDisposable {
    * @throws {TypeError} For an unknown backend, a module that is not a URL, or a bad address or key.
    */
   constructor(options: ManagerOptions = {}) {
-    const { backend = "worker", module, address = { hostname: "127.0.0.1", port: 0 }, authkey } = options;
+    const { backend = "worker", module, address, authkey } = options;
     if (backend !== "worker" && backend !== "subprocess") {
       throw new TypeError(
         `Cannot create a Manager with backend ${String(backend)}: use "worker" or "subprocess"`,
@@ -178,7 +180,8 @@ export class Manager implements AsyncDisposable {
     }
     this.#backend = backend;
     this.#module = moduleOf(module, "Manager");
-    this.#listen = checkAddress(address);
+    this.#listen = address === undefined ? { hostname: "127.0.0.1", port: 0 } : checkAddress(address);
+    this.#listenOptional = address === undefined;
     this.#authkey = toHex(
       authkey === undefined ? crypto.getRandomValues(new Uint8Array(32)) : checkKey(authkey),
     );
@@ -209,14 +212,15 @@ export class Manager implements AsyncDisposable {
    */
   static async connect(address: ManagerAddress, options: ConnectOptions): Promise<Manager> {
     const manager = new Manager({ address, authkey: options.authkey });
+    const checked = checkAddress(address);
     const place: ManagerPlace = {
       server: null,
-      address: checkAddress(address),
+      address: checked,
       authkey: manager.#authkey,
       home: -1,
     };
     // Fails here, not at the first call, when the key is wrong.
-    const link = await ManagerLink.open(place.address, keyBytes(options.authkey));
+    const link = await ManagerLink.open(checked, keyBytes(options.authkey));
     link.close();
     await link.done;
     manager.#place = place;
@@ -227,7 +231,7 @@ export class Manager implements AsyncDisposable {
   /**
    * Where the manager listens, once started (for `Manager.connect`).
    *
-   * @throws {ProcessError} Before `start()`.
+   * @throws {ProcessError} Before `start()`, or when it could not listen (no `net` permission).
    *
    * @example
    * ```ts
@@ -239,6 +243,12 @@ export class Manager implements AsyncDisposable {
    */
   get address(): ManagerAddress {
     if (!this.#place) throw new ProcessError("Cannot tell the Manager's address before start()");
+    if (this.#place.address === null) {
+      throw new ProcessError(
+        "Cannot tell the Manager's address as it does not listen: this program may not open a socket " +
+          "(grant --allow-net=127.0.0.1), so only its own processes reach it, through its mailbox",
+      );
+    }
     return this.#place.address;
   }
 
@@ -315,7 +325,11 @@ export class Manager implements AsyncDisposable {
     if (this.#state === "shutdown") throw new ProcessError("Cannot start the Manager as it has shut down");
     const process = new Process({
       target: managerServer,
-      args: [this.#registry, { address: this.#listen, authkey: this.#authkey }],
+      args: [this.#registry, {
+        address: this.#listen,
+        authkey: this.#authkey,
+        optional: this.#listenOptional,
+      }],
       module: SERVER_MODULE,
       backend: this.#backend,
       daemon: true,
@@ -328,7 +342,7 @@ export class Manager implements AsyncDisposable {
       await process.start();
       const server = process.ref<ManagerRequest, unknown>();
       const where = await server.ask({ op: "where" }, { timeout: Infinity }) as {
-        address: ManagerAddress;
+        address: ManagerAddress | null;
         home: number;
       };
       this.#place = { server, address: where.address, authkey: this.#authkey, home: where.home };

@@ -21,7 +21,7 @@ import {
 } from "../mod.ts";
 import { encodeFrame, FrameReader } from "../src/_frame.ts";
 import { withLeakCheck } from "../src/testing.ts";
-import { BACKENDS, joined, PATIENCE_MS, within } from "./_helpers.ts";
+import { BACKENDS, joined, PATIENCE_MS, runProgram, within } from "./_helpers.ts";
 import * as targets from "./testdata/connect_targets.ts";
 
 const module = targets.MODULE;
@@ -923,4 +923,16 @@ test("A manager listens on the TCP port it is given", async () => {
   await using manager = await startManager({ authkey: "k", address: { hostname: "127.0.0.1", port } });
   assert.deepEqual(manager.address, { hostname: "127.0.0.1", port });
   await assertServes({ hostname: "127.0.0.1", port }, "k");
+});
+
+Deno.test("A program without net permission still uses a Manager: its worker children reach it through its mailbox", async () => {
+  const { code, stdout, stderr } = await runProgram(
+    new URL("./testdata/manager_no_net_script.ts", import.meta.url),
+    {
+      flags: ["--allow-read", "--allow-env"],
+    },
+  );
+  assert.equal(code, 0, stderr);
+  assert.match(stdout, /child exit 0, dict \[\["child",1\]\]/);
+  assert.match(stdout, /address: Cannot tell the Manager's address as it does not listen/);
 });
