@@ -110,6 +110,13 @@ export {
   type TypecodeStorage,
   Value,
 } from "./src/shared_memory.ts";
+export {
+  AccessDeniedError,
+  NoSuchProcessError,
+  type OsProcessInfo,
+  pids,
+  processInfo,
+} from "./src/process_info.ts";
 export { shutdown, type ShutdownOptions } from "./src/shutdown.ts";
 export {
   type ChildInfo,

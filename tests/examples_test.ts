@@ -9,6 +9,13 @@ async function runExample(name: string): Promise<string> {
 }
 
 const expectations: Record<string, RegExp[]> = {
+  process_info: [
+    /^ +pid name +ppid parent/m,
+    /main: \d+ processes/,
+    /main: this program is pid (\d+), deno/,
+    /Process-1: pid \d+, parent \d+, deno/,
+    /Process-2: pid \d+, parent \d+, deno/,
+  ],
   process_function: [
     /we is running in Process-1 with \{ args3: "x3", args4: "x4" \}/,
     /Process-1 exited with code 0/,
