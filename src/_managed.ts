@@ -245,14 +245,14 @@ export class ManagedArray {
   readonly #array: RawArray;
 
   constructor(typecode: Typecode, items: number | Iterable<number | bigint | string>) {
-    this.#array = new RawArray(typecode, items as number);
+    this.#array = new RawArray(typecode, items);
   }
 
   get(index: number): unknown {
     return this.#array.get(index);
   }
 
-  set(index: number, value: never): void {
+  set(index: number, value: number | bigint | string): void {
     this.#array.set(index, value);
   }
 
