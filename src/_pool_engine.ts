@@ -166,6 +166,11 @@ interface Slot {
   retiring: boolean;
   /** The pool killed it (a timeout, a cancel): not a crash of its own. */
   killedByPool: boolean;
+  /**
+   * The task the pool killed it for. Another task it was running by then
+   * (the target had just finished) did nothing wrong: it runs again elsewhere.
+   */
+  killedFor: Task | null;
   startError: unknown;
 }
 
@@ -362,6 +367,7 @@ export class PoolEngine {
       lastOutcomeAt: 0,
       retiring: false,
       killedByPool: false,
+      killedFor: null,
       startError: undefined,
     };
   }
@@ -492,7 +498,7 @@ export class PoolEngine {
       const wasRunning = running && slot.inbox.taken(task.position);
       running = false;
       if (task.settled) continue;
-      if (!wasRunning) {
+      if (!wasRunning || (slot.killedFor !== null && slot.killedFor !== task)) {
         giveBack.push(task);
       } else if (task.retriesLeft > 0) {
         task.retriesLeft--;
@@ -658,7 +664,7 @@ export class PoolEngine {
             `Timed out after ${timeoutMs} ms running ${first.label}; worker ${slot.process.name} was replaced`,
           ),
         );
-        this.#kill(slot);
+        this.#kill(slot, first);
       }, timeoutMs);
     }
     return true;
@@ -679,8 +685,9 @@ export class PoolEngine {
     this.#checkAllExited();
   }
 
-  #kill(slot: Slot): void {
+  #kill(slot: Slot, target: Task): void {
     slot.killedByPool = true;
+    slot.killedFor = target;
     if (slot.exitCode === null) slot.process.kill();
   }
 
@@ -690,7 +697,7 @@ export class PoolEngine {
     if (!slot) this.#queued--;
     this.#fail(task, reason);
     // Running (or about to: such tasks only go to idle workers): only replacing the worker stops it.
-    if (slot) this.#kill(slot);
+    if (slot) this.#kill(slot, task);
     else this.#retireIfDone();
   }
 
