@@ -28,6 +28,16 @@ export function keyBytes(authkey: string | Uint8Array): Uint8Array {
   return typeof authkey === "string" ? encoder.encode(authkey) : authkey;
 }
 
+/** A key as the hex text that travels with proxies. */
+export function toHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/** The key that hex text stands for. */
+export function fromHex(hex: string): Uint8Array {
+  return Uint8Array.from(hex.match(/../g) ?? [], (byte) => parseInt(byte, 16));
+}
+
 function hmacKey(key: Uint8Array): Promise<CryptoKey> {
   // WebCrypto refuses an empty key, which Python allows; HMAC pads a short
   // key with zeros, so one zero byte signs exactly as the empty key does.

@@ -84,6 +84,17 @@ export async function waitChange(
   return woken || Atomics.load(cells, index) !== seen || performance.now() < until;
 }
 
+/** Takes one from `cells[index]` if it is above 0, atomically; whether it did. */
+export function takeOne(cells: Int32Array, index: number): boolean {
+  let value = Atomics.load(cells, index);
+  while (value > 0) {
+    const seen = Atomics.compareExchange(cells, index, value, value - 1);
+    if (seen === value) return true;
+    value = seen;
+  }
+  return false;
+}
+
 /** Whether this is the main isolate, the only one whose event loop can run out of work and end. */
 const IS_MAIN_ISOLATE =
   typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope === "undefined";
@@ -100,6 +111,12 @@ export function wake(cells: Int32Array, index: number, count = Infinity): void {
     turning = true;
     setTimeout(() => turning = false, 0);
   }
+}
+
+/** Converts Python's `block`/`timeout` pair (timeout in ms) to a deadline; negative means 0. */
+export function deadlineOf(block = true, timeoutMs?: number, signal?: AbortSignal): Deadline {
+  const until = !block ? 0 : timeoutMs === undefined ? Infinity : performance.now() + Math.max(0, timeoutMs);
+  return { until, signal };
 }
 
 /** Python's `block`/`timeout` pair, as locks and semaphores take it. */
@@ -125,6 +142,5 @@ export function checkedDeadline(method: string, options: BlockingOptions = {}): 
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(`${method}: signal must be an AbortSignal`);
   }
-  const until = !block ? 0 : timeout === undefined ? Infinity : performance.now() + Math.max(0, timeout);
-  return { until, signal };
+  return deadlineOf(block, timeout, signal);
 }

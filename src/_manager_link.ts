@@ -9,7 +9,7 @@
  * @module
  */
 
-import { authenticateServer } from "./_auth.ts";
+import { authenticateServer, fromHex } from "./_auth.ts";
 import { findUncloneable } from "./_clone_path.ts";
 import { encodeFrame, FrameWriter, readFrames } from "./_frame.ts";
 import type { ManagerAddress, ManagerPlace, ManagerRequest } from "./_protocol.ts";
@@ -46,10 +46,6 @@ export function uncopyable(error: unknown, value: unknown, path: string): unknow
 /** A name for an address, for messages and the connection cache. */
 export function showAddress(address: ManagerAddress): string {
   return typeof address === "string" ? address : `${address.hostname}:${address.port}`;
-}
-
-function fromHex(hex: string): Uint8Array {
-  return Uint8Array.from(hex.match(/../g) ?? [], (byte) => parseInt(byte, 16));
 }
 
 /** An authenticated connection to a manager, carrying calls and their answers. */

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { authenticateClient } from "./_auth.ts";
+import { authenticateClient, fromHex } from "./_auth.ts";
 import { encodeFrame, FrameWriter, readFrames } from "./_frame.ts";
 import { uncopyable } from "./_manager_link.ts";
 import { findFunction } from "./_function_key.ts";
@@ -214,10 +214,6 @@ export function managerServer(registry: readonly RegisteredType[], listening: Li
       }
     },
   }, { concurrent: true });
-}
-
-function fromHex(hex: string): Uint8Array {
-  return Uint8Array.from(hex.match(/../g) ?? [], (byte) => parseInt(byte, 16));
 }
 
 /** Serves every connection `listener` accepts, each on its own. */

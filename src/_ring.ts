@@ -78,12 +78,6 @@ const align4 = (n: number) => (n + 3) & ~3;
 const armedFlag = (waiters: number) =>
   waiters === ITEM_WAITERS ? ITEM_ARMED : waiters === SPACE_WAITERS ? SPACE_ARMED : DONE_ARMED;
 
-/** Converts Python's `block`/`timeout` pair (timeout in ms) to a deadline; negative means 0. */
-export function deadlineOf(block = true, timeoutMs?: number, signal?: AbortSignal): Deadline {
-  const until = !block ? 0 : timeoutMs === undefined ? Infinity : performance.now() + Math.max(0, timeoutMs);
-  return { until, signal };
-}
-
 /** Raised when a lock holder vanished mid-operation (killed inside a put or get). */
 export class RingLockError extends Error {
   constructor() {

@@ -12,7 +12,7 @@
  */
 
 import { runtime } from "./_runtime.ts";
-import { type BlockingOptions, checkedDeadline, type Deadline, waitChange, wake } from "./_futex.ts";
+import { type BlockingOptions, checkedDeadline, type Deadline, takeOne, waitChange, wake } from "./_futex.ts";
 import { ProcessTimeoutError } from "./errors.ts";
 
 const VALUE = 0;
@@ -61,14 +61,7 @@ export class SemLock {
 
   /** Takes one unit if there is one, without waiting. */
   tryAcquire(): boolean {
-    const cells = this.#cells;
-    let value = Atomics.load(cells, VALUE);
-    while (value > 0) {
-      const seen = Atomics.compareExchange(cells, VALUE, value, value - 1);
-      if (seen === value) return true;
-      value = seen;
-    }
-    return false;
+    return takeOne(this.#cells, VALUE);
   }
 
   /** Takes one unit, waiting until one is free or the deadline passes; false then. */
@@ -224,7 +217,12 @@ export async function holdOrTimeOut(
   options?: BlockingOptions,
 ): Promise<Disposable> {
   if (await acquiring) return guard(release);
-  throw new ProcessTimeoutError(
+  throw notHeld(what, options);
+}
+
+/** Why `hold()` failed: the lock was taken and the options did not let it wait (long enough). */
+export function notHeld(what: string, options?: BlockingOptions): ProcessTimeoutError {
+  return new ProcessTimeoutError(
     options?.block === false
       ? `Cannot hold the ${what} as it is taken: block is false, so it did not wait`
       : `Cannot hold the ${what} as it was not free within ${options?.timeout} ms`,

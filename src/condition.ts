@@ -5,7 +5,7 @@
  * @module
  */
 
-import { checkedDeadline, type Deadline, waitChange, wake } from "./_futex.ts";
+import { checkedDeadline, type Deadline, takeOne, waitChange, wake } from "./_futex.ts";
 import { engineOf, type SemLock } from "./_semlock.ts";
 import { makeShareable, reduce, registerMemoryReviver, revive, SHARED_KEY } from "./_shared.ts";
 import { ProcessError } from "./errors.ts";
@@ -186,7 +186,7 @@ export class Condition {
       while (!notified) {
         if (!(await waitChange(cells, SEQ, seen, deadline))) break;
         seen = Atomics.load(cells, SEQ);
-        if (seen !== arrived) notified = claimToken(cells);
+        if (seen !== arrived) notified = takeOne(cells, TOKENS);
       }
     } finally {
       await engine.acquire(FOREVER);
@@ -194,7 +194,7 @@ export class Condition {
       // Timed out or aborted: under the lock again, take a notify that came
       // for us meanwhile, or stop counting as a sleeper.
       if (!notified) {
-        if (Atomics.load(cells, SEQ) !== arrived && claimToken(cells)) notified = true;
+        if (Atomics.load(cells, SEQ) !== arrived && takeOne(cells, TOKENS)) notified = true;
         else Atomics.sub(cells, SLEEPERS, 1);
       }
     }
@@ -307,17 +307,6 @@ export class Condition {
       );
     }
   }
-}
-
-/** Takes one unclaimed notify, if there is one. */
-function claimToken(cells: Int32Array): boolean {
-  let tokens = Atomics.load(cells, TOKENS);
-  while (tokens > 0) {
-    const seen = Atomics.compareExchange(cells, TOKENS, tokens, tokens - 1);
-    if (seen === tokens) return true;
-    tokens = seen;
-  }
-  return false;
 }
 
 registerMemoryReviver("Condition", (descriptor) => {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { keyBytes } from "./_auth.ts";
+import { keyBytes, toHex } from "./_auth.ts";
 import { functionKey } from "./_function_key.ts";
 import { closeLink, ManagerLink, sendToManager } from "./_manager_link.ts";
 import { managerServer } from "./_manager_server.ts";
@@ -746,10 +746,6 @@ function checkAddress(address: unknown): ManagerAddress {
 function checkKey(authkey: unknown): Uint8Array {
   if (typeof authkey === "string" || authkey instanceof Uint8Array) return keyBytes(authkey);
   throw new TypeError(`Cannot use a ${typeof authkey} as an authkey: give a string or a Uint8Array`);
-}
-
-function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
 function moduleOf(module: string | URL | undefined, what: string): string {

@@ -9,7 +9,7 @@
 
 import { type Channel, type CopyRole, newChannel, openChannel } from "./_channel.ts";
 import { prepareOrExplain } from "./_item_codec.ts";
-import { deadlineOf } from "./_ring.ts";
+import { deadlineOf } from "./_futex.ts";
 import { makeShareable, registerReviver, type RingRef, SHARED_KEY } from "./_shared.ts";
 import { ProcessError, ProcessTimeoutError } from "./errors.ts";
 

@@ -10,8 +10,7 @@
 
 import { type Channel, type Got, newChannel, openChannel } from "./_channel.ts";
 import { type Prepared, prepareOrExplain } from "./_item_codec.ts";
-import type { Deadline } from "./_futex.ts";
-import { deadlineOf } from "./_ring.ts";
+import { checkedDeadline, type Deadline } from "./_futex.ts";
 import { makeShareable, registerReviver, type RingRef, SHARED_KEY } from "./_shared.ts";
 import { ProcessError } from "./errors.ts";
 
@@ -124,19 +123,10 @@ let coreOf: <T>(queue: Queue<T>) => QueueCore<T>;
 let reviving: Channel | undefined;
 
 function validateWait(options: QueueWaitOptions | undefined, method: string): Deadline {
-  const { block = true, timeout, signal } = options ?? {};
-  if (typeof block !== "boolean") {
-    throw new TypeError(`${method}: block must be a boolean, not ${typeof block}`);
-  }
-  if (timeout !== undefined && (typeof timeout !== "number" || Number.isNaN(timeout))) {
-    throw new TypeError(`${method}: timeout must be a number of milliseconds, not ${String(timeout)}`);
-  }
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(`${method}: signal must be an AbortSignal`);
-  }
+  const deadline = checkedDeadline(method, options);
   // Aborted already: reject, even if an item (or room) is there to take.
-  signal?.throwIfAborted();
-  return deadlineOf(block, timeout, signal);
+  deadline.signal?.throwIfAborted();
+  return deadline;
 }
 
 /** The engine behind every queue kind: a channel, and Python's exceptions. */

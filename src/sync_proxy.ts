@@ -9,7 +9,9 @@
  */
 
 import { BrokenBarrierError } from "./barrier.ts";
-import { ProcessError, ProcessTimeoutError } from "./errors.ts";
+import { checkedDeadline } from "./_futex.ts";
+import { notHeld } from "./_semlock.ts";
+import { ProcessError } from "./errors.ts";
 import type { AcquireOptions, WaitOptions } from "./lock.ts";
 import { BaseProxy, setProxyClass } from "./proxy.ts";
 
@@ -51,14 +53,8 @@ async function waiting<T>(
   options: AcquireOptions,
   undo?: (got: T) => Promise<void>,
 ): Promise<T> {
+  checkedDeadline(method, options).signal?.throwIfAborted();
   const { block = true, timeout, signal } = options;
-  if (typeof block !== "boolean") {
-    throw new TypeError(`${method}: block must be a boolean, not ${typeof block}`);
-  }
-  if (timeout !== undefined && (typeof timeout !== "number" || Number.isNaN(timeout))) {
-    throw new TypeError(`${method}: timeout must be a number of milliseconds, not ${String(timeout)}`);
-  }
-  signal?.throwIfAborted();
   const wait = crypto.randomUUID();
   const onAbort = () => proxy.call("cancel", [wait]).catch(() => {});
   signal?.addEventListener("abort", onAbort, { once: true });
@@ -85,13 +81,7 @@ async function holding(
   what: string,
   options: AcquireOptions,
 ): Promise<AsyncDisposable> {
-  if (!(await acquired)) {
-    throw new ProcessTimeoutError(
-      options.block === false
-        ? `Cannot hold the ${what} as it is taken: block is false, so it did not wait`
-        : `Cannot hold the ${what} as it was not free within ${options.timeout} ms`,
-    );
-  }
+  if (!(await acquired)) throw notHeld(what, options);
   let held = true;
   return {
     async [Symbol.asyncDispose]() {
