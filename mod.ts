@@ -117,6 +117,7 @@ export {
   pids,
   processInfo,
 } from "./src/process_info.ts";
+export { type ProcessStatus, ps, type PsOptions } from "./src/ps.ts";
 export { shutdown, type ShutdownOptions } from "./src/shutdown.ts";
 export {
   type ChildInfo,

@@ -24,6 +24,7 @@ import {
 } from "./_protocol.ts";
 import { channelsSettled } from "./_channel.ts";
 import { deliverReply, serveRingCall, setCallSender } from "./_remote.ts";
+import { currentThreadId, probeReport } from "./_status.ts";
 import { runtime } from "./_runtime.ts";
 import { home, revive, revivedReady, setRingRegistrar, unknownKindIn } from "./_shared.ts";
 import { closeInheritedConnections } from "./pipe.ts";
@@ -102,7 +103,8 @@ async function launch(entry: EntrySpec, args: readonly unknown[], mailboxes: Mai
   }
   runtime.current = process;
   phase = "running";
-  post({ [TAG]: "started" });
+  // A worker says which thread it runs on, so ps() can tell its CPU time even while it is busy.
+  post({ [TAG]: "started", tid: transport.servesRings ? null : currentThreadId() });
   try {
     await process.run();
   } catch (error) {
@@ -224,6 +226,12 @@ export function serveChild(channel: ChildTransport): (message: ToChild) => void 
         break;
       case "heartbeat":
         post({ [TAG]: "alive", n: message.n });
+        break;
+      case "probe":
+        post({ [TAG]: "probed", n: message.n, report: probeReport(runtime.children) });
+        break;
+      case "ps-rows":
+        runtime.psRows(message.ref, message.rows);
         break;
       case "checked":
         runtime.checked(message.ref, message.ok);

@@ -32,6 +32,8 @@ import type {
 } from "./_protocol.ts";
 import { TAG } from "./_protocol.ts";
 import { Ring } from "./_ring.ts";
+import { type KidNote, type ProbeReport, type Registered, snapshot } from "./_status.ts";
+import type { ProcessStatus } from "./ps.ts";
 import { discard, serveRing, unserve } from "./_shared.ts";
 import { ProcessError } from "./errors.ts";
 
@@ -53,7 +55,7 @@ export interface HostedProcess {
   readonly host: Host;
 }
 
-interface Entry extends HostedProcess {
+interface Entry extends Registered {
   readonly listener: KidListener;
   /** What the process holds; null for a worker without a sandbox, which holds what the root holds. */
   readonly permissions: ResolvedPermissions | null;
@@ -63,6 +65,8 @@ interface Entry extends HostedProcess {
   readonly given: unknown;
   /** Its own mailbox, which only it reads: this isolate stops serving it when it exits. */
   readonly mailbox: unknown;
+  running: boolean;
+  tid: number | null;
 }
 
 /** The reply to a call whose ring can no longer be reached. */
@@ -112,13 +116,17 @@ export class Hosting {
   #live = new Map<number, Entry>();
   #spares: Spare[] = [];
   #nextId = 1;
-  /** Heartbeats sent and not yet answered, by number. */
-  #heartbeats = new Map<number, () => void>();
+  /** Heartbeats and probes sent and not yet answered, by number. */
+  #heartbeats = new Map<number, (answer: ProbeReport | "alive") => void>();
   #nextHeartbeat = 1;
   /** Calls waiting at each subprocess that serves rings, by home: who made them. */
   #calls = new Map<number, Map<string, { from: number; ref: number }>>();
 
-  constructor() {
+  /** What the root knows about its own children, for `ps()`. */
+  #rootNotes: () => KidNote[];
+
+  constructor(rootNotes: () => KidNote[]) {
+    this.#rootNotes = rootNotes;
     setCallSender((ref, home, call) => this.#route(0, ref, home, call));
   }
 
@@ -226,6 +234,11 @@ export class Hosting {
       kids,
       given: [spec.args, spec.entry],
       mailbox: spec.mailboxes.own,
+      backend: spec.host.backend,
+      parentName: spec.parent.name,
+      launchedAt: performance.now(),
+      running: false,
+      tid: null,
       permissions: spec.host.backend === "worker" && !spec.host.sandboxed ? null : spec.host.permissions,
     };
     try {
@@ -251,19 +264,35 @@ export class Hosting {
    * whose event loop is stuck (a busy loop) does not. False if it is not alive.
    */
   check(id: number, timeoutMs: number): Promise<boolean> {
+    return this.#ask(id, "heartbeat", timeoutMs).then((answer) => answer !== null);
+  }
+
+  /** Process `id`'s report on itself, or null if it does not answer within `timeoutMs`. */
+  probe(id: number, timeoutMs: number): Promise<ProbeReport | null> {
+    return this.#ask(id, "probe", timeoutMs) as Promise<ProbeReport | null>;
+  }
+
+  /** `ps()`: every live process's status, giving each `timeoutMs` to answer its probe. */
+  snapshot(timeoutMs: number): Promise<ProcessStatus[]> {
+    return snapshot(this.live() as Entry[], (id) => this.probe(id, timeoutMs), this.#rootNotes());
+  }
+
+  /** Sends a heartbeat or a probe; resolves with the answer, or null if none came within `timeoutMs`. */
+  #ask(id: number, what: "heartbeat" | "probe", timeoutMs: number): Promise<ProbeReport | "alive" | null> {
     const record = this.#live.get(id);
-    if (!record) return Promise.resolve(false);
+    if (!record) return Promise.resolve(null);
     const n = this.#nextHeartbeat++;
-    const { promise, resolve } = Promise.withResolvers<boolean>();
+    const { promise, resolve } = Promise.withResolvers<ProbeReport | "alive" | null>();
     const timer = setTimeout(() => {
       this.#heartbeats.delete(n);
-      resolve(false);
+      resolve(null);
     }, timeoutMs);
-    this.#heartbeats.set(n, () => {
+    this.#heartbeats.set(n, (answer) => {
       clearTimeout(timer);
-      resolve(true);
+      if (answer !== "alive" && answer.tid !== null) record.tid = answer.tid;
+      resolve(answer);
     });
-    record.host.send({ [TAG]: "heartbeat", n });
+    record.host.send({ [TAG]: what, n });
     return promise;
   }
 
@@ -288,6 +317,8 @@ export class Hosting {
   #onMessage(record: Entry, message: FromChild): void {
     switch (message[TAG]) {
       case "started":
+        record.running = true;
+        record.tid = message.tid;
         record.listener({ ev: "started" });
         break;
       case "failed":
@@ -318,9 +349,15 @@ export class Hosting {
         serveRing(new Ring(message.buffer));
         break;
       case "alive":
-        this.#heartbeats.get(message.n)?.();
+      case "probed":
+        this.#heartbeats.get(message.n)?.(message[TAG] === "probed" ? message.report : "alive");
         this.#heartbeats.delete(message.n);
         break;
+      case "ps": {
+        const { ref, timeoutMs } = message;
+        this.snapshot(timeoutMs).then((rows) => record.host.send({ [TAG]: "ps-rows", ref, rows }));
+        break;
+      }
       case "check": {
         const { ref, target, timeoutMs } = message;
         this.check(target, timeoutMs).then((ok) => record.host.send({ [TAG]: "checked", ref, ok }));

@@ -34,6 +34,7 @@ import { SPIN_MS } from "./_futex.ts";
 import { CLOSED_RING, EMPTY, Ring, RingLockError } from "./_ring.ts";
 import { runtime } from "./_runtime.ts";
 import { ringRef, unserve } from "./_shared.ts";
+import { annotate } from "./_status.ts";
 import { TaskQueue } from "./_task_queue.ts";
 import { RestartIntensity } from "./_supervision_rules.ts";
 import { ProcessTimeoutError } from "./errors.ts";
@@ -161,6 +162,8 @@ interface Slot {
   /** Tasks ever put in its inbox (it exits after `maxTasksPerChild`). */
   given: number;
   completed: number;
+  /** How many workers this one replaces, in turn: 0 for one the pool started with. */
+  readonly restarts: number;
   lastOutcomeAt: number;
   /** Its inbox is closed: it finishes what it holds and exits. */
   retiring: boolean;
@@ -330,7 +333,8 @@ export class PoolEngine {
 
   // Workers
 
-  #newSlot(): Slot {
+  /** A worker, not yet started; `restarts`: how many workers it replaces, in turn. */
+  #newSlot(restarts = 0): Slot {
     const { options } = this;
     const inbox = new Ring(Ring.create(0).buffer, LOCK_PATIENCE_MS);
     const outbox = new Ring(Ring.create(0).buffer, LOCK_PATIENCE_MS);
@@ -354,8 +358,9 @@ export class PoolEngine {
     });
     // Python's pool workers take the next process name, renamed: SpawnPoolWorker-N.
     process.name = process.name.replace(/^Process/, "PoolWorker");
-    return {
+    const slot: Slot = {
       process,
+      restarts,
       inbox,
       outbox,
       setup,
@@ -370,6 +375,8 @@ export class PoolEngine {
       killedFor: null,
       startError: undefined,
     };
+    annotate(process, { restarts, tasksDone: () => slot.completed });
+    return slot;
   }
 
   #start(slot: Slot): void {
@@ -532,7 +539,7 @@ export class PoolEngine {
       );
     }
     this.#restarts++;
-    this.#start(this.#newSlot());
+    this.#start(this.#newSlot(slot.restarts + 1));
     this.#keepSpare();
   }
 

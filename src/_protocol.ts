@@ -15,6 +15,8 @@
 import type { EncodedError } from "./_error_codec.ts";
 import type { ResolvedPermissions } from "./_permissions.ts";
 import type { RingCall, RingReply } from "./_remote.ts";
+import type { ProbeReport } from "./_status.ts";
+import type { ProcessStatus } from "./ps.ts";
 
 /** Every protocol message carries this key, so stray user `postMessage`s are ignored. */
 export const TAG = "$troupe";
@@ -147,6 +149,10 @@ export type ToChild =
   | { readonly [TAG]: "serve"; readonly from: number; readonly ref: number; readonly call: RingCall }
   /** Are you there? Answered with `alive` by the child runtime, unless its event loop is stuck. */
   | { readonly [TAG]: "heartbeat"; readonly n: number }
+  /** What do you hold? Answered with `probed` by the child runtime, unless its event loop is busy. */
+  | { readonly [TAG]: "probe"; readonly n: number }
+  /** The answer to this process's `ps` `ref`. */
+  | { readonly [TAG]: "ps-rows"; readonly ref: number; readonly rows: readonly ProcessStatus[] }
   /** The answer to this process's `check` `ref`: whether the process answered a heartbeat in time. */
   | { readonly [TAG]: "checked"; readonly ref: number; readonly ok: boolean }
   /** A process this one watches (`watch` `ref`) has exited, with `code`; null if it was not alive. */
@@ -164,7 +170,8 @@ export interface Hello {
 export type FromChild =
   /** A spare is loaded and waiting for its launch. */
   | { readonly [TAG]: "ready" }
-  | { readonly [TAG]: "started" }
+  /** The target runs; a worker says on which OS thread (null if it may not read /proc). */
+  | { readonly [TAG]: "started"; readonly tid: number | null }
   | { readonly [TAG]: "failed"; readonly error: EncodedError }
   | { readonly [TAG]: "exit"; readonly code: number }
   | { readonly [TAG]: "spawn"; readonly ref: number; readonly spec: LaunchSpec }
@@ -173,6 +180,10 @@ export type FromChild =
   | { readonly [TAG]: "call"; readonly ref: number; readonly home: number; readonly call: RingCall }
   /** The answer to `heartbeat` `n`. */
   | { readonly [TAG]: "alive"; readonly n: number }
+  /** The answer to `probe` `n`. */
+  | { readonly [TAG]: "probed"; readonly n: number; readonly report: ProbeReport }
+  /** Asks the root for `ps()`, giving each process `timeoutMs` to answer its probe (`ps-rows` `ref`). */
+  | { readonly [TAG]: "ps"; readonly ref: number; readonly timeoutMs: number }
   /** Asks the root whether process `target` answers a heartbeat within `timeoutMs` (`checked` `ref`). */
   | { readonly [TAG]: "check"; readonly ref: number; readonly target: number; readonly timeoutMs: number }
   /** Asks to be told (`down`) when process `target` exits: OTP's monitor. */

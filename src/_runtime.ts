@@ -10,6 +10,8 @@ import type { Hosting, KidHandle, KidListener } from "./_hosting.ts";
 import type { ChildIdentity, FromChild, KidEvent, LaunchSpec, ProcessInfo } from "./_protocol.ts";
 import { TAG } from "./_protocol.ts";
 import type { ProcessEngine } from "./_process_engine.ts";
+import { kidNotes } from "./_status.ts";
+import type { ProcessStatus } from "./ps.ts";
 
 /** This process as it knows itself. */
 export interface SelfInfo extends ProcessInfo {
@@ -24,6 +26,7 @@ class RootLink {
   #kids = new Map<number, KidListener>();
   #watches = new Map<number, (code: number | null) => void>();
   #checks = new Map<number, (ok: boolean) => void>();
+  #snapshots = new Map<number, (rows: readonly ProcessStatus[]) => void>();
   #nextRef = 1;
 
   constructor(post: (message: FromChild) => void) {
@@ -67,6 +70,19 @@ class RootLink {
   checked(ref: number, ok: boolean): void {
     this.#checks.get(ref)?.(ok);
     this.#checks.delete(ref);
+  }
+
+  ps(timeoutMs: number): Promise<readonly ProcessStatus[]> {
+    const ref = this.#nextRef++;
+    const { promise, resolve } = Promise.withResolvers<readonly ProcessStatus[]>();
+    this.#snapshots.set(ref, resolve);
+    this.#post({ [TAG]: "ps", ref, timeoutMs });
+    return promise;
+  }
+
+  psRows(ref: number, rows: readonly ProcessStatus[]): void {
+    this.#snapshots.get(ref)?.(rows);
+    this.#snapshots.delete(ref);
   }
 }
 
@@ -158,6 +174,17 @@ export class Runtime {
     return this.hosting!.check(id, timeoutMs);
   }
 
+  /** `ps()`: every live process's status, giving each `timeoutMs` to answer its probe. */
+  ps(timeoutMs: number): Promise<readonly ProcessStatus[]> {
+    if (this.#rootLink) return this.#rootLink.ps(timeoutMs);
+    return this.hosting!.snapshot(timeoutMs);
+  }
+
+  /** Passes on the answer to `ps()`. */
+  psRows(ref: number, rows: readonly ProcessStatus[]): void {
+    this.#rootLink?.psRows(ref, rows);
+  }
+
   /** Passes on the answer to a check. */
   checked(ref: number, ok: boolean): void {
     this.#rootLink?.checked(ref, ok);
@@ -193,5 +220,5 @@ export const runtime: Runtime = scope[KEY] ??= new Runtime();
 // creating a worker blocks the parent.
 if ((globalThis as Record<symbol, unknown>)[Symbol.for("troupe.preamble")] === undefined) {
   const { Hosting } = await import("./_hosting.ts");
-  runtime.installHosting(new Hosting());
+  runtime.installHosting(new Hosting(() => kidNotes(runtime.children)));
 }

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { cpuTimesOf, PAGE_BYTES, parseStat, TICKS_PER_SECOND } from "./_proc_stat.ts";
 import { ProcessError } from "./errors.ts";
 
 /**
@@ -103,11 +104,6 @@ export class AccessDeniedError extends ProcessError {
   }
 }
 
-/** Linux's clock ticks per second (`sysconf(_SC_CLK_TCK)`), 100 on every mainstream kernel. */
-const TICKS_PER_SECOND = 100;
-/** The page size on x86-64 and most arm64 kernels, for a process whose status has no VmRSS. */
-const PAGE_BYTES = 4096;
-
 const STATUS: Record<string, string> = {
   R: "running",
   S: "sleeping",
@@ -191,9 +187,8 @@ export async function processInfo(pid: number = Deno.pid): Promise<OsProcessInfo
   } catch (error) {
     throw explain(error, pid);
   }
-  // The command name is in parentheses and may hold spaces or parentheses itself.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const field = (n: number) => Number(fields[n - 3]);
+  const fields = parseStat(stat);
+  const field = fields.number;
   const line = (key: string) => status.match(new RegExp(`^${key}:\\s*(.*)$`, "m"))?.[1] ?? "";
   const uid = Number(line("Uid").split(/\s+/)[0]);
   const [exe, cwd, openFiles, username] = await Promise.all([
@@ -205,14 +200,14 @@ export async function processInfo(pid: number = Deno.pid): Promise<OsProcessInfo
   return {
     pid,
     ppid: field(4),
-    name: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")),
+    name: fields.comm,
     exe,
     cwd,
     cmdline: cmdline.split("\0").filter((arg, i, all) => arg !== "" || i < all.length - 1),
-    status: STATUS[fields[0]!] ?? fields[0]!,
+    status: STATUS[fields.text(3)] ?? fields.text(3),
     username,
     createTime: new Date((bootSeconds + field(22) / TICKS_PER_SECOND) * 1000),
-    cpuTimes: { user: field(14) / TICKS_PER_SECOND, system: field(15) / TICKS_PER_SECOND },
+    cpuTimes: cpuTimesOf(fields),
     memory: { rss: kilobytes(line("VmRSS")) ?? field(24) * PAGE_BYTES, vms: field(23) },
     numThreads: field(20),
     openFiles,

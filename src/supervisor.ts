@@ -24,6 +24,7 @@ import { ProcessError } from "./errors.ts";
 import { type Backend, Process, type ProcessPermissions, requestStop } from "./process.ts";
 import { Queue } from "./queue.ts";
 import { runtime } from "./_runtime.ts";
+import { annotate } from "./_status.ts";
 
 /** How long after a (re)start the supervisor makes the spare for the next restart. */
 const SPARE_DELAY_MS = 100;
@@ -129,6 +130,8 @@ interface Child {
   /** Set while the supervisor itself stops the process, so its exit is not a crash. */
   stopping: boolean;
   startedAt: number;
+  /** How many times it was restarted. */
+  restarts: number;
 }
 
 /**
@@ -557,6 +560,7 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
       state: "stopped",
       stopping: false,
       startedAt: 0,
+      restarts: 0,
     };
   }
 
@@ -595,6 +599,8 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
       ...(spec.permissions ? { permissions: spec.permissions } : {}),
       ...(spec.memoryLimitMb ? { memoryLimitMb: spec.memoryLimitMb } : {}),
     });
+    if (restarted) child.restarts++;
+    annotate(process, { restarts: child.restarts });
     child.process = process;
     child.stopping = false;
     child.state = "running";

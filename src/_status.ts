@@ -1,0 +1,162 @@
+/**
+ * What `ps()` reports beyond the root's registry: what a process's creator
+ * knows about it (its mailbox, and the restarts and tasks a pool or a
+ * supervisor counts), what a process knows about itself (its heap, its
+ * thread), and what Linux's `/proc` says about its CPU time and memory.
+ *
+ * @module
+ */
+
+import type { HostedProcess } from "./_hosting.ts";
+import type { Backend } from "./_protocol.ts";
+import { cpuTimesOf, PAGE_BYTES, parseStat } from "./_proc_stat.ts";
+import type { ProcessEngine } from "./_process_engine.ts";
+import type { ProcessStatus } from "./ps.ts";
+
+/** What a process's creator knows about one of its children. */
+export interface KidNote {
+  readonly id: number;
+  readonly mailbox: number | null;
+  readonly restarts: number;
+  readonly tasksDone: number | null;
+}
+
+/** A process's answer to a probe. */
+export interface ProbeReport {
+  /** Its isolate's V8 heap in use, in bytes. */
+  readonly heapUsed: number;
+  /** Its OS process's resident memory, in bytes (for a subprocess off Linux). */
+  readonly rss: number;
+  /** The OS thread its isolate runs on (Linux), or null if it may not read /proc. */
+  readonly tid: number | null;
+  /** What it knows about its own children. */
+  readonly kids: readonly KidNote[];
+}
+
+/** What a pool or a supervisor knows about a process it started. */
+export interface Annotation {
+  /** How many processes this one replaced in its place (0 for the first). */
+  readonly restarts: number;
+  /** How many tasks it has finished, for a pool worker. */
+  readonly tasksDone?: () => number;
+}
+
+const annotations = new WeakMap<object, Annotation>();
+
+/** Lets the pool or supervisor that started `process` (a `Process`) say what it knows. */
+export function annotate(process: object, annotation: Annotation): void {
+  annotations.set(process, annotation);
+}
+
+/** What this isolate knows about each of its live `children`. */
+export function kidNotes(children: Iterable<ProcessEngine>): KidNote[] {
+  return [...children].filter((engine) => engine.id >= 0).map((engine) => {
+    const annotation = annotations.get(engine.facade);
+    let mailbox: number | null;
+    try {
+      mailbox = engine.mailbox.qsize();
+    } catch {
+      mailbox = null;
+    }
+    return {
+      id: engine.id,
+      mailbox,
+      restarts: annotation?.restarts ?? 0,
+      tasksDone: annotation?.tasksDone?.() ?? null,
+    };
+  });
+}
+
+/** Read once: an isolate's thread does not change. Undefined until read. */
+let threadId: number | null | undefined;
+
+/** The OS thread this isolate runs on (Linux), or null if it may not read /proc. */
+export function currentThreadId(): number | null {
+  if (threadId === undefined) {
+    const path = "/proc/thread-self";
+    try {
+      threadId = mayRead(path) ? Number(Deno.readLinkSync(path).split("/").pop()) : null;
+    } catch {
+      // Not Linux: no CPU time for a worker.
+      threadId = null;
+    }
+  }
+  return threadId;
+}
+
+/** Whether this process holds read permission for `path`: reading without would prompt on a terminal. */
+function mayRead(path: string): boolean {
+  return Deno.permissions.querySync({ name: "read", path }).state === "granted";
+}
+
+/** This process's answer to a probe; `children` are the ones it started. */
+export function probeReport(children: Iterable<ProcessEngine>): ProbeReport {
+  const { heapUsed, rss } = Deno.memoryUsage();
+  return { heapUsed, rss, tid: currentThreadId(), kids: kidNotes(children) };
+}
+
+/** What the root's registry knows about a live process, for `snapshot`. */
+export interface Registered extends HostedProcess {
+  /** The `performance.now()` at which it was launched. */
+  readonly launchedAt: number;
+  /** Whether its target runs (it reported `started`). */
+  readonly running: boolean;
+  /** The creator's name. */
+  readonly parentName: string;
+  readonly backend: Backend;
+  /** The thread of a worker, as it last reported it. */
+  readonly tid: number | null;
+}
+
+/** CPU time (seconds) and resident memory (bytes) from /proc, or null where it cannot be read. */
+async function procUsage(
+  pid: number,
+  tid: number | null,
+): Promise<{ cpu: { user: number; system: number }; rss: number } | null> {
+  const path = tid === null ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`;
+  if (!mayRead(path)) return null;
+  try {
+    const stat = parseStat(await Deno.readTextFile(path));
+    return { cpu: cpuTimesOf(stat), rss: stat.number(24) * PAGE_BYTES };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Every live process's status: the registry's facts, each process's answer
+ * to a probe (null, "busy", if it gave none in time), its creator's notes
+ * (the root's own are `rootNotes`), and /proc's figures.
+ */
+export async function snapshot(
+  live: readonly Registered[],
+  probe: (id: number) => Promise<ProbeReport | null>,
+  rootNotes: readonly KidNote[],
+): Promise<ProcessStatus[]> {
+  const reports = await Promise.all(live.map((process) => probe(process.id)));
+  const notes = new Map(rootNotes.map((note) => [note.id, note]));
+  for (const report of reports) for (const note of report?.kids ?? []) notes.set(note.id, note);
+  const now = performance.now();
+  return Promise.all(live.map(async (process, i): Promise<ProcessStatus> => {
+    const report = reports[i];
+    const note = notes.get(process.id);
+    const worker = process.backend === "worker";
+    // A worker's CPU time is its thread's; a subprocess's, its whole OS process's.
+    const tid = report?.tid ?? process.tid;
+    const usage = worker && tid === null ? null : await procUsage(process.host.pid, worker ? tid : null);
+    return {
+      name: process.name,
+      pid: process.host.pid,
+      parent: process.parentName,
+      backend: process.backend,
+      status: !process.running ? "starting" : report ? "running" : "busy",
+      uptimeMs: Math.round(now - process.launchedAt),
+      restarts: note?.restarts ?? 0,
+      mailbox: note?.mailbox ?? null,
+      tasksDone: note?.tasksDone ?? null,
+      rss: worker ? null : usage?.rss ?? report?.rss ?? null,
+      heapUsed: worker ? report?.heapUsed ?? null : null,
+      cpuTime: usage?.cpu ?? null,
+    };
+  }));
+}
