@@ -13,7 +13,7 @@
 
 import { adopt } from "./_adopt.ts";
 import { readPreamble } from "./_entry.ts";
-import { encodeError } from "./_error_codec.ts";
+import { decodeError, encodeError } from "./_error_codec.ts";
 import {
   type ChildIdentity,
   type EntrySpec,
@@ -231,7 +231,7 @@ export function serveChild(channel: ChildTransport): (message: ToChild) => void 
         post({ [TAG]: "probed", n: message.n, report: probeReport(runtime.children) });
         break;
       case "ps-rows":
-        runtime.psRows(message.ref, message.rows);
+        runtime.psRows(message.ref, message.rows ?? decodeError(message.error!));
         break;
       case "checked":
         runtime.checked(message.ref, message.ok);

@@ -355,7 +355,10 @@ export class Hosting {
         break;
       case "ps": {
         const { ref, timeoutMs } = message;
-        this.snapshot(timeoutMs).then((rows) => record.host.send({ [TAG]: "ps-rows", ref, rows }));
+        this.snapshot(timeoutMs).then(
+          (rows) => record.host.send({ [TAG]: "ps-rows", ref, rows }),
+          (error) => record.host.send({ [TAG]: "ps-rows", ref, rows: null, error: encodeError(error) }),
+        );
         break;
       }
       case "check": {

@@ -151,8 +151,13 @@ export type ToChild =
   | { readonly [TAG]: "heartbeat"; readonly n: number }
   /** What do you hold? Answered with `probed` by the child runtime, unless its event loop is busy. */
   | { readonly [TAG]: "probe"; readonly n: number }
-  /** The answer to this process's `ps` `ref`. */
-  | { readonly [TAG]: "ps-rows"; readonly ref: number; readonly rows: readonly ProcessStatus[] }
+  /** The answer to this process's `ps` `ref`: the rows, or why there are none. */
+  | {
+    readonly [TAG]: "ps-rows";
+    readonly ref: number;
+    readonly rows: readonly ProcessStatus[] | null;
+    readonly error?: EncodedError;
+  }
   /** The answer to this process's `check` `ref`: whether the process answered a heartbeat in time. */
   | { readonly [TAG]: "checked"; readonly ref: number; readonly ok: boolean }
   /** A process this one watches (`watch` `ref`) has exited, with `code`; null if it was not alive. */

@@ -26,7 +26,7 @@ class RootLink {
   #kids = new Map<number, KidListener>();
   #watches = new Map<number, (code: number | null) => void>();
   #checks = new Map<number, (ok: boolean) => void>();
-  #snapshots = new Map<number, (rows: readonly ProcessStatus[]) => void>();
+  #snapshots = new Map<number, PromiseWithResolvers<readonly ProcessStatus[]>>();
   #nextRef = 1;
 
   constructor(post: (message: FromChild) => void) {
@@ -74,15 +74,17 @@ class RootLink {
 
   ps(timeoutMs: number): Promise<readonly ProcessStatus[]> {
     const ref = this.#nextRef++;
-    const { promise, resolve } = Promise.withResolvers<readonly ProcessStatus[]>();
-    this.#snapshots.set(ref, resolve);
+    const answer = Promise.withResolvers<readonly ProcessStatus[]>();
+    this.#snapshots.set(ref, answer);
     this.#post({ [TAG]: "ps", ref, timeoutMs });
-    return promise;
+    return answer.promise;
   }
 
-  psRows(ref: number, rows: readonly ProcessStatus[]): void {
-    this.#snapshots.get(ref)?.(rows);
+  psRows(ref: number, rows: readonly ProcessStatus[] | Error): void {
+    const answer = this.#snapshots.get(ref);
     this.#snapshots.delete(ref);
+    if (rows instanceof Error) answer?.reject(rows);
+    else answer?.resolve(rows);
   }
 }
 
@@ -180,8 +182,8 @@ export class Runtime {
     return this.hosting!.snapshot(timeoutMs);
   }
 
-  /** Passes on the answer to `ps()`. */
-  psRows(ref: number, rows: readonly ProcessStatus[]): void {
+  /** Passes on the answer to `ps()`: its rows, or the error that stopped it. */
+  psRows(ref: number, rows: readonly ProcessStatus[] | Error): void {
     this.#rootLink?.psRows(ref, rows);
   }
 

@@ -151,7 +151,7 @@ export async function snapshot(
       backend: process.backend,
       status: !process.running ? "starting" : report ? "running" : "busy",
       uptimeMs: Math.round(now - process.launchedAt),
-      restarts: note?.restarts ?? 0,
+      restarts: note?.restarts ?? null,
       mailbox: note?.mailbox ?? null,
       tasksDone: note?.tasksDone ?? null,
       rss: worker ? null : usage?.rss ?? report?.rss ?? null,

@@ -39,11 +39,14 @@ export interface ProcessStatus {
   readonly status: "starting" | "running" | "busy";
   /** Milliseconds since it was started. */
   readonly uptimeMs: number;
-  /** How many processes a pool or supervisor replaced with this one (0 for the first of its place). */
-  readonly restarts: number;
+  /**
+   * How many processes a pool or supervisor replaced with this one (0 for the
+   * first of its place); null if its creator did not answer (it is busy).
+   */
+  readonly restarts: number | null;
   /** Messages waiting in its mailbox; null if its creator did not answer. */
   readonly mailbox: number | null;
-  /** Tasks it finished, for a pool worker; null for any other process. */
+  /** Tasks it finished, for a pool worker; null for any other process, or if its creator is busy. */
   readonly tasksDone: number | null;
   /** A subprocess's resident memory in bytes (null for a worker, which shares its OS process's). */
   readonly rss: number | null;
