@@ -88,8 +88,10 @@ export interface PsOptions {
  * import { Pool, ps } from "@troupe/troupe";
  * import assert from "node:assert/strict";
  *
- * await using pool = new Pool({ processes: 2 });
- * await pool.map(Math.sqrt, [1, 4, 9]);
+ * const module = "data:text/javascript,export function square(x) { return x * x; }";
+ * const { square } = await import(module);
+ * await using pool = new Pool({ processes: 2, module });
+ * await pool.map(square, [1, 2, 3]);
  * const workers = (await ps()).filter((row) => row.name.startsWith("PoolWorker"));
  * assert.equal(workers.length, 2);
  * console.table(workers);
