@@ -4,8 +4,10 @@
  * Baseline and troupe samples alternate, so machine noise hits both alike.
  * Prints a table and writes bench/RESULTS.md.
  *
- * BENCH_RUNS sets the samples per side (default 30). BENCH_ONLY=processes,
- * channels, actors, pool, sync or manager runs one section (RESULTS.md then holds only that one).
+ * BENCH_RUNS sets the samples per side (default 30; the longer rows take a share of it, below).
+ * BENCH_ONLY=processes, channels, actors, pool, sync or manager runs one section, or several
+ * comma-separated (RESULTS.md then holds only those). How long each section took, and the whole
+ * run, goes to stderr; the whole run's time goes into RESULTS.md too.
  */
 
 import { Process } from "../mod.ts";
@@ -20,11 +22,31 @@ import { pythonSamples } from "./_python.ts";
 
 const RUNS = Number(Deno.env.get("BENCH_RUNS") ?? 30);
 const ONLY = Deno.env.get("BENCH_ONLY");
+/**
+ * Samples per side for the start-up rows of the processes section (start, join, warm start, the
+ * channel round trip, Python's start methods): half of RUNS, still the 15 that keep a noisy row
+ * readable. Their medians at 15 stay within the ±15% a run moves by anyway on this machine, and
+ * p10 and p90 stay off the extremes (the 2nd and 14th of 15 values). At 30 these rows took more
+ * than half of the section's time.
+ */
+const STARTUP_RUNS = Math.max(3, Math.round(RUNS / 2));
+/**
+ * Samples of a raw Worker starting a Worker. Each takes over half a second here, and their spread is
+ * the narrowest of the table (p90/p10 of 1.02 to 1.04 across runs), so 12 fix the median as well as
+ * 30 did, in 10 s less. The troupe side keeps RUNS: its samples are short and spread wider.
+ */
+const NESTED_RAW_RUNS = Math.max(3, Math.round(RUNS * 2 / 5));
 /** Samples per side for the queue and pipe rows, each of which moves tens of thousands of messages. */
 const CHANNEL_RUNS = Math.max(3, Math.round(RUNS / 3));
-/** Samples per side for the pool rows, each of which runs a hundred thousand tasks or more. */
+/** Samples per side for the pool rows, each of which runs tens of thousands of tasks or more. */
 const POOL_RUNS = Math.max(3, Math.round(RUNS / 6));
 const WARMUP = 3;
+/**
+ * Warm-up samples for a new pool, or new raw workers, in the throughput rows: 300k tasks, as three
+ * samples of 100k were before TASKS became 50k. A pool is still warming up after 150k: three samples
+ * of 50k left its figure about a third high (4.9 µs against 3.1–3.8 µs in the rows after it).
+ */
+const POOL_WARMUP = Math.ceil(300_000 / pools.TASKS);
 const here = (path: string) => new URL(path, import.meta.url);
 const module = here("./_targets.ts").href;
 const { empty, idle, timeGrandchildStarts } = await import("./_targets.ts");
@@ -65,8 +87,9 @@ async function compare(
   troupe: [string, Sample],
   goal: string,
   runs = RUNS,
+  warmup = WARMUP,
 ): Promise<Row> {
-  for (let i = 0; i < WARMUP; i++) {
+  for (let i = 0; i < warmup; i++) {
     await baseline[1]();
     await troupe[1]();
   }
@@ -93,13 +116,14 @@ async function againstPython(
   troupe: [string, Sample],
   goal: string,
   runs: number,
+  warmup = WARMUP,
 ): Promise<Row[]> {
   if (!python[1]) return [];
   const row: Row = {
     name,
     unit,
     baseline: { label: python[0], samples: python[1] },
-    troupe: { label: troupe[0], samples: await sampled(troupe[1], runs) },
+    troupe: { label: troupe[0], samples: await sampled(troupe[1], runs, warmup) },
     goal,
   };
   console.log(format(row));
@@ -273,11 +297,11 @@ async function troupeNestedStarts(runs: number): Promise<number[]> {
 // ---- Python ----------------------------------------------------------------
 
 function python(method: string): Promise<number[] | undefined> {
-  return pythonSamples("./_python_start_join.py", [method, String(RUNS)]);
+  return pythonSamples("./_python_start_join.py", [method, String(STARTUP_RUNS)]);
 }
 
-async function sampled(sample: Sample, runs = RUNS): Promise<number[]> {
-  for (let i = 0; i < WARMUP; i++) await sample();
+async function sampled(sample: Sample, runs = RUNS, warmup = WARMUP): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await sample();
   const samples: number[] = [];
   for (let i = 0; i < runs; i++) samples.push(await sample());
   return samples;
@@ -321,6 +345,7 @@ async function processRows(): Promise<Row[]> {
       ["raw new Worker", rawWorkerFirstMessage],
       ["Process start()", () => troupeStarted("worker")],
       "< 1.10×",
+      STARTUP_RUNS,
     ),
   );
   rows.push(
@@ -330,6 +355,7 @@ async function processRows(): Promise<Row[]> {
       ["raw Worker, self.close()", rawWorkerStartToDone],
       ["start() + join()", () => troupeStartToJoin("worker")],
       "< 1.10×",
+      STARTUP_RUNS,
     ),
   );
   rows.push(
@@ -339,6 +365,7 @@ async function processRows(): Promise<Row[]> {
       ["new Worker() call", rawWorkerConstructor],
       ["start() call", troupeStartCall],
       "< 1.10×",
+      STARTUP_RUNS,
     ),
   );
   rows.push(
@@ -348,6 +375,7 @@ async function processRows(): Promise<Row[]> {
       ["raw deno run, first line", rawSubprocessFirstLine],
       ["Process start()", () => troupeStarted("subprocess")],
       "< 1.10×",
+      STARTUP_RUNS,
     ),
   );
   rows.push(
@@ -357,6 +385,7 @@ async function processRows(): Promise<Row[]> {
       ["raw deno run to exit", rawSubprocessExit],
       ["start() + join()", () => troupeStartToJoin("subprocess")],
       "< 1.10×",
+      STARTUP_RUNS,
     ),
   );
   for (const backend of ["worker", "subprocess"] as const) {
@@ -367,6 +396,7 @@ async function processRows(): Promise<Row[]> {
         ["cold start() to target running", () => troupeStarted(backend)],
         ["warm start() to target running", () => troupeWarmStart(backend, "started")],
         "measured",
+        STARTUP_RUNS,
       ),
     );
     rows.push(
@@ -376,6 +406,7 @@ async function processRows(): Promise<Row[]> {
         ["cold start() call", () => troupeStartCallOf(backend)],
         ["warm start() call", () => troupeWarmStart(backend, "call")],
         "warm < 1 ms",
+        STARTUP_RUNS,
       ),
     );
   }
@@ -386,6 +417,7 @@ async function processRows(): Promise<Row[]> {
       ["worker postMessage", workerRoundTrip],
       ["subprocess frames over TCP", subprocessRoundTrip],
       "measured",
+      STARTUP_RUNS,
     ),
   );
   const nested: Row = {
@@ -393,7 +425,7 @@ async function processRows(): Promise<Row[]> {
     unit: "ms",
     baseline: {
       label: "raw Worker inside a Worker",
-      samples: (await rawNestedStarts(RUNS + WARMUP)).slice(WARMUP),
+      samples: (await rawNestedStarts(NESTED_RAW_RUNS + WARMUP)).slice(WARMUP),
     },
     troupe: {
       label: "root-hosted start()",
@@ -403,15 +435,19 @@ async function processRows(): Promise<Row[]> {
   };
   console.log(format(nested));
   rows.push(nested);
+  // Each backend's troupe side is the same measurement against either start method, so it is taken
+  // once and shown in both rows (taking it again for "spawn" cost 5 to 7 s and only added noise).
+  const troupeJoins: Partial<Record<"worker" | "subprocess", number[]>> = {};
   for (const method of ["fork", "spawn"]) {
     const samples = await python(method);
     if (!samples) continue;
     for (const backend of ["worker", "subprocess"] as const) {
+      troupeJoins[backend] ??= await sampled(() => troupeStartToJoin(backend), STARTUP_RUNS);
       const row: Row = {
         name: `start to join, empty target: Python vs troupe ${backend}`,
         unit: "ms",
         baseline: { label: `multiprocessing (${method})`, samples },
-        troupe: { label: `troupe ${backend}`, samples: await sampled(() => troupeStartToJoin(backend)) },
+        troupe: { label: `troupe ${backend}`, samples: troupeJoins[backend] },
         goal: "measured",
       };
       console.log(format(row));
@@ -553,6 +589,7 @@ async function poolRows(): Promise<Row[]> {
       ["Pool.applyAsync", applying.sample],
       "≤ 0.10× (10× Piscina's throughput)",
       POOL_RUNS,
+      POOL_WARMUP,
     ),
   );
   const raw = pools.rawWorkers();
@@ -564,14 +601,18 @@ async function poolRows(): Promise<Row[]> {
       ["Pool.applyAsync", applying.sample],
       "< 1×",
       POOL_RUNS,
+      POOL_WARMUP,
     ),
   );
   raw.close();
+  // One run of Python's apply_async serves both rows that compare with it: it was run twice with the
+  // same arguments (20k tasks, POOL_RUNS samples), ten seconds each, for the same figures.
+  const pythonApply = await pools.pythonPool("apply_async", 20_000, POOL_RUNS);
   rows.push(
     ...await againstPython(
       "the same, against Python (20k tasks)",
       "µs",
-      ["Python Pool.apply_async", await pools.pythonPool("apply_async", 20_000, POOL_RUNS)],
+      ["Python Pool.apply_async", pythonApply],
       ["Pool.applyAsync", applying.sample],
       "< 1×",
       POOL_RUNS,
@@ -583,7 +624,7 @@ async function poolRows(): Promise<Row[]> {
     ...await againstPython(
       "trivial tasks, 2 OS-process workers, 10k applyAsync().get()",
       "µs",
-      ["Python Pool.apply_async", await pools.pythonPool("apply_async", 20_000, POOL_RUNS)],
+      ["Python Pool.apply_async", pythonApply],
       ["Pool.applyAsync (subprocess)", subprocess.sample],
       "< 1×",
       POOL_RUNS,
@@ -632,6 +673,9 @@ async function poolRows(): Promise<Row[]> {
 async function syncRows(): Promise<Row[]> {
   const rows: Row[] = [];
   const runs = POOL_RUNS;
+  // Every sample starts new workers, whose timed loops start cold whatever came before, so a warm-up
+  // only loads (and caches) the modules: one does that. Samples in a row show no trend after it.
+  const warmup = 1;
   rows.push(
     await compare(
       `uncontended acquire + release inside a worker, per pair (${sync.PAIRS / 1e6}M pairs)`,
@@ -640,6 +684,7 @@ async function syncRows(): Promise<Row[]> {
       ["Lock.acquire() + release()", () => sync.uncontended("troupe")],
       "troupe < 1 µs",
       runs,
+      warmup,
     ),
   );
   rows.push(
@@ -652,6 +697,7 @@ async function syncRows(): Promise<Row[]> {
       ["Semaphore, worker ↔ worker", sync.handOffs],
       "measured",
       runs,
+      warmup,
     ),
   );
   rows.push(
@@ -664,6 +710,7 @@ async function syncRows(): Promise<Row[]> {
       ["Value, acquire / += 1 / release", sync.increments],
       "measured",
       runs,
+      warmup,
     ),
   );
   return rows;
@@ -714,34 +761,49 @@ async function floodReport(): Promise<string> {
   return `## Backpressure\n\n${line}\n`;
 }
 
+/** "6 min 40 s", or "42 s" under a minute. */
+function duration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
+}
+
 if (import.meta.main) {
+  const began = performance.now();
   const header =
     "| what | baseline: median (p10–p90) | troupe: median (p10–p90) | troupe ÷ baseline | goal |\n" +
     "| --- | --- | --- | --- | --- |";
-  console.log(`${RUNS} samples per side, alternating; "(wide)" marks p90/p10 > 1.5\n`);
+  console.log(`up to ${RUNS} samples per side, alternating; "(wide)" marks p90/p10 > 1.5\n`);
   console.log(header);
   const rows: Row[] = [];
-  const runs = (section: string) => ONLY === undefined || ONLY === section;
-  if (runs("processes")) rows.push(...await processRows());
-  let flooded = "";
-  if (runs("channels")) {
+  /** Runs a section unless BENCH_ONLY names another, and says on stderr how long it took. */
+  const section = async <T>(name: string, run: () => Promise<T>): Promise<T | undefined> => {
+    if (ONLY !== undefined && !ONLY.split(",").includes(name)) return undefined;
+    const t0 = performance.now();
+    const result = await run();
+    console.error(`bench: ${name} section ${Math.round((performance.now() - t0) / 1000)} s`);
+    return result;
+  };
+  rows.push(...await section("processes", processRows) ?? []);
+  const flooded = await section("channels", async () => {
     rows.push(...await channelRows());
-    flooded = await floodReport();
-  }
-  if (runs("actors")) rows.push(...await actorRows());
-  let stormed = "";
-  if (runs("pool")) {
+    return await floodReport();
+  }) ?? "";
+  rows.push(...await section("actors", actorRows) ?? []);
+  const stormed = await section("pool", async () => {
     rows.push(...await poolRows());
-    stormed = await stormReport();
-  }
-  if (runs("sync")) rows.push(...await syncRows());
-  if (runs("manager")) rows.push(...await managerRows());
+    return await stormReport();
+  }) ?? "";
+  rows.push(...await section("sync", syncRows) ?? []);
+  rows.push(...await section("manager", managerRows) ?? []);
+  const took = duration(performance.now() - began);
+  console.error(`bench: total ${took}`);
 
   const when = new Date().toISOString().slice(0, 10);
   const report = [
     "# Benchmark results",
     "",
-    `Latest run: ${when}, \`deno task bench\` (${RUNS} samples per side, baseline and troupe alternating).`,
+    `Latest run: ${when}, \`deno task bench\` (up to ${RUNS} samples per side, baseline and troupe ` +
+    `alternating), took ${took}.`,
     `Machine: ${await machine()}. A shared, noisy 2-core machine: compare ratios, not absolute times.`,
     "",
     "Rows marked (wide) had p90/p10 > 1.5.",
