@@ -126,7 +126,7 @@ if (import.meta.main) {
     Math.round((limit * (i + 1)) / CHUNKS),
   ]);
   console.log(
-    `troupe demo: counting the primes below ${limit.toLocaleString("en")} in ${CHUNKS} chunks, ` +
+    `troupe demo: counting the primes below ${limit.toLocaleString("en")} in ${CHUNKS} chunks,\n` +
       `first in this process, then on a Pool of ${processes} OS processes (one per core)\n`,
   );
 
@@ -235,7 +235,9 @@ if (import.meta.main) {
     ),
   );
   console.log(
-    `\n${answered.size} of ${CHUNKS} chunks answered, each once; ${restarts} worker restart(s); ` +
+    `\n${answered.size} of ${CHUNKS} chunks answered, each once; ${restarts} worker${
+      restarts === 1 ? "" : "s"
+    } restarted; ` +
       `speedup ${speedup.toFixed(2)}x on ${processes} cores` +
       (same ? ", same answer" : ", DIFFERENT ANSWER"),
   );

@@ -131,7 +131,7 @@ const expectations: Record<string, RegExp[]> = {
     /^pool of \d+: 100% {2}200\/200 chunks/m,
     /│ PoolWorker-\d+ +│ +\d+ │ "subprocess" │ +\d+ │ +0 │ "\d+ MB" +│ "\d+\.\d" │ "killed with SIGKILL" +│/,
     /│ PoolWorker-\d+ +│ +\d+ │ "subprocess" │ +\d+ │ +1 │ "\d+ MB" +│ "\d+\.\d" │ "replaced PoolWorker-\d+" +│/,
-    /200 of 200 chunks answered, each once; 1 worker restart\(s\); speedup \d+\.\d\dx on \d+ cores, same answer/,
+    /200 of 200 chunks answered, each once; 1 worker restarted; speedup \d+\.\d\dx on \d+ cores, same answer/,
   ],
 };
 
