@@ -274,7 +274,7 @@ export class Hosting {
 
   /** `ps()`: every live process's status, giving each `timeoutMs` to answer its probe. */
   snapshot(timeoutMs: number): Promise<ProcessStatus[]> {
-    return snapshot(this.live() as Entry[], (id) => this.probe(id, timeoutMs), this.#rootNotes());
+    return snapshot([...this.#live.values()], (id) => this.probe(id, timeoutMs), this.#rootNotes());
   }
 
   /** Sends a heartbeat or a probe; resolves with the answer, or null if none came within `timeoutMs`. */
