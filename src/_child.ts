@@ -12,7 +12,7 @@
  */
 
 import { adopt } from "./_adopt.ts";
-import { readPreamble } from "./_entry.ts";
+import { entryEvaluated, readPreamble } from "./_entry.ts";
 import { decodeError, encodeError } from "./_error_codec.ts";
 import {
   type ChildIdentity,
@@ -93,6 +93,7 @@ async function launch(entry: EntrySpec, args: readonly unknown[], mailboxes: Mai
     if (unknownKindIn([entry, args])) await import("./_revivers.ts");
     runtime.mailbox = revive(mailboxes.own) as object;
     runtime.parentMailbox = revive(mailboxes.parent) as object;
+    await entryEvaluated();
     process = await materialize(revive(entry), revive(args));
     await revivedReady();
   } catch (error) {
@@ -178,6 +179,8 @@ export function serveChild(channel: ChildTransport): (message: ToChild) => void 
   // A worker's rings live in the root's OS process, which the root serves.
   if (!channel.servesRings) setRingRegistrar((buffer) => post({ [TAG]: "register", buffer }));
   const { self } = readPreamble();
+  // Now, while the entry module still evaluates, so that its last line finds the hook.
+  entryEvaluated();
   if (self) become(self);
   else post({ [TAG]: "ready" });
   // A child's Deno.exit(n) ends only the child, with exit code n.

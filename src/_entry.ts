@@ -17,11 +17,35 @@ import type { Preamble } from "./_protocol.ts";
 
 const KEY = Symbol.for("troupe.preamble");
 
+const EVALUATED = Symbol.for("troupe.entryEvaluated");
+
 /** The URL of the entry module for a child with this preamble. */
 export function entryUrl(bootstrap: URL, preamble: Preamble, module: string | null): string {
   const setPreamble = `globalThis[Symbol.for("troupe.preamble")] = ${JSON.stringify(preamble)};`;
   const imports = [dataUrl(setPreamble), bootstrap.href, ...(module === null ? [] : [module])];
-  return dataUrl(imports.map((url) => `import ${JSON.stringify(url)};`).join("\n"));
+  // Runs once every import above is evaluated, top-level awaits included.
+  const done = `globalThis[Symbol.for("troupe.entryEvaluated")]?.();`;
+  return dataUrl([...imports.map((url) => `import ${JSON.stringify(url)};`), done].join("\n"));
+}
+
+let evaluated: Promise<void> | undefined;
+
+/**
+ * Resolves once the entry module is evaluated: the target's module included,
+ * with its top-level awaits. Its first call must come from the bootstrap's
+ * own evaluation, before the entry module's last line runs.
+ *
+ * Awaiting `import()` of the target's module is not enough: while that
+ * module waits in a top-level await, Deno resolves the import at once, and
+ * the target would run before the module's own bindings are initialized.
+ */
+export function entryEvaluated(): Promise<void> {
+  if (!evaluated) {
+    const { promise, resolve } = Promise.withResolvers<void>();
+    (globalThis as Record<symbol, unknown>)[EVALUATED] = resolve;
+    evaluated = promise;
+  }
+  return evaluated;
 }
 
 /** The preamble the entry module set; read once, by the bootstrap. */

@@ -27,6 +27,15 @@ Deno.test("Deno.exit() in the main module ends every child at once", async () =>
   assert.doesNotMatch(stdout, /worker done/);
 });
 
+Deno.test("a main module with a top-level await: the child runs the target only once the module is done", async () => {
+  const { code, stdout, stderr } = await runScript("top_level_await_script.ts");
+  assert.equal(code, 0, stderr);
+  assert.equal(
+    stdout,
+    "child sees: initialized\nworker exit code 0\nchild sees: initialized\nsubprocess exit code 0\n",
+  );
+});
+
 Deno.test("a child re-imports the main module: top-level code runs again, import.meta.main code does not", async () => {
   const { code, stdout } = await runScript("main_guard_script.ts");
   assert.equal(code, 0);
