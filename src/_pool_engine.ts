@@ -138,6 +138,11 @@ interface Task {
   slot: Slot | null;
   position: number;
   putAt: number;
+  /**
+   * A worker died holding it as its running task without having confirmed
+   * it had it: it ran again, uncharged. The next such death charges it.
+   */
+  spared: boolean;
   /** Its timeout and signal, if it has either. */
   readonly limits: Limits | null;
 }
@@ -162,6 +167,8 @@ interface Slot {
   /** Tasks ever put in its inbox (it exits after `maxTasksPerChild`). */
   given: number;
   completed: number;
+  /** How many inbox items an OS-process worker confirmed it received (see `_pool_worker.ts`). */
+  confirmed: number;
   /** How many workers this one replaces, in turn: 0 for one the pool started with. */
   readonly restarts: number;
   lastOutcomeAt: number;
@@ -265,6 +272,7 @@ export class PoolEngine {
       slot: null,
       position: 0,
       putAt: 0,
+      spared: false,
       limits: timeoutMs === undefined && signal === undefined
         ? null
         : { timeoutMs, signal, timer: undefined, onAbort: undefined },
@@ -369,6 +377,7 @@ export class PoolEngine {
       exitCode: null,
       given: 0,
       completed: 0,
+      confirmed: 0,
       lastOutcomeAt: 0,
       retiring: false,
       killedByPool: false,
@@ -468,6 +477,7 @@ export class PoolEngine {
   }
 
   #received(slot: Slot, [id, ok, value]: PoolOutcome): void {
+    if (ok === 2) return void (slot.confirmed = value as number);
     const now = performance.now();
     if (id === 0) {
       // Its module or initializer failed: it exits next, and that counts as a failed start.
@@ -498,6 +508,7 @@ export class PoolEngine {
     // It runs what it took in order, answering each before the next: the
     // first taken task left unanswered is the one it was running. Those after
     // it, in the same batch or never taken, did not start.
+    const confirms = this.options.backend === "subprocess";
     let running = true;
     for (const task of slot.assigned) {
       if (task.limits) clearTimeout(task.limits.timer);
@@ -505,7 +516,13 @@ export class PoolEngine {
       const wasRunning = running && slot.inbox.taken(task.position);
       running = false;
       if (task.settled) continue;
-      if (!wasRunning || (slot.killedFor !== null && slot.killedFor !== task)) {
+      // Taken for an OS-process worker, but never confirmed: it may have died
+      // with the task on its way, before it could run it. The benefit of the
+      // doubt is given once, so a task that kills its worker at once (before
+      // its confirmation leaves) still fails the second time.
+      const unconfirmed = confirms && wasRunning && task.position > slot.confirmed && !task.spared;
+      if (unconfirmed) task.spared = true;
+      if (!wasRunning || unconfirmed || (slot.killedFor !== null && slot.killedFor !== task)) {
         giveBack.push(task);
       } else if (task.retriesLeft > 0) {
         task.retriesLeft--;

@@ -46,12 +46,19 @@ export async function poolWorker(setup: PoolWorkerSetup): Promise<void> {
   }
   await send(outbox, prepare([0, 1, null]));
   if (bell) ring(bell);
+  // An OS-process worker's inbox is served by the pool's process, which takes
+  // each item for it: were this worker killed with the item on its way, the
+  // pool could not tell it from one killed running the item. So it confirms
+  // each item before running it (an isolate takes from shared memory itself).
+  const confirms = bell === null;
+  let received = 0;
   // The pool never gives a worker more than maxTasks tasks, batches included.
   for (let left = setup.maxTasks ?? Infinity; left > 0;) {
     let got = inbox.tryGet();
     if (got === "later" || got === "empty") got = await inbox.get(FOREVER);
     if (got === "closed") return;
     if (got === "empty") continue;
+    if (confirms) await send(outbox, prepare([0, 2, ++received]));
     const item = got.item as PoolTask | PoolTask[];
     // A batch is run in order, each outcome sent before the next starts: the
     // pool counts on that to know, if this worker dies, what it was running.

@@ -238,9 +238,10 @@ export type PoolTask = readonly [id: number, fn: FunctionKey, kind: TaskKind, pa
  * What a worker sends back for task `id`, in the order it took them: the
  * value (`ok` 1), or the error as `_error_codec.ts` encodes it (`ok` 0).
  * Before any, id 0 says the worker has imported its module and run the
- * initializer: it is ready for tasks.
+ * initializer: it is ready for tasks. `[0, 2, n]` is an OS-process worker
+ * confirming it received its n-th inbox item, before it runs it.
  */
-export type PoolOutcome = readonly [id: number, ok: 0 | 1, value: unknown];
+export type PoolOutcome = readonly [id: number, ok: 0 | 1 | 2, value: unknown];
 
 /** Chunks at least this long that hold only numbers travel packed. */
 const PACK_FROM = 32;

@@ -340,6 +340,33 @@ async function chaos(backend: Backend, seed: number, count: number, processes: n
   assert.ok(stats.failed >= failedHere);
 }
 
+Deno.test(
+  "Pool: an OS-process worker killed while idle is not charged with the task handed to it in that instant (subprocess)",
+  withLeakCheck(async () => {
+    await using p = pool("subprocess", 1);
+    assert.equal(await within(p.apply(targets.square, [3])), 9);
+    // The pool's process takes the next task for the worker's waiting read before it can know the worker died.
+    Deno.kill(p.stats().workers[0]!.pid!, "SIGKILL");
+    assert.equal(await within(p.apply(targets.square, [4])), 16);
+    const stats = p.stats();
+    assert.equal(stats.restarts, 1);
+    assert.equal(stats.failed, 0);
+  }),
+);
+
+for (const backend of BACKENDS) {
+  Deno.test(
+    `Pool: a task that kills its worker at once is charged with the first death, without retries (${backend})`,
+    withLeakCheck(async () => {
+      await using p = pool(backend, 1);
+      const error = await within(p.apply(targets.exitWith, [5])).then(() => undefined, (e) => e);
+      assert.ok(error instanceof WorkerCrashedError, `a WorkerCrashedError, not ${error}`);
+      assert.equal(error.exitCode, 5);
+      assert.equal(p.stats().restarts, 1);
+    }),
+  );
+}
+
 for (const seed of [1, 2, 3, 4, 5]) {
   Deno.test(
     `Pool: a random workload settles every result exactly once, seed ${seed} (worker)`,
