@@ -8,6 +8,7 @@
  */
 
 import { workerOptionsEnabled, workerSandboxUnavailable } from "./_deno_flags.ts";
+import { startTimer, stopTimer } from "./_duration.ts";
 import { encodeError } from "./_error_codec.ts";
 import {
   abandonCalls,
@@ -283,12 +284,15 @@ export class Hosting {
     if (!record) return Promise.resolve(null);
     const n = this.#nextHeartbeat++;
     const { promise, resolve } = Promise.withResolvers<ProbeReport | "alive" | null>();
-    const timer = setTimeout(() => {
+    const unanswered = () => {
       this.#heartbeats.delete(n);
       resolve(null);
-    }, timeoutMs);
+    };
+    const timer = startTimer(unanswered, timeoutMs);
+    // Without a limit (a ps() with Infinity), its exit is what ends the wait.
+    if (timeoutMs === Infinity) record.host.exited.then(unanswered, unanswered);
     this.#heartbeats.set(n, (answer) => {
-      clearTimeout(timer);
+      stopTimer(timer);
       if (answer !== "alive" && answer.tid !== null) record.tid = answer.tid;
       resolve(answer);
     });
