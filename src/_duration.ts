@@ -40,13 +40,19 @@ export function isDuration(value: unknown): value is number {
 
 /** The message of {@linkcode checkDuration}'s TypeError. */
 export function durationMessage(action: string, name: string, value: unknown): string {
-  const shown = typeof value === "string"
+  return `Cannot ${action} as ${name} ${DURATION_RULE}: current value is ${showValue(value)}`;
+}
+
+/** What a duration must be, for messages. */
+export const DURATION_RULE = "must be a number of milliseconds (Infinity for no limit)";
+
+/** A value as a message shows it: strings quoted. */
+export function showValue(value: unknown): string {
+  return typeof value === "string"
     ? JSON.stringify(value)
     : typeof value === "bigint"
     ? `${value}n`
     : String(value);
-  return `Cannot ${action} as ${name} must be a number of milliseconds (Infinity for no limit): ` +
-    `current value is ${shown}`;
 }
 
 /** A timer from {@linkcode startTimer}; stop it with {@linkcode stopTimer}. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { checkDuration, startTimer, stopTimer, type Timer } from "./_duration.ts";
+import { DURATION_RULE, isDuration, showValue, startTimer, stopTimer, type Timer } from "./_duration.ts";
 
 /**
  * How long a waiter keeps reading a counter before it sleeps on it: a wake-up
@@ -144,7 +144,9 @@ export function checkedDeadline(method: string, options: BlockingOptions = {}, n
   if (typeof block !== "boolean") {
     throw new TypeError(`${method}: block must be a boolean, not ${typeof block}`);
   }
-  checkDuration(timeout, method.includes(".") ? `call ${method}()` : method, name);
+  if (timeout !== undefined && !isDuration(timeout)) {
+    throw new TypeError(`${method}: ${name} ${DURATION_RULE}, not ${showValue(timeout)}`);
+  }
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(`${method}: signal must be an AbortSignal`);
   }

@@ -9,7 +9,6 @@
  */
 
 import { BrokenBarrierError } from "./barrier.ts";
-import { checkDuration } from "./_duration.ts";
 import { checkedDeadline } from "./_futex.ts";
 import { notHeld } from "./_semlock.ts";
 import { ProcessError } from "./errors.ts";
@@ -272,7 +271,7 @@ export class ConditionProxy extends BaseProxy {
     timeoutMs?: number,
     options: WaitOptions = {},
   ): Promise<T> {
-    checkDuration(timeoutMs, "call Condition.waitFor()", "timeoutMs");
+    checkedDeadline("waitFor", { timeout: timeoutMs }, "timeoutMs");
     const until = timeoutMs === undefined ? Infinity : performance.now() + Math.max(0, timeoutMs);
     let result = await predicate();
     while (!result) {
