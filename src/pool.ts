@@ -296,6 +296,8 @@ export class AsyncResult<T> {
    */
   get(timeoutMs?: number, options: ResultWaitOptions = {}): Promise<T> {
     // No async function: a burst of results each awaited costs one promise, not three.
+    const bad = badTimeout(timeoutMs, "get");
+    if (bad) return Promise.reject(bad);
     return this.wait(timeoutMs, options).then(() => {
       if (this.#state === "ok") return this.#value as T;
       if (this.#state === "failed") throw this.#value;

@@ -27,6 +27,7 @@ import {
   shutdown,
   Supervisor,
 } from "../mod.ts";
+import { MAX_TIMER_MS, startTimer } from "../src/_duration.ts";
 import { withLeakCheck } from "../src/testing.ts";
 import { BACKENDS, runScript } from "./_helpers.ts";
 import { CASES, gated, MODULE, nap } from "./testdata/durations_script.ts";
@@ -179,3 +180,35 @@ for (const backend of BACKENDS) {
     }),
   );
 }
+
+// ---------------------------------------------------------------------------
+// The timer behind them
+// ---------------------------------------------------------------------------
+
+Deno.test("startTimer() keeps a delay past 2^31 - 1 ms as a chain of timers, and starts none for Infinity", () => {
+  const realSetTimeout = globalThis.setTimeout;
+  const realNow = performance.now;
+  let now = 1_000;
+  const pending: [() => void, number][] = [];
+  globalThis.setTimeout = ((callback: () => void, ms: number) => pending.push([callback, ms])) as never;
+  performance.now = () => now;
+  try {
+    let fired = 0;
+    assert.equal(startTimer(() => fired++, Infinity), undefined);
+    assert.equal(pending.length, 0, "no timer for Infinity");
+    startTimer(() => fired++, 5e9);
+    const delays: number[] = [];
+    while (pending.length > 0) {
+      const [callback, ms] = pending.shift()!;
+      assert.equal(fired, 0, "not before the end of the chain");
+      delays.push(ms);
+      now += ms;
+      callback();
+    }
+    assert.deepEqual(delays, [MAX_TIMER_MS, MAX_TIMER_MS, 5e9 - 2 * MAX_TIMER_MS]);
+    assert.equal(fired, 1);
+  } finally {
+    globalThis.setTimeout = realSetTimeout;
+    performance.now = realNow;
+  }
+});
