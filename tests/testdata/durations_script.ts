@@ -84,6 +84,16 @@ export async function spinThenWait(out: Queue<string>, gate: Queue<unknown>, ms:
   await gate.get();
 }
 
+/** Once started, puts "spinning" into `out`, holds its event loop for `ms`, then exits without a turn of it. */
+export async function spinThenExit(out: Queue<string>, ms: number): Promise<void> {
+  await out.put("spinning");
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    // Busy: a probe cannot be answered now, nor ever.
+  }
+  Deno.exit(0);
+}
+
 /** A managed object whose `wait` answers once `open` was called. */
 export function latch() {
   const { promise, resolve } = Promise.withResolvers<string>();
@@ -436,6 +446,13 @@ export const CASES: Record<string, { readonly both: boolean; readonly run: Case 
       assert.equal(row?.status, "running", "it answered once its loop was free");
       await gate.put(1);
       await p.join();
+      // One that exits before it answers ends the wait for its answer.
+      const q = new Process({ target: spinThenExit, args: [out, DELAY_MS], module: MODULE, backend });
+      await q.start();
+      assert.equal(await out.get(), "spinning");
+      await ps({ timeoutMs: limit });
+      await q.join();
+      assert.equal(q.exitCode, 0);
     },
   },
 };
