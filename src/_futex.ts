@@ -5,6 +5,8 @@
  * @module
  */
 
+import { DURATION_RULE, isDuration, showValue, startTimer, stopTimer, type Timer } from "./_duration.ts";
+
 /**
  * How long a waiter keeps reading a counter before it sleeps on it: a wake-up
  * costs ~25 µs, more than a whole round trip between two spinning isolates.
@@ -47,7 +49,7 @@ export async function waitChange(
   while (performance.now() < spinUntil) {
     for (let i = 0; i < 64; i++) if (Atomics.load(cells, index) !== seen) return true;
   }
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: Timer | undefined;
   let onAbort: (() => void) | undefined;
   let woken = false;
   let settled = true;
@@ -66,14 +68,16 @@ export async function waitChange(
       settled = true;
       woken = result === "ok";
     })];
-    if (until !== Infinity) ended.push(new Promise((resolve) => timer = setTimeout(resolve, ms + 2)));
+    if (until !== Infinity) {
+      ended.push(new Promise((resolve) => timer = startTimer(() => resolve(undefined), ms + 2)));
+    }
     if (signal) {
       ended.push(new Promise((resolve) => onAbort = () => resolve(undefined)));
       signal.addEventListener("abort", onAbort!, { once: true });
     }
     await Promise.race(ended);
   } finally {
-    clearTimeout(timer);
+    stopTimer(timer);
     if (onAbort) signal!.removeEventListener("abort", onAbort);
     if (waiters !== undefined) Atomics.sub(cells, waiters, 1);
   }
@@ -113,7 +117,10 @@ export function wake(cells: Int32Array, index: number, count = Infinity): void {
   }
 }
 
-/** Converts Python's `block`/`timeout` pair (timeout in ms) to a deadline; negative means 0. */
+/**
+ * Converts Python's `block`/`timeout` pair (timeout in ms, checked) to a
+ * deadline; negative means 0, undefined or `Infinity` no deadline.
+ */
 export function deadlineOf(block = true, timeoutMs?: number, signal?: AbortSignal): Deadline {
   const until = !block ? 0 : timeoutMs === undefined ? Infinity : performance.now() + Math.max(0, timeoutMs);
   return { until, signal };
@@ -128,16 +135,17 @@ export interface BlockingOptions {
 
 /**
  * The deadline of a blocking call, checked: `block: false` never waits (the
- * timeout is then ignored), a negative timeout counts as 0, none waits for
- * as long as it takes. Throws a TypeError naming `method` for a bad option.
+ * timeout is then ignored), a negative timeout counts as 0, none or
+ * `Infinity` waits for as long as it takes. Throws a TypeError naming
+ * `method` for a bad option (the timeout as `name`: NaN is one).
  */
-export function checkedDeadline(method: string, options: BlockingOptions = {}): Deadline {
+export function checkedDeadline(method: string, options: BlockingOptions = {}, name = "timeout"): Deadline {
   const { block = true, timeout, signal } = options;
   if (typeof block !== "boolean") {
     throw new TypeError(`${method}: block must be a boolean, not ${typeof block}`);
   }
-  if (timeout !== undefined && (typeof timeout !== "number" || Number.isNaN(timeout))) {
-    throw new TypeError(`${method}: timeout must be a number of milliseconds, not ${String(timeout)}`);
+  if (timeout !== undefined && !isDuration(timeout)) {
+    throw new TypeError(`${method}: ${name} ${DURATION_RULE}, not ${showValue(timeout)}`);
   }
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(`${method}: signal must be an AbortSignal`);

@@ -8,6 +8,7 @@
  */
 
 import { workerOptionsEnabled, workerSandboxUnavailable } from "./_deno_flags.ts";
+import { startTimer, stopTimer } from "./_duration.ts";
 import { encodeError } from "./_error_codec.ts";
 import {
   abandonCalls,
@@ -116,8 +117,15 @@ export class Hosting {
   #live = new Map<number, Entry>();
   #spares: Spare[] = [];
   #nextId = 1;
-  /** Heartbeats and probes sent and not yet answered, by number. */
-  #heartbeats = new Map<number, (answer: ProbeReport | "alive") => void>();
+  /** Heartbeats and probes sent and not yet answered, by number: to whom, and what takes the answer. */
+  #heartbeats = new Map<
+    number,
+    {
+      readonly id: number;
+      readonly probe: boolean;
+      readonly answer: (answer: ProbeReport | "alive" | null) => void;
+    }
+  >();
   #nextHeartbeat = 1;
   /** Calls waiting at each subprocess that serves rings, by home: who made them. */
   #calls = new Map<number, Map<string, { from: number; ref: number }>>();
@@ -283,14 +291,18 @@ export class Hosting {
     if (!record) return Promise.resolve(null);
     const n = this.#nextHeartbeat++;
     const { promise, resolve } = Promise.withResolvers<ProbeReport | "alive" | null>();
-    const timer = setTimeout(() => {
-      this.#heartbeats.delete(n);
-      resolve(null);
-    }, timeoutMs);
-    this.#heartbeats.set(n, (answer) => {
-      clearTimeout(timer);
-      if (answer !== "alive" && answer.tid !== null) record.tid = answer.tid;
-      resolve(answer);
+    // A heartbeat's timer does not keep the program running, as its interval's does not.
+    const probe = what === "probe";
+    const timer = startTimer(() => this.#heartbeats.get(n)?.answer(null), timeoutMs, probe);
+    this.#heartbeats.set(n, {
+      id,
+      probe,
+      answer: (answer) => {
+        this.#heartbeats.delete(n);
+        stopTimer(timer);
+        if (answer !== null && answer !== "alive" && answer.tid !== null) record.tid = answer.tid;
+        resolve(answer);
+      },
     });
     record.host.send({ [TAG]: what, n });
     return promise;
@@ -350,7 +362,7 @@ export class Hosting {
         break;
       case "alive":
       case "probed":
-        this.#heartbeats.get(message.n)?.(message[TAG] === "probed" ? message.report : "alive");
+        this.#heartbeats.get(message.n)?.answer(message[TAG] === "probed" ? message.report : "alive");
         this.#heartbeats.delete(message.n);
         break;
       case "ps": {
@@ -433,6 +445,10 @@ export class Hosting {
       // takes its daemon children with it; one stopped by a signal leaves
       // them orphaned, as in Python.
       if (other.daemon && code >= 0) other.host.stop("terminate");
+    }
+    // Its probes (ps) will not be answered: they end now, whatever their timeout.
+    for (const waiting of this.#heartbeats.values()) {
+      if (waiting.probe && waiting.id === record.id) waiting.answer(null);
     }
   }
 }

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { startTimer, stopTimer, type Timer } from "./_duration.ts";
 import { BrokenBarrierError } from "./barrier.ts";
 import { ProcessError } from "./errors.ts";
 
@@ -21,9 +22,6 @@ export interface Blocking {
   readonly timeout?: number | null;
   readonly wait?: string;
 }
-
-/** The longest delay `setTimeout` takes. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Waits by token, so a `cancel` can end them. */
 const waits = new Map<string, AbortController>();
@@ -64,14 +62,14 @@ class Line<T = void> {
     }
     const { promise, resolve, reject } = Promise.withResolvers<Outcome<T>>();
     const controller = new AbortController();
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: Timer | undefined;
     const waiter: Waiter<T> = {
       caller,
       settle: (outcome) => {
         const at = this.#waiting.indexOf(waiter);
         if (at < 0) return;
         this.#waiting.splice(at, 1);
-        clearTimeout(timer);
+        stopTimer(timer);
         if (wait !== undefined) waits.delete(wait);
         resolve(outcome);
       },
@@ -82,14 +80,11 @@ class Line<T = void> {
       const at = this.#waiting.indexOf(waiter);
       if (at < 0) return;
       this.#waiting.splice(at, 1);
-      clearTimeout(timer);
+      stopTimer(timer);
       waits.delete(wait!);
       reject(controller.signal.reason);
     });
-    // A timer cannot wait past 2^31 - 1 ms (it would fire at once): longer is as long as it takes.
-    if (timeout !== null && timeout < MAX_TIMER_MS) {
-      timer = setTimeout(() => waiter.settle({ granted: false }), Math.max(0, timeout));
-    }
+    if (timeout !== null) timer = startTimer(() => waiter.settle({ granted: false }), timeout);
     return promise;
   }
 

@@ -15,6 +15,7 @@ import { encodeFrame, FrameWriter, readFrames } from "./_frame.ts";
 import type { ManagerAddress, ManagerPlace, ManagerRequest } from "./_protocol.ts";
 import { home, revive } from "./_shared.ts";
 import { ActorExitedError, type ActorRef } from "./actor.ts";
+import { startTimer, stopTimer, type Timer } from "./_duration.ts";
 import { ProcessTimeoutError } from "./errors.ts";
 
 /** How long a call waits, and what stops it. */
@@ -89,11 +90,11 @@ export class ManagerLink {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const n = this.#next++;
     const { promise, resolve, reject } = Promise.withResolvers<unknown>();
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: Timer | undefined = undefined;
     const onAbort = () => settle({ n, ok: false, error: signal!.reason });
     const settle = (reply: Reply) => {
       if (!this.#waiting.delete(n)) return;
-      clearTimeout(timer);
+      stopTimer(timer);
       signal?.removeEventListener("abort", onAbort);
       if (this.#waiting.size === 0) this.#conn.unref();
       if (reply.ok) resolve(reply.value);
@@ -101,15 +102,13 @@ export class ManagerLink {
     };
     this.#waiting.set(n, settle);
     this.#conn.ref();
-    if (timeout !== Infinity) {
-      timer = setTimeout(() => {
-        settle({
-          n,
-          ok: false,
-          error: new ProcessTimeoutError(`The manager did not answer within ${timeout} ms`),
-        });
-      }, Math.max(0, timeout));
-    }
+    timer = startTimer(() => {
+      settle({
+        n,
+        ok: false,
+        error: new ProcessTimeoutError(`The manager did not answer within ${timeout} ms`),
+      });
+    }, timeout);
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
       this.#writer.write(encodeFrame({ n, request }));

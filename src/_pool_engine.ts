@@ -30,6 +30,7 @@ import { decodeError, type EncodedError } from "./_error_codec.ts";
 import { finishItem, type Prepared } from "./_item_codec.ts";
 import { poolWorker } from "./_pool_worker.ts";
 import type { FunctionKey, PoolOutcome, PoolWorkerSetup } from "./_protocol.ts";
+import { startTimer, stopTimer, type Timer } from "./_duration.ts";
 import { SPIN_MS } from "./_futex.ts";
 import { CLOSED_RING, EMPTY, Ring, RingLockError } from "./_ring.ts";
 import { runtime } from "./_runtime.ts";
@@ -150,7 +151,7 @@ interface Task {
 interface Limits {
   readonly timeoutMs: number | undefined;
   readonly signal: AbortSignal | undefined;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  timer: Timer | undefined;
   onAbort: (() => void) | undefined;
 }
 
@@ -511,7 +512,7 @@ export class PoolEngine {
     const confirms = this.options.backend === "subprocess";
     let running = true;
     for (const task of slot.assigned) {
-      if (task.limits) clearTimeout(task.limits.timer);
+      if (task.limits) stopTimer(task.limits.timer);
       task.slot = null;
       const wasRunning = running && slot.inbox.taken(task.position);
       running = false;
@@ -680,7 +681,7 @@ export class PoolEngine {
     const first = batch[0]!;
     const timeoutMs = first.limits?.timeoutMs;
     if (timeoutMs !== undefined) {
-      first.limits!.timer = setTimeout(() => {
+      first.limits!.timer = startTimer(() => {
         if (first.slot !== slot || first.settled) return;
         this.#fail(
           first,
@@ -743,7 +744,7 @@ export class PoolEngine {
     task.settled = true;
     const { limits } = task;
     if (limits) {
-      clearTimeout(limits.timer);
+      stopTimer(limits.timer);
       if (limits.onAbort) limits.signal!.removeEventListener("abort", limits.onAbort);
     }
     this.#latencies[this.#latencyCount++ % LATENCIES] = performance.now() - task.submittedAt;

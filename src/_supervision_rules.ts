@@ -15,6 +15,8 @@
  * @module
  */
 
+import { isDuration } from "./_duration.ts";
+
 /** How a supervisor answers a child's death, named as in OTP. */
 export type Strategy = "one_for_one" | "one_for_all" | "rest_for_one";
 
@@ -174,7 +176,7 @@ export class RestartIntensity {
 export interface BackoffOptions {
   /** The first delay, in ms. */
   minMs: number;
-  /** The most the doubling reaches, in ms; jitter comes on top (see `Backoff`). */
+  /** The most the doubling reaches, in ms (`Infinity`: no cap); jitter comes on top (see `Backoff`). */
   maxMs: number;
   /**
    * How much random delay to add, as a fraction of the delay: 0.2 adds up to 20%.
@@ -183,7 +185,8 @@ export interface BackoffOptions {
    */
   jitter?: number;
   /**
-   * How long a child must run without crashing for the delays to start again from `minMs`.
+   * How long a child must run without crashing for the delays to start again from `minMs`
+   * (`Infinity`: never).
    *
    * @default {(minMs + maxMs) / 2}
    */
@@ -251,7 +254,7 @@ export interface SupervisorFlags {
   strategy: Strategy;
   /** How many restarts `periodMs` tolerates. */
   intensity: number;
-  /** The restart intensity window, in ms. */
+  /** The restart intensity window, in ms (`Infinity`: the supervisor's whole life). */
   periodMs: number;
   /** Delays between restarts, or null to restart at once (OTP's way). */
   backoff: Required<BackoffOptions> | null;
@@ -272,7 +275,7 @@ export function validateFlags(
   return {
     strategy: oneOf("strategy", strategy, STRATEGIES),
     intensity: wholeNumber("intensity", intensity),
-    periodMs: positiveNumber("periodMs", periodMs, false),
+    periodMs: positiveNumber("periodMs", periodMs, true),
     backoff: options.backoff === undefined || options.backoff === null
       ? null
       : validateBackoff(options.backoff),
@@ -334,7 +337,7 @@ function validateBackoff(options: unknown, field = "backoff"): Required<BackoffO
   }
   const fields = options as Record<string, unknown>;
   const minMs = positiveNumber(`${field}.minMs`, fields["minMs"], false);
-  const maxMs = positiveNumber(`${field}.maxMs`, fields["maxMs"], false);
+  const maxMs = positiveNumber(`${field}.maxMs`, fields["maxMs"], true);
   if (maxMs < minMs) {
     throw new RangeError(`Supervisor: ${field}.maxMs must be at least minMs (${minMs}), not ${maxMs}`);
   }
@@ -371,20 +374,20 @@ function wholeNumber(field: string, value: unknown): number {
   return value;
 }
 
-/** `value` if it is a number > 0, finite unless `infinite` allows Infinity. */
+/** `value` if it is a number > 0, finite unless `infinite` allows Infinity; NaN is a TypeError. */
 function positiveNumber(field: string, value: unknown, infinite: boolean): number {
   const rule = `Supervisor: ${field} must be a ${infinite ? "" : "finite "}number > 0${
     infinite ? " (or Infinity)" : ""
   }, not ${show(value)}`;
-  if (typeof value !== "number") throw new TypeError(rule);
+  if (!isDuration(value)) throw new TypeError(rule);
   if (!(value > 0) || (!infinite && value === Infinity)) throw new RangeError(rule);
   return value;
 }
 
-/** A shutdown in ms: a number ≥ 0, or Infinity (OTP's integer ≥ 0 or infinity). */
+/** A shutdown in ms: a number ≥ 0, or Infinity (OTP's integer ≥ 0 or infinity); NaN is a TypeError. */
 function shutdownOf(field: string, value: unknown): number {
   const rule = `Supervisor: ${field} must be a number ≥ 0, Infinity or "brutal_kill", not ${show(value)}`;
-  if (typeof value !== "number") throw new TypeError(rule);
+  if (!isDuration(value)) throw new TypeError(rule);
   if (!(value >= 0)) throw new RangeError(rule);
   return value;
 }

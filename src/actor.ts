@@ -7,6 +7,7 @@
  * @module
  */
 
+import { checkDuration, startTimer, stopTimer, type Timer } from "./_duration.ts";
 import { ownMailbox } from "./_process_engine.ts";
 import { runtime } from "./_runtime.ts";
 import {
@@ -298,14 +299,12 @@ export class ActorRef<In, Out = unknown> {
    */
   async ask(msg: In, options?: AskOptions): Promise<Out> {
     const { timeout = 5000, signal } = options ?? {};
-    if (typeof timeout !== "number" || Number.isNaN(timeout)) {
-      throw new TypeError(`ask: timeout must be a number of milliseconds, not ${String(timeout)}`);
-    }
+    checkDuration(timeout, "ask", "timeout");
     signal?.throwIfAborted();
     this.#throwFailure();
     asker ??= new Asker();
     const [n, replied] = asker.expect();
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: Timer | undefined;
     let onAbort: (() => void) | undefined;
     let unwatch: (() => void) | undefined;
     try {
@@ -315,12 +314,10 @@ export class ActorRef<In, Out = unknown> {
       asker.listen();
       const failed = new Promise<never>((_, reject) => {
         sent?.catch(reject);
-        if (timeout !== Infinity) {
-          timer = setTimeout(
-            () => reject(new ProcessTimeoutError(`${this.name} did not answer within ${timeout} ms`)),
-            Math.max(0, timeout),
-          );
-        }
+        timer = startTimer(
+          () => reject(new ProcessTimeoutError(`${this.name} did not answer within ${timeout} ms`)),
+          timeout,
+        );
         const exited = (code: number | null) =>
           asker!.drain().then(() =>
             reject(
@@ -341,7 +338,7 @@ export class ActorRef<In, Out = unknown> {
       if (!reply.ok) throw reply.error;
       return reply.value as Out;
     } finally {
-      clearTimeout(timer);
+      stopTimer(timer);
       unwatch?.();
       if (onAbort) signal!.removeEventListener("abort", onAbort);
       asker.forget(n);

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { checkDuration } from "./_duration.ts";
 import { checkedDeadline } from "./_futex.ts";
 import { findFunction, functionKey } from "./_function_key.ts";
 import { runtime } from "./_runtime.ts";
@@ -77,7 +78,7 @@ export interface BarrierOptions {
    * needs a named function exported from `module` (they find it by name).
    */
   readonly action?: () => unknown;
-  /** The default timeout of `wait`, in milliseconds; none waits as long as it takes. */
+  /** The default timeout of `wait`, in milliseconds; none or `Infinity` waits as long as it takes. */
   readonly timeout?: number;
   /** The module that exports `action`. @default {the main module} */
   readonly module?: string | URL;
@@ -144,11 +145,7 @@ export class Barrier {
     if (action !== undefined && typeof action !== "function") {
       throw new TypeError(`Cannot create a Barrier as its action must be a function, not ${typeof action}`);
     }
-    if (timeout !== undefined && (typeof timeout !== "number" || Number.isNaN(timeout))) {
-      throw new TypeError(
-        `Cannot create a Barrier as its timeout must be a number of ms, not ${String(timeout)}`,
-      );
-    }
+    checkDuration(timeout, "create a Barrier", "timeout");
     this.parties = parties;
     this.timeout = timeout;
     const parts: Parts = adopted ?? {
@@ -175,7 +172,7 @@ export class Barrier {
   /**
    * Waits until `parties` parties wait, then releases them all.
    *
-   * @param timeoutMs Milliseconds to wait at most. @default {the barrier's timeout}
+   * @param timeoutMs Milliseconds to wait at most (`Infinity`: no limit). @default {the barrier's timeout}
    * @param options `signal` to stop waiting (which breaks the barrier).
    * @returns This party's arrival index, from 0 to `parties - 1`.
    * @throws {BrokenBarrierError} When the barrier is or becomes broken (the promise rejects).
@@ -189,7 +186,11 @@ export class Barrier {
    * ```
    */
   async wait(timeoutMs: number | undefined = this.timeout, options: WaitOptions = {}): Promise<number> {
-    const { until, signal } = checkedDeadline("Barrier.wait", { timeout: timeoutMs, signal: options.signal });
+    const { until, signal } = checkedDeadline(
+      "Barrier.wait",
+      { timeout: timeoutMs, signal: options.signal },
+      "timeoutMs",
+    );
     const cells = this.#cells, cond = this.#cond;
     await cond.acquire(signal ? { signal } : {});
     try {

@@ -154,7 +154,7 @@ export class Condition {
   /**
    * Releases the lock, sleeps until notified, and takes the lock back.
    *
-   * @param timeoutMs Milliseconds to wait at most; none waits as long as it takes.
+   * @param timeoutMs Milliseconds to wait at most; none or `Infinity` waits as long as it takes.
    * @param options `signal` to stop waiting: the lock is taken back, then the promise rejects.
    * @returns True if notified, false when the timeout passed first.
    * @throws {ProcessError} When this process does not hold the lock (the promise rejects).
@@ -170,7 +170,11 @@ export class Condition {
    * ```
    */
   async wait(timeoutMs?: number, options: WaitOptions = {}): Promise<boolean> {
-    const deadline = checkedDeadline("Condition.wait", { timeout: timeoutMs, signal: options.signal });
+    const deadline = checkedDeadline(
+      "Condition.wait",
+      { timeout: timeoutMs, signal: options.signal },
+      "timeoutMs",
+    );
     this.#assertHeld("wait");
     deadline.signal?.throwIfAborted();
     const cells = this.#cells, engine = this.#engine;
@@ -207,7 +211,7 @@ export class Condition {
    *
    * @typeParam T What the predicate returns.
    * @param predicate Checked first, then after every wake-up.
-   * @param timeoutMs Milliseconds to wait at most, in all.
+   * @param timeoutMs Milliseconds to wait at most, in all; none or `Infinity` waits as long as it takes.
    * @param options `signal` to stop waiting.
    * @returns The predicate's last result: truthy, or falsy when time ran out.
    * @throws {ProcessError} When this process does not hold the lock (the promise rejects).
@@ -223,7 +227,11 @@ export class Condition {
    * ```
    */
   async waitFor<T>(predicate: () => T, timeoutMs?: number, options: WaitOptions = {}): Promise<T> {
-    const { until } = checkedDeadline("Condition.waitFor", { timeout: timeoutMs, signal: options.signal });
+    const { until } = checkedDeadline(
+      "Condition.waitFor",
+      { timeout: timeoutMs, signal: options.signal },
+      "timeoutMs",
+    );
     let result = predicate();
     while (!result) {
       const left = until - performance.now();

@@ -99,8 +99,8 @@ export class Event {
   /**
    * Waits until the flag is set.
    *
-   * @param timeoutMs Milliseconds to wait at most; none waits as long as it
-   *   takes, zero or less only looks.
+   * @param timeoutMs Milliseconds to wait at most; none or `Infinity` waits as
+   *   long as it takes, zero or less only looks.
    * @param options `signal` to stop waiting (the promise rejects with its reason).
    * @returns True once the flag is set, false when the timeout passed first.
    * @throws {TypeError} For a bad timeout or signal (the promise rejects).
@@ -114,7 +114,11 @@ export class Event {
    * ```
    */
   async wait(timeoutMs?: number, options: WaitOptions = {}): Promise<boolean> {
-    const deadline = checkedDeadline("Event.wait", { timeout: timeoutMs, signal: options.signal });
+    const deadline = checkedDeadline(
+      "Event.wait",
+      { timeout: timeoutMs, signal: options.signal },
+      "timeoutMs",
+    );
     deadline.signal?.throwIfAborted();
     for (;;) {
       if (this.isSet()) return true;

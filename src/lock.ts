@@ -27,7 +27,7 @@ import { ProcessError } from "./errors.ts";
 export interface AcquireOptions {
   /** `false` tries once and does not wait (the timeout is then ignored). @default {true} */
   readonly block?: boolean;
-  /** Milliseconds to wait at most; none waits as long as it takes, negative counts as 0. */
+  /** Milliseconds to wait at most; none or `Infinity` waits as long as it takes, negative counts as 0. */
   readonly timeout?: number;
   /** Stops waiting: the call rejects with the signal's reason and takes nothing. */
   readonly signal?: AbortSignal;

@@ -8,6 +8,7 @@
  */
 
 import { keyBytes, toHex } from "./_auth.ts";
+import { checkDuration } from "./_duration.ts";
 import { functionKey } from "./_function_key.ts";
 import { closeLink, ManagerLink, sendToManager } from "./_manager_link.ts";
 import { managerServer } from "./_manager_server.ts";
@@ -631,7 +632,7 @@ export class Manager implements AsyncDisposable {
    * timeout=…)`, without an action (it would run in the manager).
    *
    * @param parties How many parties each cycle needs.
-   * @param options `timeout`: the default of `wait`, in ms.
+   * @param options `timeout`: the default of `wait`, in ms (none or `Infinity`: no limit).
    * @returns A proxy on it.
    *
    * @example
@@ -644,6 +645,11 @@ export class Manager implements AsyncDisposable {
    * ```
    */
   barrier(parties: number, options: { readonly timeout?: number } = {}): Promise<BarrierProxy> {
+    try {
+      checkDuration(options.timeout, "create a Barrier", "timeout");
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.#create("Barrier", [parties, options.timeout ?? null]) as Promise<BarrierProxy>;
   }
 

@@ -9,6 +9,7 @@
 
 import { type Channel, type CopyRole, newChannel, openChannel } from "./_channel.ts";
 import { prepareOrExplain } from "./_item_codec.ts";
+import { checkDuration } from "./_duration.ts";
 import { deadlineOf } from "./_futex.ts";
 import { makeShareable, registerReviver, type RingRef, SHARED_KEY } from "./_shared.ts";
 import { ProcessError, ProcessTimeoutError } from "./errors.ts";
@@ -69,7 +70,7 @@ export class BrokenPipeError extends ProcessError {
 
 /** How long `recv` waits. */
 export interface RecvOptions {
-  /** Milliseconds to wait at most, then reject with {@linkcode ProcessTimeoutError}; none waits forever. */
+  /** Milliseconds to wait at most, then reject with {@linkcode ProcessTimeoutError}; none or `Infinity` waits forever. */
   timeout?: number;
   /** Stops waiting; the call rejects with the signal's reason and takes nothing. */
   signal?: AbortSignal;
@@ -260,6 +261,7 @@ export class Connection<S, R> implements Disposable {
   async recv(options?: RecvOptions): Promise<R> {
     const channel = this.#channelFor("recv");
     const { timeout, signal } = options ?? {};
+    checkDuration(timeout, "recv", "timeout");
     signal?.throwIfAborted();
     const got = await channel.get(deadlineOf(true, timeout, signal));
     if (got === "closed") {
@@ -271,9 +273,9 @@ export class Connection<S, R> implements Disposable {
 
   /**
    * Whether a message (or EOF) is ready to read, waiting up to `timeout` ms:
-   * 0 (the default) only checks, `null` waits forever. Takes nothing.
+   * 0 (the default) only checks, `null` or `Infinity` waits forever. Takes nothing.
    *
-   * @param timeout Milliseconds to wait; `null` for no limit.
+   * @param timeout Milliseconds to wait; `null` or `Infinity` for no limit.
    * @param options `signal` to stop waiting.
    *
    * @example
@@ -291,6 +293,7 @@ export class Connection<S, R> implements Disposable {
     let channel: Channel;
     try {
       channel = this.#channelFor("poll");
+      if (timeout !== null) checkDuration(timeout, "poll", "timeout");
       options?.signal?.throwIfAborted();
     } catch (error) {
       return Promise.reject(error);

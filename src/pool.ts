@@ -22,6 +22,7 @@ import { TaskKind } from "./_protocol.ts";
 import { runtime } from "./_runtime.ts";
 import { aKind, memoryKindIn } from "./_shared.ts";
 import { waitFor } from "./_wait.ts";
+import { checkDuration, durationMessage, isDuration } from "./_duration.ts";
 import { ProcessError, ProcessTimeoutError } from "./errors.ts";
 import { type Backend, cpuCount, type ProcessPermissions } from "./process.ts";
 
@@ -120,13 +121,16 @@ export interface PoolOptions {
    * are ready (their module or initializer fails) break it too.
    */
   intensity?: number;
-  /** The window for `intensity`, in ms. Default 1000. */
+  /** The window for `intensity`, in ms (`Infinity`: the pool's whole life). Default 1000. */
   periodMs?: number;
 }
 
 /** How one task runs. */
 export interface RunOptions {
-  /** Fail the task if it runs longer than this (ms; time spent queued does not count); its worker is replaced. */
+  /**
+   * Fail the task if it runs longer than this (ms; time spent queued does not
+   * count); its worker is replaced. `Infinity` (or none) is no limit.
+   */
   timeoutMs?: number;
   /** Cancels the task: a queued one is dropped, a running one's worker is replaced. */
   signal?: AbortSignal;
@@ -150,7 +154,7 @@ export interface MapOptions {
   chunksize?: number;
   /** Cancels the whole map: queued chunks are dropped, running ones' workers replaced. */
   signal?: AbortSignal;
-  /** Fail a chunk that runs longer than this (ms); its worker is replaced. */
+  /** Fail a chunk that runs longer than this (ms); its worker is replaced. `Infinity` (or none) is no limit. */
   timeoutMs?: number;
   /** How many times a chunk whose worker died runs again elsewhere. Default: the pool's `retries`. */
   retries?: number;
@@ -274,7 +278,8 @@ export class AsyncResult<T> {
    * Waits for the task and returns its value, or rejects with its error (the
    * worker's, with its class name, message, fields and stack).
    *
-   * @param timeoutMs How long to wait; rejects with `ProcessTimeoutError` then (the task goes on). Default: forever.
+   * @param timeoutMs How long to wait; rejects with `ProcessTimeoutError` then (the task goes on). Default
+   * (or `Infinity`): forever.
    * @param options `signal` to stop waiting.
    * @returns The task's value.
    *
@@ -291,6 +296,8 @@ export class AsyncResult<T> {
    */
   get(timeoutMs?: number, options: ResultWaitOptions = {}): Promise<T> {
     // No async function: a burst of results each awaited costs one promise, not three.
+    const bad = badTimeout(timeoutMs, "get");
+    if (bad) return Promise.reject(bad);
     return this.wait(timeoutMs, options).then(() => {
       if (this.#state === "ok") return this.#value as T;
       if (this.#state === "failed") throw this.#value;
@@ -302,7 +309,7 @@ export class AsyncResult<T> {
    * Waits until the task has finished or `timeoutMs` passed; resolves either
    * way (Python's `wait` returns None).
    *
-   * @param timeoutMs How long to wait at most. Default: forever.
+   * @param timeoutMs How long to wait at most. Default (or `Infinity`): forever.
    * @param options `signal` to stop waiting.
    *
    * @example
@@ -677,7 +684,7 @@ export class Pool implements AsyncDisposable {
    * Waits for the workers to exit, after `close()` or `terminate()`
    * (Python's `join`); rejects while the pool still runs.
    *
-   * @param timeoutMs How long to wait at most; resolves either way. Default: forever.
+   * @param timeoutMs How long to wait at most; resolves either way. Default (or `Infinity`): forever.
    * @param options `signal` to stop waiting.
    *
    * @example
@@ -777,9 +784,12 @@ export class Pool implements AsyncDisposable {
     if (typeof options !== "object" || options === null) {
       throw new TypeError(`${method}: options must be an object`);
     }
-    const { timeoutMs, signal, retries } = options;
+    const { signal, retries } = options;
+    const checked = checkDuration(options.timeoutMs, method, "timeoutMs");
+    // Infinity is no limit, as none is.
+    const timeoutMs = checked === Infinity ? undefined : checked;
     if (timeoutMs === undefined && signal === undefined && retries === undefined) return this.#plainRun;
-    if (timeoutMs !== undefined && !(typeof timeoutMs === "number" && timeoutMs > 0)) {
+    if (timeoutMs !== undefined && !(timeoutMs > 0)) {
       throw new RangeError(`${method}: timeoutMs must be a number of ms above 0, not ${timeoutMs}`);
     }
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
@@ -910,7 +920,8 @@ function validatePoolOptions(options: PoolOptions) {
   if (!(typeof intensity === "number" && intensity >= 0)) {
     throw new RangeError(`Pool: intensity must be a number of restarts from 0, not ${intensity}`);
   }
-  if (!(typeof periodMs === "number" && periodMs > 0)) {
+  checkDuration(periodMs, "create a Pool", "periodMs");
+  if (!(periodMs > 0)) {
     throw new RangeError(`Pool: periodMs must be a number of ms above 0, not ${periodMs}`);
   }
   if (module !== undefined && !URL.canParse(String(module))) {
@@ -955,12 +966,11 @@ function validateChunksize(chunksize: unknown, method: string): number {
   return chunksize as number;
 }
 
-/** The error for a timeout that is not a number of ms, if it is not. */
+/** The error for a timeout that is not a number of ms (NaN included), if it is not. */
 function badTimeout(timeoutMs: unknown, method: string): TypeError | undefined {
-  if (timeoutMs !== undefined && (typeof timeoutMs !== "number" || Number.isNaN(timeoutMs))) {
-    return new TypeError(`${method}: timeout must be a number of milliseconds, not ${String(timeoutMs)}`);
-  }
-  return undefined;
+  return isDuration(timeoutMs) || timeoutMs === undefined
+    ? undefined
+    : new TypeError(durationMessage(method, "timeoutMs", timeoutMs));
 }
 
 function validateProgress(onProgress: unknown, method: string): ProgressListener | undefined {

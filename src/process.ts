@@ -1,4 +1,5 @@
 import { adopt, takeAdoption } from "./_adopt.ts";
+import { checkDuration } from "./_duration.ts";
 import { workerOptionsEnabled, workerSandboxUnavailable } from "./_deno_flags.ts";
 import { type PermissionOptions, resolvePermissions, validatePermissions } from "./_permissions.ts";
 import { ProcessEngine } from "./_process_engine.ts";
@@ -422,7 +423,7 @@ export class Process<Args extends unknown[] = unknown[]> {
    * `undefined` either way, as Python does: check `exitCode` or `isAlive()`
    * afterwards. A timeout of zero or less only polls.
    *
-   * @param timeoutMs How long to wait, in milliseconds; forever when omitted.
+   * @param timeoutMs How long to wait, in milliseconds; forever when omitted or `Infinity`.
    * @param options `signal` aborts the wait, rejecting with its reason.
    * @returns A promise that resolves when the process has ended or the time is up.
    * @throws {ProcessError} (as a rejection) Before start, when closed, or on the current process.
@@ -439,10 +440,10 @@ export class Process<Args extends unknown[] = unknown[]> {
    * ```
    */
   join(timeoutMs?: number, options: { signal?: AbortSignal } = {}): Promise<void> {
-    if (timeoutMs !== undefined && (typeof timeoutMs !== "number" || Number.isNaN(timeoutMs))) {
-      return Promise.reject(
-        new TypeError(`Cannot join as timeoutMs must be a number: current value is ${describe(timeoutMs)}`),
-      );
+    try {
+      checkDuration(timeoutMs, "join", "timeoutMs");
+    } catch (error) {
+      return Promise.reject(error);
     }
     return this.#engine.join(timeoutMs, options.signal);
   }

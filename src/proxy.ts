@@ -7,6 +7,7 @@
  * @module
  */
 
+import { checkDuration } from "./_duration.ts";
 import { revivePlace, sendToManager } from "./_manager_link.ts";
 import type { ManagerPlace } from "./_protocol.ts";
 import { makeShareable, reduce, registerReviver, SHARED_KEY } from "./_shared.ts";
@@ -23,7 +24,7 @@ import { makeShareable, reduce, registerReviver, SHARED_KEY } from "./_shared.ts
  * ```
  */
 export interface CallOptions {
-  /** Milliseconds to wait for the answer, then reject with `ProcessTimeoutError`. @default {Infinity} */
+  /** Milliseconds to wait for the answer, then reject with `ProcessTimeoutError`; `Infinity` is no limit. @default {Infinity} */
   readonly timeout?: number;
   /** Stops waiting; the call rejects with the signal's reason (the manager may still run it). */
   readonly signal?: AbortSignal;
@@ -108,6 +109,11 @@ export class BaseProxy {
    * ```
    */
   call<T = unknown>(method: string, args: readonly unknown[] = [], options: CallOptions = {}): Promise<T> {
+    try {
+      checkDuration(options.timeout, `call ${method}`, "timeout");
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return sendToManager(this.#place, { op: "call", id: this.#id, method, args }, options) as Promise<T>;
   }
 

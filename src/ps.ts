@@ -8,6 +8,7 @@
 
 import type { Backend } from "./process.ts";
 import { runtime } from "./_runtime.ts";
+import { checkDuration } from "./_duration.ts";
 
 /**
  * One live troupe process, as {@linkcode ps} found it.
@@ -63,7 +64,7 @@ export interface ProcessStatus {
 export interface PsOptions {
   /**
    * How long each process has to answer with its heap and mailbox before it
-   * is reported "busy". @default {200}
+   * is reported "busy" (`Infinity`: as long as it lives). @default {200}
    */
   timeoutMs?: number;
   /** Rejects the snapshot with the signal's reason on abort. */
@@ -81,7 +82,8 @@ export interface PsOptions {
  *
  * @param options How long each process may take to answer, and a signal.
  * @returns One row per live process.
- * @throws {RangeError} When `timeoutMs` is not a non-negative number.
+ * @throws {TypeError} When `timeoutMs` is not a number (NaN included).
+ * @throws {RangeError} When `timeoutMs` is negative.
  *
  * @example
  * ```ts
@@ -99,7 +101,8 @@ export interface PsOptions {
  */
 export function ps(options: PsOptions = {}): Promise<ProcessStatus[]> {
   const { timeoutMs = 200, signal } = options;
-  if (typeof timeoutMs !== "number" || !(timeoutMs >= 0)) {
+  checkDuration(timeoutMs, "take a process snapshot", "timeoutMs");
+  if (!(timeoutMs >= 0)) {
     throw new RangeError(
       `Cannot take a process snapshot as timeoutMs must be a number >= 0: current value is ${
         String(timeoutMs)

@@ -95,7 +95,7 @@ export class QueueClosedError extends ProcessError {
 export interface QueueWaitOptions {
   /** `false` fails at once instead of waiting (the timeout is then ignored). Default `true`. */
   block?: boolean;
-  /** Milliseconds to wait at most; none waits forever, negative counts as 0. */
+  /** Milliseconds to wait at most; none or `Infinity` waits forever, negative counts as 0. */
   timeout?: number;
   /** Stops waiting; the call rejects with the signal's reason and takes or puts nothing. */
   signal?: AbortSignal;
@@ -103,7 +103,7 @@ export interface QueueWaitOptions {
 
 /** How long `JoinableQueue.join` waits. */
 export interface JoinOptions {
-  /** Milliseconds to wait at most; none waits forever. */
+  /** Milliseconds to wait at most; none or `Infinity` waits forever. */
   timeout?: number;
   /** Stops waiting; the call rejects with the signal's reason. */
   signal?: AbortSignal;

@@ -1,3 +1,4 @@
+import { checkDuration } from "./_duration.ts";
 import { runtime } from "./_runtime.ts";
 import { waitFor } from "./_wait.ts";
 
@@ -14,8 +15,8 @@ import { waitFor } from "./_wait.ts";
  */
 export interface ShutdownOptions {
   /**
-   * How long to wait for non-daemon children, in milliseconds; those still
-   * running then are left running.
+   * How long to wait for non-daemon children, in milliseconds (`Infinity`:
+   * as long as they run); those still running then are left running.
    *
    * @default {forever}
    */
@@ -61,6 +62,7 @@ export interface ShutdownOptions {
  */
 export async function shutdown(options: ShutdownOptions = {}): Promise<void> {
   const { timeoutMs, signal } = options;
+  checkDuration(timeoutMs, "shut down", "timeoutMs");
   signal?.throwIfAborted();
   runtime.hosting?.releaseSpares();
   const children = [...runtime.children];

@@ -24,6 +24,7 @@ import { ProcessError } from "./errors.ts";
 import { type Backend, Process, type ProcessPermissions, requestStop } from "./process.ts";
 import { Queue } from "./queue.ts";
 import { runtime } from "./_runtime.ts";
+import { isDuration, sleep } from "./_duration.ts";
 import { annotate } from "./_status.ts";
 
 /** How long after a (re)start the supervisor makes the spare for the next restart. */
@@ -54,7 +55,7 @@ export interface ChildSpec {
   /**
    * Check every this many ms that the child still answers (its event loop
    * is not stuck in a busy loop, say); one that misses a check is killed
-   * and handled as a crash. Off by default.
+   * and handled as a crash. Off by default (or with `Infinity`).
    */
   heartbeatMs?: number;
   /** "supervisor" when the child runs a supervisor of its own (its shutdown then defaults to Infinity). */
@@ -75,9 +76,12 @@ export interface SupervisorOptions {
   strategy?: "one_for_one" | "one_for_all" | "rest_for_one";
   /** More than this many restarts within `periodMs` and the supervisor gives up. Default 1 (OTP's). */
   intensity?: number;
-  /** The window for `intensity`, in ms. Default 5000. */
+  /** The window for `intensity`, in ms (`Infinity`: the supervisor's whole life). Default 5000. */
   periodMs?: number;
-  /** Opt-in delay before each restart, growing from `minMs` to `maxMs` while crashes continue. */
+  /**
+   * Opt-in delay before each restart, growing from `minMs` (finite) to `maxMs`
+   * (`Infinity`: no cap) while crashes continue.
+   */
   backoff?: { minMs: number; maxMs: number; jitter?: number; resetAfterMs?: number };
   /** The children, started in this order and stopped in reverse. */
   children?: ChildSpec[];
@@ -541,13 +545,11 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
       );
     }
     const { heartbeatMs } = spec;
-    if (
-      heartbeatMs !== undefined &&
-      !(typeof heartbeatMs === "number" && heartbeatMs > 0 && heartbeatMs < Infinity)
-    ) {
-      throw new RangeError(
-        `Supervisor: ${where}.heartbeatMs must be a number of ms above 0, not ${heartbeatMs}`,
-      );
+    if (heartbeatMs !== undefined && !(isDuration(heartbeatMs) && heartbeatMs > 0)) {
+      const rule = `Supervisor: ${where}.heartbeatMs must be a number of ms above 0 (or Infinity), not ${
+        String(heartbeatMs)
+      }`;
+      throw isDuration(heartbeatMs) ? new RangeError(rule) : new TypeError(rule);
     }
     ids.add(checked.id);
     return {
@@ -619,14 +621,14 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
     }
     this.#emit({ type: restarted ? "restarted" : "started", id: spec.id, pid: process.pid });
     this.#keepSpare(child);
-    if (spec.heartbeatMs) this.#listen(child, process, spec.heartbeatMs);
+    if (spec.heartbeatMs && spec.heartbeatMs !== Infinity) this.#listen(child, process, spec.heartbeatMs);
   }
 
   /** Kills `process` once it misses a heartbeat: Deno gives no other sign of a stuck isolate. */
   async #listen(child: Child, process: Process, everyMs: number): Promise<void> {
     const id = process.ref().id;
     while (child.process === process && !child.stopping) {
-      await new Promise((resolve) => Deno.unrefTimer(setTimeout(resolve, everyMs)));
+      await sleep(everyMs, false);
       if (child.process !== process || child.stopping) return;
       if (!await runtime.check(id, everyMs) && child.process === process && !child.stopping) {
         console.error(
@@ -687,7 +689,7 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
       if (this.#backoff) {
         const delay = this.#backoff.next();
         failed.state = "restarting";
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        await sleep(delay);
         if (this.#state !== "running") return;
       }
       try {

@@ -52,8 +52,9 @@ async function waiting<T>(
   method: string,
   options: AcquireOptions,
   undo?: (got: T) => Promise<void>,
+  name = "timeout",
 ): Promise<T> {
-  checkedDeadline(method, options).signal?.throwIfAborted();
+  checkedDeadline(method, options, name).signal?.throwIfAborted();
   const { block = true, timeout, signal } = options;
   const wait = crypto.randomUUID();
   const onAbort = () => proxy.call("cancel", [wait]).catch(() => {});
@@ -223,7 +224,7 @@ export class EventProxy extends BaseProxy {
 
   /** Waits until the flag is set: true, or false when `timeoutMs` passed first. */
   wait(timeoutMs?: number, options: WaitOptions = {}): Promise<boolean> {
-    return waiting(this, "wait", { ...timed(timeoutMs), ...options });
+    return waiting(this, "wait", { ...timed(timeoutMs), ...options }, undefined, "timeoutMs");
   }
 }
 
@@ -261,7 +262,7 @@ export class ConditionProxy extends BaseProxy {
 
   /** Releases the lock, sleeps until notified, takes the lock back: true if notified, false on timeout. */
   wait(timeoutMs?: number, options: WaitOptions = {}): Promise<boolean> {
-    return waiting(this, "wait", { ...timed(timeoutMs), ...options });
+    return waiting(this, "wait", { ...timed(timeoutMs), ...options }, undefined, "timeoutMs");
   }
 
   /** Waits until `predicate` is truthy, checked here after each wake-up; its last value. */
@@ -270,6 +271,7 @@ export class ConditionProxy extends BaseProxy {
     timeoutMs?: number,
     options: WaitOptions = {},
   ): Promise<T> {
+    checkedDeadline("waitFor", { timeout: timeoutMs }, "timeoutMs");
     const until = timeoutMs === undefined ? Infinity : performance.now() + Math.max(0, timeoutMs);
     let result = await predicate();
     while (!result) {
@@ -315,7 +317,7 @@ export class ConditionProxy extends BaseProxy {
 export class BarrierProxy extends BaseProxy {
   /** Waits for every party; this party's arrival index. */
   wait(timeoutMs?: number, options: WaitOptions = {}): Promise<number> {
-    return waiting(this, "wait", { ...timed(timeoutMs), ...options });
+    return waiting(this, "wait", { ...timed(timeoutMs), ...options }, undefined, "timeoutMs");
   }
 
   /** Breaks the barrier for every party. */
@@ -339,7 +341,7 @@ export class BarrierProxy extends BaseProxy {
   }
 }
 
-/** A wait's timeout as options: none waits as long as it takes. */
+/** A wait's timeout as options: none or `Infinity` waits as long as it takes. */
 function timed(timeoutMs: number | undefined): AcquireOptions {
   return timeoutMs === undefined ? {} : { timeout: timeoutMs };
 }

@@ -100,13 +100,20 @@ Deno.test(
   }),
 );
 
-Deno.test("ps() throws a RangeError at once for a timeoutMs that is not a number >= 0", () => {
-  for (const timeoutMs of [-1, "x", NaN, -Infinity, null]) {
+Deno.test("ps() throws at once for a timeoutMs that is not a number >= 0: a TypeError for NaN", () => {
+  const table: [unknown, typeof TypeError | typeof RangeError, RegExp][] = [
+    [-1, RangeError, /timeoutMs must be a number >= 0/],
+    [-Infinity, RangeError, /timeoutMs must be a number >= 0/],
+    ["x", TypeError, /timeoutMs must be a number of milliseconds/],
+    [NaN, TypeError, /timeoutMs must be a number of milliseconds/],
+    [null, TypeError, /timeoutMs must be a number of milliseconds/],
+  ];
+  for (const [timeoutMs, kind, message] of table) {
     assert.throws(
       () => ps({ timeoutMs: timeoutMs as number }),
       (error) => {
-        assert.ok(error instanceof RangeError, `timeoutMs ${String(timeoutMs)}: ${error}`);
-        assert.match(error.message, /timeoutMs must be a number >= 0/);
+        assert.ok(error instanceof kind, `timeoutMs ${String(timeoutMs)}: ${error}`);
+        assert.match(error.message, message);
         return true;
       },
     );
