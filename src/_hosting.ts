@@ -20,7 +20,15 @@ import {
 import type { Host } from "./_host.ts";
 import { SubprocessHost } from "./_host_subprocess.ts";
 import { WorkerHost } from "./_host_worker.ts";
-import { exceeds, exceedsHeld, type ResolvedPermissions, resolvePermissions } from "./_permissions.ts";
+import {
+  exceeds,
+  exceedsHeld,
+  grantsEverything,
+  isResolvedPermissions,
+  type ResolvedPermissions,
+  resolvePermissions,
+  samePermissions,
+} from "./_permissions.ts";
 import type {
   Backend,
   ChildIdentity,
@@ -57,7 +65,11 @@ export interface HostedProcess {
 
 interface Entry extends Registered {
   readonly listener: KidListener;
-  /** What the process holds; null for a worker without a sandbox, which holds what the root holds. */
+  /**
+   * What the process holds, as the root granted it; null for a worker
+   * without a sandbox, which holds what the root holds. What its children
+   * may get is decided from this, never from what it says of itself.
+   */
   readonly permissions: ResolvedPermissions | null;
   /** The handles of this process's own children, by the ref it chose. */
   readonly kids: Map<number, KidHandle>;
@@ -83,17 +95,50 @@ function identityOf(spec: LaunchSpec, id: number): ChildIdentity {
   return { id, name, identity, daemon, parent, mainModule, argv };
 }
 
-function startHost(spec: LaunchSpec, id: number, onMessage: (message: FromChild) => void): Host {
-  const { backend, permissions, sandboxed, memoryLimitMb } = spec.host;
+/**
+ * What the root grants the process `spec` describes, started for `parent`
+ * (undefined for the root itself): its permissions, or null for a worker
+ * that holds what the root holds (no sandbox of its own).
+ *
+ * A process never gets more than the process that asked for it. The
+ * permissions in `spec` were checked against the parent's record; whether
+ * a worker may go without a sandbox is decided from that record too, never
+ * from the child's word (`sandboxed` is only a request, honoured for a
+ * parent that itself holds what the root holds). Anything else gets a
+ * sandbox of exactly what it asked for, which needs Deno's worker-options.
+ */
+function grantOf(spec: LaunchSpec, parent: Entry | undefined): ResolvedPermissions | null {
+  const { backend, permissions, sandboxed } = spec.host;
+  if (backend === "subprocess") return permissions;
+  const parentHoldsAll = parent === undefined || parent.permissions === null;
+  if (parentHoldsAll && !sandboxed) return null;
+  // All of everything is what the root holds: a sandbox would change nothing.
+  return grantsEverything(permissions) ? null : permissions;
+}
+
+/** Why a sandboxed process's worker child cannot start: the root cannot give it a sandbox. */
+function sandboxUnavailable(name: string, parent: Entry): TypeError {
+  return new TypeError(
+    `Cannot start ${name} as a worker in the sandbox of ${parent.name} without Deno's worker-options ` +
+      "feature (the worker would hold all the program holds): run deno with --unstable-worker-options " +
+      '(or add "unstable": ["worker-options"] to deno.json), or use backend: "subprocess"',
+  );
+}
+
+function startHost(
+  spec: LaunchSpec,
+  id: number,
+  grant: ResolvedPermissions | null,
+  onMessage: (message: FromChild) => void,
+): Host {
+  const { backend, memoryLimitMb } = spec.host;
   const preamble: Preamble = { self: identityOf(spec, id), channel: null };
   const module = spec.entry.kind === "none" ? null : spec.entry.module;
   const name = spec.name;
   if (backend === "subprocess") {
-    return new SubprocessHost(name, onMessage, { preamble, module, permissions, memoryLimitMb });
+    return new SubprocessHost(name, onMessage, { preamble, module, permissions: grant!, memoryLimitMb });
   }
-  // Without the feature, Deno would end the whole program with exit code 70.
-  if (sandboxed && !workerOptionsEnabled()) throw workerSandboxUnavailable();
-  return new WorkerHost(name, onMessage, { preamble, module, permissions: sandboxed ? permissions : null });
+  return new WorkerHost(name, onMessage, { preamble, module, permissions: grant });
 }
 
 /**
@@ -190,12 +235,20 @@ export class Hosting {
     for (const spare of this.#spares.splice(0)) spare.host.stop("kill");
   }
 
-  #takeSpare(spec: LaunchSpec): Spare | undefined {
-    const { backend, sandboxed, memoryLimitMb, permissions } = spec.host;
+  /**
+   * A spare that can become the process `spec` describes, which the root
+   * grants `grant`. A spare holds what the root holds and imports its
+   * target's module dynamically (which needs read permission), so it serves
+   * only a process granted exactly that: never a sandboxed or restricted one.
+   */
+  #takeSpare(spec: LaunchSpec, grant: ResolvedPermissions | null): Spare | undefined {
+    const { backend, sandboxed, memoryLimitMb } = spec.host;
     if (sandboxed || memoryLimitMb !== null) return undefined;
     const at = this.#spares.findIndex((spare) =>
       spare.backend === backend &&
-      (backend === "worker" || JSON.stringify(spare.permissions) === JSON.stringify(permissions))
+      (backend === "subprocess"
+        ? grant !== null && grant.read === true && samePermissions(grant, spare.permissions)
+        : grant === null)
     );
     return at < 0 ? undefined : this.#spares.splice(at, 1)[0];
   }
@@ -206,20 +259,31 @@ export class Hosting {
    * start.
    */
   host(spec: LaunchSpec, owner: number, listener: KidListener): KidHandle {
-    const parent = this.#live.get(owner);
-    const wider = parent &&
-      (parent.permissions
+    const parent = owner === 0 ? undefined : this.#live.get(owner);
+    if (owner !== 0) {
+      // A child's spec is its claim: checked here against the root's record of it.
+      if (!parent) throw new ProcessError(`Cannot start ${spec.name} as its parent has exited`);
+      if (!isResolvedPermissions(spec.host.permissions)) {
+        throw new TypeError(`Cannot start ${spec.name} as its permissions are not a permission set`);
+      }
+      const wider = parent.permissions
         ? exceeds(spec.host.permissions, parent.permissions)
-        : exceedsHeld(spec.host.permissions));
-    if (wider) {
-      throw new RangeError(
-        `Cannot start ${spec.name} with ${wider} as its parent ${parent.name} does not hold it`,
-      );
+        : exceedsHeld(spec.host.permissions);
+      if (wider) {
+        throw new RangeError(
+          `Cannot start ${spec.name} with ${wider} as its parent ${parent.name} does not hold it`,
+        );
+      }
+    }
+    const grant = grantOf(spec, parent);
+    // Without the feature, Deno would end the whole program with exit code 70.
+    if (spec.host.backend !== "subprocess" && grant !== null && !workerOptionsEnabled()) {
+      throw parent?.permissions ? sandboxUnavailable(spec.name, parent) : workerSandboxUnavailable();
     }
     const id = this.#nextId++;
     const kids = new Map<number, KidHandle>();
-    const spare = this.#takeSpare(spec);
-    const host = spare?.host ?? startHost(spec, id, (message) => this.#onMessage(record, message));
+    const spare = this.#takeSpare(spec, grant);
+    const host = spare?.host ?? startHost(spec, id, grant, (message) => this.#onMessage(record, message));
     if (spare) {
       spare.deliver = (message) => this.#onMessage(record, message);
       host.keepAlive(true);
@@ -239,7 +303,7 @@ export class Hosting {
       launchedAt: performance.now(),
       running: false,
       tid: null,
-      permissions: spec.host.backend === "worker" && !spec.host.sandboxed ? null : spec.host.permissions,
+      permissions: grant,
     };
     try {
       host.send({

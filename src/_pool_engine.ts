@@ -33,7 +33,7 @@ import type { FunctionKey, PoolOutcome, PoolWorkerSetup } from "./_protocol.ts";
 import { SPIN_MS } from "./_futex.ts";
 import { CLOSED_RING, EMPTY, Ring, RingLockError } from "./_ring.ts";
 import { runtime } from "./_runtime.ts";
-import { ringRef, unserve } from "./_shared.ts";
+import { home, ringRef, unserve } from "./_shared.ts";
 import { annotate } from "./_status.ts";
 import { TaskQueue } from "./_task_queue.ts";
 import { RestartIntensity } from "./_supervision_rules.ts";
@@ -52,6 +52,23 @@ const FAILED_STARTS = 3;
 const LATENCIES = 1024;
 /** The module of the workers' target. */
 const WORKER_MODULE = new URL("./_pool_worker.ts", import.meta.url).href;
+
+/**
+ * The module a worker of a pool of `module` starts on: the workers' target
+ * and the pool's module, both imported statically, so both are in the
+ * worker's static module graph, which Deno loads without checking
+ * permissions: a worker in a sandbox without `read` still loads the code it
+ * runs. The pool's module is handed to the worker as it loads.
+ */
+function workerEntry(module: string): string {
+  const code = [
+    `import { adoptPoolModule, poolWorker } from ${JSON.stringify(WORKER_MODULE)};`,
+    `import * as pooled from ${JSON.stringify(module)};`,
+    `adoptPoolModule(${JSON.stringify(module)}, pooled);`,
+    "export { poolWorker };",
+  ].join("\n");
+  return `data:text/javascript,${encodeURIComponent(code)}`;
+}
 
 /** What the engine is made with: the pool's options, checked and with defaults filled in. */
 export interface EngineOptions {
@@ -218,12 +235,18 @@ export class PoolEngine {
   readonly #allExited = Promise.withResolvers<void>();
   /** Rung by workers after each outcome: [rings, sleepers]. */
   readonly #bell = new Int32Array(new SharedArrayBuffer(8));
+  /**
+   * Whether the workers are isolates of this OS process, sharing its memory:
+   * worker-backend workers of a pool in a subprocess live in the root's.
+   */
+  readonly #sharesMemory: boolean;
   /** Wakes the collector: a worker exited. */
   #poke: (() => void) | undefined;
 
   constructor(options: EngineOptions, errors: EngineErrors) {
     this.options = options;
     this.#errors = errors;
+    this.#sharesMemory = options.backend === "worker" && home.id === 0;
     this.#intensity = new RestartIntensity(options.intensity, options.periodMs, () => performance.now());
     // Made first, started after: a bad option then throws with nothing started.
     const slots = Array.from({ length: options.processes }, () => this.#newSlot());
@@ -353,12 +376,12 @@ export class PoolEngine {
       initializer: options.initializer,
       initargs: options.initargs,
       maxTasks: options.maxTasksPerChild,
-      bell: options.backend === "worker" ? this.#bell.buffer as SharedArrayBuffer : null,
+      bell: this.#sharesMemory ? this.#bell.buffer as SharedArrayBuffer : null,
     };
     const process = new Process({
       target: poolWorker,
       args: [setup],
-      module: WORKER_MODULE,
+      module: workerEntry(options.module),
       backend: options.backend,
       daemon: true,
       ...(options.permissions ? { permissions: options.permissions } : {}),
@@ -423,7 +446,7 @@ export class PoolEngine {
     const bell = this.#bell;
     while (this.#state === "RUN" || this.#slots.size > 0) {
       const rang = Atomics.load(bell, 0);
-      const remote = this.options.backend === "subprocess" ? [...this.#slots] : [];
+      const remote = this.#sharesMemory ? [] : [...this.#slots];
       const seen = remote.map((slot) => slot.outbox.putCount);
       if (this.#readAll()) continue;
       // Reading the bell costs far less than a wake-up (~25 µs): spin a little first.
@@ -577,13 +600,8 @@ export class PoolEngine {
   /** Has the next restart skip creating a process, where this isolate hosts them. */
   #keepSpare(): void {
     if (this.options.permissions || this.options.memoryLimitMb) return;
-    // Both modules a worker loads, so the replacement that claims the spare loads neither on its way up.
-    const preload = `data:text/javascript,${
-      encodeURIComponent(
-        `import ${JSON.stringify(WORKER_MODULE)}; import ${JSON.stringify(this.options.module)};`,
-      )
-    }`;
-    runtime.hosting?.topUp(this.options.backend, 1, preload).catch(() => {});
+    // The module a worker starts on, so the replacement that claims the spare loads nothing on its way up.
+    runtime.hosting?.topUp(this.options.backend, 1, workerEntry(this.options.module)).catch(() => {});
   }
 
   /** A crash loop: every task not finished fails, and the pool stops. */

@@ -1,5 +1,5 @@
 /**
- * What a pool worker runs: import the pool's module, run the initializer,
+ * What a pool worker runs: find the pool's module, run the initializer,
  * then take tasks from its inbox one at a time and put each outcome in its
  * outbox, in order, until the inbox closes or `maxTasks` are done. A task
  * that throws fails alone, and so does a result that cannot be sent back;
@@ -20,6 +20,21 @@ const FOREVER: Deadline = { until: Infinity };
 
 type Task = (...args: unknown[]) => unknown;
 
+/** The pool modules this worker's entry module imported statically, by URL. */
+const adopted = new Map<string, Record<string, unknown>>();
+
+/**
+ * Hands the worker the pool's module, imported statically by its entry
+ * module (`workerEntry` in `_pool_engine.ts`): Deno loads a static graph
+ * without permission checks, where a dynamic import of a local file needs
+ * read permission, which a sandboxed worker may not have.
+ *
+ * @internal
+ */
+export function adoptPoolModule(url: string, namespace: Record<string, unknown>): void {
+  adopted.set(url, namespace);
+}
+
 /**
  * The target of every pool worker.
  *
@@ -37,7 +52,7 @@ export async function poolWorker(setup: PoolWorkerSetup): Promise<void> {
     return fn;
   };
   try {
-    namespace = await import(setup.module);
+    namespace = adopted.get(setup.module) ?? await import(setup.module);
     if (setup.initializer !== null) await lookup(setup.initializer)(...setup.initargs);
   } catch (error) {
     // The worker fails, as in Python; the pool learns why, and counts a failed start.
