@@ -32,7 +32,7 @@ export async function attack(where: string): Promise<string> {
     ["read", () => Deno.readTextFile("/etc/hostname")],
     ["write", async () => await Deno.remove(await Deno.makeTempFile({ prefix: "troupe-escape-" }))],
     ["run", () => new Deno.Command("id").output()],
-    ["env", async () => Deno.env.get("HOME")],
+    ["env", () => Promise.resolve().then(() => Deno.env.get("HOME"))],
   ];
   const seen: string[] = [];
   for (const [what, attempt] of attempts) {
@@ -56,7 +56,7 @@ export function attacker(): { attack(where: string): Promise<string> } {
         ["read", () => Deno.readTextFile("/etc/hostname")],
         ["write", async () => await Deno.remove(await Deno.makeTempFile({ prefix: "troupe-escape-" }))],
         ["run", () => new Deno.Command("id").output()],
-        ["env", async () => Deno.env.get("HOME")],
+        ["env", () => Promise.resolve().then(() => Deno.env.get("HOME"))],
       ];
       const seen: string[] = [];
       for (const [what, attempt] of attempts) {
