@@ -531,7 +531,7 @@ export class PoolEngine {
     // It runs what it took in order, answering each before the next: the
     // first taken task left unanswered is the one it was running. Those after
     // it, in the same batch or never taken, did not start.
-    const confirms = this.options.backend === "subprocess";
+    const confirms = !this.#sharesMemory;
     let running = true;
     for (const task of slot.assigned) {
       if (task.limits) clearTimeout(task.limits.timer);
@@ -585,7 +585,7 @@ export class PoolEngine {
 
   /** Frees a dead worker's rings. A subprocess waits on them through this isolate: close them to end that. */
   #release(slot: Slot): void {
-    if (this.options.backend === "subprocess") {
+    if (!this.#sharesMemory) {
       try {
         slot.inbox.close();
         slot.outbox.close();
