@@ -39,6 +39,7 @@ import type {
   StopHow,
 } from "./_protocol.ts";
 import { TAG } from "./_protocol.ts";
+import { pooledModuleOf } from "./_pool_worker.ts";
 import { Ring } from "./_ring.ts";
 import { type KidNote, type ProbeReport, type Registered, snapshot } from "./_status.ts";
 import type { ProcessStatus } from "./ps.ts";
@@ -71,6 +72,12 @@ interface Entry extends Registered {
    * may get is decided from this, never from what it says of itself.
    */
   readonly permissions: ResolvedPermissions | null;
+  /**
+   * The modules the root loaded for this process and its ancestors, and the
+   * program's main module: what it may have the root load for its children
+   * without read permission (see {@linkcode mayLoad}).
+   */
+  readonly modules: ReadonlySet<string>;
   /** The handles of this process's own children, by the ref it chose. */
   readonly kids: Map<number, KidHandle>;
   /** What it was given that crosses by reference (pipe ends to count out when it exits). */
@@ -114,6 +121,49 @@ function grantOf(spec: LaunchSpec, parent: Entry | undefined): ResolvedPermissio
   if (parentHoldsAll && !sandboxed) return null;
   // All of everything is what the root holds: a sandbox would change nothing.
   return grantsEverything(permissions) ? null : permissions;
+}
+
+/** troupe's own modules, which any process may load: they hold no one's data. */
+const TROUPE = new URL("./", import.meta.url).href;
+const POOL_WORKER = new URL("./_pool_worker.ts", import.meta.url).href;
+
+/**
+ * The modules the root loads, statically, for a child whose entry is
+ * `module`: Deno checks no permission for them, so each must be one the
+ * parent could load itself. A pool worker's generated entry (checked byte
+ * for byte) loads troupe's pool worker and the pool's module.
+ */
+function modulesOf(module: string): string[] {
+  const pooled = pooledModuleOf(module);
+  return pooled === undefined ? [module] : [POOL_WORKER, pooled];
+}
+
+/**
+ * Whether `parent` may have the root load `module` for a child. The root
+ * loads a child's module as part of its static module graph, which Deno
+ * reads without checking permissions (JSON and literal `import()`s in it
+ * included), and for a worker checks the remote imports of that graph
+ * against the program's permissions, not the worker's (denoland/deno#29503):
+ * for a parent without all of read and import, that would read files and
+ * hosts it may not. So such a parent may only use the modules the root
+ * loaded for it or its ancestors (its own code), the main module, and
+ * troupe's own. At run time, a child's imports are held to its own sandbox.
+ */
+function mayLoad(parent: Entry, module: string): boolean {
+  const held = parent.permissions;
+  if (held === null || (held.read === true && held.import === true)) return true;
+  if (parent.modules.has(module)) return true;
+  return URL.canParse(module) && new URL(module).href.startsWith(TROUPE) && module.startsWith(TROUPE);
+}
+
+/** Why a sandboxed process cannot have the root load `module` for its child. */
+function moduleRefused(name: string, module: string, parent: Entry): RangeError {
+  const shown = module.length > 80 ? `${module.slice(0, 77)}...` : module;
+  return new RangeError(
+    `Cannot start ${name} from module ${shown} as its parent ${parent.name} may not load it (its sandbox ` +
+      `denies read or import): start it from a module ${parent.name} was started from or the main module, ` +
+      `or grant ${parent.name} all of read and import`,
+  );
 }
 
 /** Why a sandboxed process's worker child cannot start: the root cannot give it a sandbox. */
@@ -275,6 +325,9 @@ export class Hosting {
         );
       }
     }
+    const loads = spec.entry.kind === "none" ? [] : modulesOf(String(spec.entry.module));
+    const refused = parent && loads.find((module) => !mayLoad(parent, module));
+    if (parent && refused !== undefined) throw moduleRefused(spec.name, refused, parent);
     const grant = grantOf(spec, parent);
     // Without the feature, Deno would end the whole program with exit code 70.
     if (spec.host.backend !== "subprocess" && grant !== null && !workerOptionsEnabled()) {
@@ -304,6 +357,11 @@ export class Hosting {
       running: false,
       tid: null,
       permissions: grant,
+      modules: new Set([
+        ...(parent?.modules ?? [spec.mainModule]),
+        ...loads,
+        ...(spec.entry.kind === "none" ? [] : [spec.entry.module]),
+      ]),
     };
     try {
       host.send({

@@ -28,7 +28,7 @@
 
 import { decodeError, type EncodedError } from "./_error_codec.ts";
 import { finishItem, type Prepared } from "./_item_codec.ts";
-import { poolWorker } from "./_pool_worker.ts";
+import { poolWorker, poolWorkerEntry } from "./_pool_worker.ts";
 import type { FunctionKey, PoolOutcome, PoolWorkerSetup } from "./_protocol.ts";
 import { SPIN_MS } from "./_futex.ts";
 import { CLOSED_RING, EMPTY, Ring, RingLockError } from "./_ring.ts";
@@ -50,26 +50,6 @@ const MAX_DEPTH = 64;
 const FAILED_STARTS = 3;
 /** How many recent task latencies `stats()` keeps. */
 const LATENCIES = 1024;
-/** The module of the workers' target. */
-const WORKER_MODULE = new URL("./_pool_worker.ts", import.meta.url).href;
-
-/**
- * The module a worker of a pool of `module` starts on: the workers' target
- * and the pool's module, both imported statically, so both are in the
- * worker's static module graph, which Deno loads without checking
- * permissions: a worker in a sandbox without `read` still loads the code it
- * runs. The pool's module is handed to the worker as it loads.
- */
-function workerEntry(module: string): string {
-  const code = [
-    `import { adoptPoolModule, poolWorker } from ${JSON.stringify(WORKER_MODULE)};`,
-    `import * as pooled from ${JSON.stringify(module)};`,
-    `adoptPoolModule(${JSON.stringify(module)}, pooled);`,
-    "export { poolWorker };",
-  ].join("\n");
-  return `data:text/javascript,${encodeURIComponent(code)}`;
-}
-
 /** What the engine is made with: the pool's options, checked and with defaults filled in. */
 export interface EngineOptions {
   readonly processes: number;
@@ -381,7 +361,7 @@ export class PoolEngine {
     const process = new Process({
       target: poolWorker,
       args: [setup],
-      module: workerEntry(options.module),
+      module: poolWorkerEntry(options.module),
       backend: options.backend,
       daemon: true,
       ...(options.permissions ? { permissions: options.permissions } : {}),
@@ -601,7 +581,7 @@ export class PoolEngine {
   #keepSpare(): void {
     if (this.options.permissions || this.options.memoryLimitMb) return;
     // The module a worker starts on, so the replacement that claims the spare loads nothing on its way up.
-    runtime.hosting?.topUp(this.options.backend, 1, workerEntry(this.options.module)).catch(() => {});
+    runtime.hosting?.topUp(this.options.backend, 1, poolWorkerEntry(this.options.module)).catch(() => {});
   }
 
   /** A crash loop: every task not finished fails, and the pool stops. */

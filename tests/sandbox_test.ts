@@ -6,32 +6,41 @@
  *
  * Each test runs `testdata/sandbox_script.ts` as a program of its own: it
  * starts a child with every permission denied, in which an attacker reads
- * /etc/hostname, writes a temp file, runs `id` and reads HOME, and prints
- * what it could do (or why its start was refused).
+ * /etc/hostname, writes a temp file, runs `id`, reads HOME and connects to
+ * a local port, and prints what it could do (or why its start was refused).
  */
 
 import assert from "node:assert/strict";
 import { runScript } from "./_helpers.ts";
 
 /** What an attacker in a sandbox must see. */
-const DENIED = "read=NotCapable write=NotCapable run=NotCapable env=NotCapable";
+const DENIED = "read=NotCapable write=NotCapable run=NotCapable env=NotCapable net=NotCapable";
 
 /** How the root refuses a worker it cannot sandbox. */
 const NEEDS_WORKER_OPTIONS =
   /Cannot start \S+ as a worker in the sandbox of \S+ without Deno's worker-options feature \(the worker would hold all the program holds\): run deno with --unstable-worker-options \(or add "unstable": \["worker-options"\] to deno.json\), or use backend: "subprocess"/;
+
+/** How the root refuses to load, for a sandboxed process's child, a module that process may not read. */
+const MODULE_REFUSED =
+  /RangeError: Cannot start \S+ from module data:text\/javascript,\S+ as its parent \S+ may not load it \(its sandbox denies read or import\): start it from a module \S+ was started from or the main module, or grant \S+ all of read and import/;
 
 interface Run {
   /** The backend of the sandboxed child. */
   readonly backend: "worker" | "subprocess";
   /** Whether the program runs with Deno's worker-options feature. */
   readonly workerOptions: boolean;
+  /** What the sandbox denies: everything (the default), or only net. */
+  readonly sandbox?: "nothing" | "no-net";
 }
 
 /** Runs the scenarios, each in a sandboxed child of its own; returns what the program printed. */
-async function attack(scenarios: string[], { backend, workerOptions }: Run): Promise<string> {
+async function attack(
+  scenarios: string[],
+  { backend, workerOptions, sandbox = "nothing" }: Run,
+): Promise<string> {
   const { code, stdout, stderr } = await runScript("sandbox_script.ts", {
     flags: workerOptions ? ["-A", "--unstable-worker-options"] : ["-A"],
-    args: [scenarios.join(","), backend],
+    args: [scenarios.join(","), backend, sandbox],
   });
   assert.equal(code, 0, stderr);
   assert.equal(stderr, "", "nothing crashed");
@@ -55,47 +64,48 @@ function assertRefused(stdout: string, where: string, reason: RegExp): void {
   assert.match(line, reason);
 }
 
-Deno.test("[attack] without worker-options, a sandboxed child cannot start a worker, however it asks", async () => {
-  const stdout = await attack(
-    ["worker", "worker-data", "spare-worker", "deeper-subprocess", "supervisor", "manager", "subprocess"],
-    { backend: "subprocess", workerOptions: false },
-  );
-  for (const where of ["worker", "worker-data", "spare-worker", "supervisor", "manager"]) {
-    assertRefused(stdout, `${where} at depth 0`, NEEDS_WORKER_OPTIONS);
-  }
-  // The sandbox's subprocess child (no sandbox asked for) starts the worker: refused there too.
-  assertRefused(stdout, "worker at depth 1", NEEDS_WORKER_OPTIONS);
-  assertDenied(stdout, "subprocess at depth 0");
-});
+/** How many times the attacker `where` ran and was denied everything. */
+function deniedCount(stdout: string, where: string): number {
+  return stdout.split("\n").filter((line) => line === `attack ${where}: ${DENIED}`).length;
+}
 
-Deno.test("[attack] with worker-options, every worker below a sandboxed subprocess gets no more than it", async () => {
+Deno.test("[attack] below a sandboxed OS process, every process gets no more than it, at any depth", async () => {
   const stdout = await attack(
     [
       "worker",
-      "worker-data",
+      "subprocess",
       "spare-worker",
       "spare-subprocess",
-      "deeper-subprocess",
       "deeper-worker",
+      "deeper-subprocess",
       "supervisor",
       "manager",
     ],
     { backend: "subprocess", workerOptions: true },
   );
-  for (
-    const where of ["worker", "worker-data", "spare-worker", "spare-subprocess", "supervisor", "manager"]
-  ) {
+  for (const where of ["worker", "subprocess", "spare-worker", "spare-subprocess", "supervisor", "manager"]) {
     assertDenied(stdout, `${where} at depth 0`);
   }
-  // Once below a sandboxed child's subprocess child, once below its worker child.
-  assert.equal(stdout.split(`attack worker at depth 1: ${DENIED}`).length - 1, 2);
+  // Once below the sandbox's worker child, once below its OS process child.
+  assert.equal(deniedCount(stdout, "worker at depth 1"), 2);
+});
+
+Deno.test("[attack] without worker-options, a worker below a sandbox is refused, saying what to do", async () => {
+  const stdout = await attack(
+    ["worker", "supervisor", "manager", "deeper-subprocess", "subprocess"],
+    { backend: "subprocess", workerOptions: false },
+  );
+  for (const where of ["worker", "supervisor", "manager"]) {
+    assertRefused(stdout, `${where} at depth 0`, NEEDS_WORKER_OPTIONS);
+  }
+  assertRefused(stdout, "worker at depth 1", NEEDS_WORKER_OPTIONS);
+  assertDenied(stdout, "subprocess at depth 0");
 });
 
 Deno.test("[attack] a sandboxed worker's children get no more than it, on either backend and deeper", async () => {
   const stdout = await attack(
     [
       "worker",
-      "worker-data",
       "subprocess",
       "spare-worker",
       "spare-subprocess",
@@ -106,20 +116,26 @@ Deno.test("[attack] a sandboxed worker's children get no more than it, on either
     ],
     { backend: "worker", workerOptions: true },
   );
-  for (
-    const where of [
-      "worker",
-      "worker-data",
-      "subprocess",
-      "spare-worker",
-      "spare-subprocess",
-      "supervisor",
-      "manager",
-    ]
-  ) {
+  for (const where of ["worker", "subprocess", "spare-worker", "spare-subprocess", "supervisor", "manager"]) {
     assertDenied(stdout, `${where} at depth 0`);
   }
-  assert.equal(stdout.split(`attack worker at depth 1: ${DENIED}`).length - 1, 2);
+  assert.equal(deniedCount(stdout, "worker at depth 1"), 2);
+});
+
+Deno.test("[attack] a sandbox cannot have the root load, for its child, a module it may not read", async () => {
+  // A data: module whose code is the attacker's, or that imports a JSON file the sandbox may not read.
+  const scenarios = ["worker-data", "subprocess-data", "steal-worker", "steal-subprocess"];
+  for (const backend of ["subprocess", "worker"] as const) {
+    const stdout = await attack(scenarios, { backend, workerOptions: true });
+    for (const where of scenarios) assertRefused(stdout, `${where} at depth 0`, MODULE_REFUSED);
+    assert.doesNotMatch(stdout, /stole/);
+  }
+  // Where the sandbox may read, the same module is loaded: the attack is real.
+  const { stdout } = await runScript("sandbox_script.ts", {
+    flags: ["-A", "--unstable-worker-options"],
+    args: ["steal-worker,steal-subprocess", "subprocess", "no-net"],
+  });
+  assert.equal(stdout.split("\n").filter((line) => line.startsWith("stole {")).length, 2, stdout);
 });
 
 Deno.test("[attack] the root decides from its own records, not from what a sandboxed child claims", async () => {

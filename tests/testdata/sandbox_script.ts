@@ -3,8 +3,9 @@
 // Supervisor and a Manager started inside it. Each attacker prints one line
 // of what it could do; a start the root refuses prints why.
 //
-// Usage: sandbox_script.ts <scenario,scenario,…> [<backend of the sandboxed child>]
-// Each scenario runs in a sandboxed child of its own, one after the other.
+// Usage: sandbox_script.ts <scenario,scenario,…> [<backend of the sandboxed child>] [nothing|no-net]
+// Each scenario runs in a sandboxed child of its own, one after the other,
+// denied every permission ("nothing", the default) or only net ("no-net").
 import { Manager, Pool, Process, type ProcessOptions, Supervisor } from "../../mod.ts";
 import { runtime } from "../../src/_runtime.ts";
 
@@ -23,8 +24,8 @@ export const NOTHING = {
 } as const;
 
 /**
- * Reads /etc/hostname, writes a temp file, runs `id` and reads HOME, and
- * prints what each attempt gave. Self-contained (no imports, no helpers):
+ * Reads /etc/hostname, writes a temp file, runs `id`, reads HOME and
+ * connects to a local port, and prints what each attempt gave. Self-contained (no imports, no helpers):
  * it also travels as the source of a `data:` module.
  */
 export async function attack(where: string): Promise<string> {
@@ -33,6 +34,7 @@ export async function attack(where: string): Promise<string> {
     ["write", async () => await Deno.remove(await Deno.makeTempFile({ prefix: "troupe-escape-" }))],
     ["run", () => new Deno.Command("id").output()],
     ["env", () => Promise.resolve().then(() => Deno.env.get("HOME"))],
+    ["net", async () => (await Deno.connect({ hostname: "127.0.0.1", port: 1 })).close()],
   ];
   const seen: string[] = [];
   for (const [what, attempt] of attempts) {
@@ -57,6 +59,7 @@ export function attacker(): { attack(where: string): Promise<string> } {
         ["write", async () => await Deno.remove(await Deno.makeTempFile({ prefix: "troupe-escape-" }))],
         ["run", () => new Deno.Command("id").output()],
         ["env", () => Promise.resolve().then(() => Deno.env.get("HOME"))],
+        ["net", async () => (await Deno.connect({ hostname: "127.0.0.1", port: 1 })).close()],
       ];
       const seen: string[] = [];
       for (const [what, attempt] of attempts) {
@@ -118,8 +121,26 @@ function forge(host: Record<string, unknown>): void {
   runtime.launch = (spec, listener) => launchAsIs({ ...spec, host: { ...spec.host, ...host } }, listener);
 }
 
-/** What runs inside the sandbox. */
-export async function inSandbox(scenario: string, depth = 0): Promise<void> {
+/**
+ * A target that imports the JSON file at `path` with a literal `import()`,
+ * and the `data:` module that exports it: in a module the root loads for a
+ * child, Deno would read that file without checking permissions.
+ */
+function stealer(path: string): { target: () => Promise<void>; module: string } {
+  const source = `async function steal() {
+    const stolen = await import(${
+    JSON.stringify(new URL(`file://${path}`).href)
+  }, { with: { type: "json" } });
+    console.log("stole " + JSON.stringify(stolen.default));
+  }`;
+  return {
+    target: (0, eval)(`(${source})`),
+    module: `data:text/javascript,${encodeURIComponent(`export ${source}`)}`,
+  };
+}
+
+/** What runs inside the sandbox; `secret` is a JSON file it may not read. */
+export async function inSandbox(scenario: string, depth = 0, secret = ""): Promise<void> {
   const where = `${scenario} at depth ${depth}`;
   switch (scenario) {
     case "worker":
@@ -128,6 +149,20 @@ export async function inSandbox(scenario: string, depth = 0): Promise<void> {
     case "worker-data":
       await launch(where, { target: attack, args: [where], module: dataModule(attack) });
       break;
+    case "subprocess-data":
+      await launch(where, {
+        target: attack,
+        args: [where],
+        module: dataModule(attack),
+        backend: "subprocess",
+      });
+      break;
+    case "steal-worker":
+    case "steal-subprocess": {
+      const backend = scenario === "steal-worker" ? "worker" : "subprocess";
+      await launch(where, { ...stealer(secret), backend });
+      break;
+    }
     case "subprocess":
       await launch(where, { target: attack, args: [where], module: MODULE, backend: "subprocess" });
       break;
@@ -197,17 +232,19 @@ export async function inSandbox(scenario: string, depth = 0): Promise<void> {
 }
 
 if (import.meta.main) {
-  const [scenarios = "worker", backend = "subprocess"] = Deno.args;
+  const [scenarios = "worker", backend = "subprocess", sandbox = "nothing"] = Deno.args;
+  const secret = await Deno.makeTempFile({ prefix: "troupe-secret-", suffix: ".json" });
+  await Deno.writeTextFile(secret, JSON.stringify({ secret: "only the program may read this" }));
   for (const scenario of scenarios.split(",")) {
     if (scenario.startsWith("spare-")) {
       await runtime.hosting!.prestart(scenario === "spare-worker" ? "worker" : "subprocess", 1);
     }
     const p = new Process({
       target: inSandbox,
-      args: [scenario],
+      args: [scenario, 0, secret],
       module: MODULE,
       backend: backend as "worker" | "subprocess",
-      permissions: NOTHING,
+      permissions: sandbox === "no-net" ? { net: false } : NOTHING,
     });
     await p.start();
     await p.join();
@@ -217,4 +254,5 @@ if (import.meta.main) {
     runtime.hosting!.releaseSpares();
     console.log(`sandbox ${scenario} exited with ${p.exitCode}`);
   }
+  await Deno.remove(secret);
 }
