@@ -123,6 +123,25 @@ function grantOf(spec: LaunchSpec, parent: Entry | undefined): ResolvedPermissio
   return grantsEverything(permissions) ? null : permissions;
 }
 
+/**
+ * Checks the host part of a spec a child sent, which becomes a Worker's
+ * options or a `deno run` command line: a memory limit of "64,--flag" would
+ * pass V8 any flag.
+ */
+function checkHostSpec(spec: LaunchSpec): void {
+  const { backend, permissions, sandboxed, memoryLimitMb } = spec.host;
+  const why = backend !== "worker" && backend !== "subprocess"
+    ? "its backend is neither worker nor subprocess"
+    : typeof sandboxed !== "boolean"
+    ? "its sandbox flag is not a boolean"
+    : memoryLimitMb !== null && !(Number.isInteger(memoryLimitMb) && memoryLimitMb > 0)
+    ? "its memory limit is not a positive integer"
+    : !isResolvedPermissions(permissions)
+    ? "its permissions are not a permission set"
+    : undefined;
+  if (why) throw new TypeError(`Cannot start ${spec.name} as ${why}`);
+}
+
 /** troupe's own modules, which any process may load: they hold no one's data. */
 const TROUPE = new URL("./", import.meta.url).href;
 const POOL_WORKER = new URL("./_pool_worker.ts", import.meta.url).href;
@@ -313,9 +332,7 @@ export class Hosting {
     if (owner !== 0) {
       // A child's spec is its claim: checked here against the root's record of it.
       if (!parent) throw new ProcessError(`Cannot start ${spec.name} as its parent has exited`);
-      if (!isResolvedPermissions(spec.host.permissions)) {
-        throw new TypeError(`Cannot start ${spec.name} as its permissions are not a permission set`);
-      }
+      checkHostSpec(spec);
       const wider = parent.permissions
         ? exceeds(spec.host.permissions, parent.permissions)
         : exceedsHeld(spec.host.permissions);

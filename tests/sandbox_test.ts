@@ -139,19 +139,24 @@ Deno.test("[attack] a sandbox cannot have the root load, for its child, a module
 });
 
 Deno.test("[attack] the root decides from its own records, not from what a sandboxed child claims", async () => {
-  // The child rewrites its spawn requests: no sandbox and every permission, or a set that is no set.
-  const stdout = await attack(["forged-all", "forged-shape"], { backend: "subprocess", workerOptions: true });
+  // The child rewrites its spawn requests: no sandbox and every permission, a set that is no set, or a
+  // memory limit that would pass V8 --allow-natives-syntax (its internals) on the grandchild's command line.
+  const stdout = await attack(["forged-all", "forged-shape", "forged-v8"], {
+    backend: "subprocess",
+    workerOptions: true,
+  });
   const refusals = stdout.split("\n").filter((line) => line.startsWith("refused "));
-  assert.equal(refusals.length, 4, stdout);
+  assert.equal(refusals.length, 5, stdout);
   for (const line of refusals.slice(0, 2)) {
     assert.match(
       line,
       /RangeError: Cannot start \S+ with permissions\.read as its parent Process-1 does not hold it/,
     );
   }
-  for (const line of refusals.slice(2)) {
+  for (const line of refusals.slice(2, 4)) {
     assert.match(line, /TypeError: Cannot start \S+ as its permissions are not a permission set/);
   }
+  assert.match(refusals[4]!, /TypeError: Cannot start \S+ as its memory limit is not a positive integer/);
 });
 
 for (const backend of ["subprocess", "worker"] as const) {

@@ -75,6 +75,17 @@ export function attacker(): { attack(where: string): Promise<string> } {
   };
 }
 
+/** Whether V8's natives syntax works here (it must not: it reaches V8's internals). */
+export function natives(where: string): void {
+  let outcome = "allowed";
+  try {
+    (0, eval)("%IsSmi(1)");
+  } catch (error) {
+    outcome = (error as Error).name;
+  }
+  console.log(`natives ${where}: ${outcome}`);
+}
+
 export function double(x: number): number {
   return 2 * x;
 }
@@ -173,6 +184,11 @@ export async function inSandbox(scenario: string, depth = 0, secret = ""): Promi
       await launch(where, { target: attack, args: [where], module: MODULE, backend });
       break;
     }
+    case "forged-v8":
+      // A memory limit that carries a V8 flag: natives syntax, for the grandchild's eval.
+      forge({ memoryLimitMb: "64,--allow-natives-syntax" });
+      await launch(where, { target: natives, args: [where], module: MODULE, backend: "subprocess" });
+      break;
     case "forged-all":
     case "forged-shape":
       // The request claims no sandbox and all permissions, or permissions that are no permission set.
