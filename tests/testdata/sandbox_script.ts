@@ -1,6 +1,7 @@
 // A sandboxed child tries every way out of its sandbox that troupe offers:
-// a worker or subprocess grandchild, deeper descendants, a Pool, a
-// Supervisor and a Manager started inside it. Each attacker prints one line
+// a worker or subprocess grandchild, deeper descendants, spares, a Pool, a
+// Supervisor and a Manager started inside it, modules it may not read, and
+// spawn requests it forges. Each attacker prints one line
 // of what it could do; a start the root refuses prints why.
 //
 // Usage: sandbox_script.ts <scenario,scenario,…> [<backend of the sandboxed child>] [nothing|no-net]
@@ -25,8 +26,9 @@ export const NOTHING = {
 
 /**
  * Reads /etc/hostname, writes a temp file, runs `id`, reads HOME and
- * connects to a local port, and prints what each attempt gave. Self-contained (no imports, no helpers):
- * it also travels as the source of a `data:` module.
+ * connects to a local port, and prints what each attempt gave.
+ * Self-contained (no imports, no helpers): it also travels as the source
+ * of a `data:` module.
  */
 export async function attack(where: string): Promise<string> {
   const attempts: [string, () => Promise<unknown>][] = [
