@@ -21,7 +21,15 @@ import {
 import type { Host } from "./_host.ts";
 import { SubprocessHost } from "./_host_subprocess.ts";
 import { WorkerHost } from "./_host_worker.ts";
-import { exceeds, exceedsHeld, type ResolvedPermissions, resolvePermissions } from "./_permissions.ts";
+import {
+  exceeds,
+  exceedsHeld,
+  grantsEverything,
+  isResolvedPermissions,
+  type ResolvedPermissions,
+  resolvePermissions,
+  samePermissions,
+} from "./_permissions.ts";
 import type {
   Backend,
   ChildIdentity,
@@ -32,6 +40,7 @@ import type {
   StopHow,
 } from "./_protocol.ts";
 import { TAG } from "./_protocol.ts";
+import { pooledModuleOf } from "./_pool_worker.ts";
 import { Ring } from "./_ring.ts";
 import { type KidNote, type ProbeReport, type Registered, snapshot } from "./_status.ts";
 import type { ProcessStatus } from "./ps.ts";
@@ -58,8 +67,18 @@ export interface HostedProcess {
 
 interface Entry extends Registered {
   readonly listener: KidListener;
-  /** What the process holds; null for a worker without a sandbox, which holds what the root holds. */
+  /**
+   * What the process holds, as the root granted it; null for a worker
+   * without a sandbox, which holds what the root holds. What its children
+   * may get is decided from this, never from what it says of itself.
+   */
   readonly permissions: ResolvedPermissions | null;
+  /**
+   * The modules the root loaded for this process and its ancestors, and the
+   * program's main module: what it may have the root load for its children
+   * without read permission (see {@linkcode mayLoad}).
+   */
+  readonly modules: ReadonlySet<string>;
   /** The handles of this process's own children, by the ref it chose. */
   readonly kids: Map<number, KidHandle>;
   /** What it was given that crosses by reference (pipe ends to count out when it exits). */
@@ -84,17 +103,112 @@ function identityOf(spec: LaunchSpec, id: number): ChildIdentity {
   return { id, name, identity, daemon, parent, mainModule, argv };
 }
 
-function startHost(spec: LaunchSpec, id: number, onMessage: (message: FromChild) => void): Host {
+/**
+ * What the root grants the process `spec` describes, started for `parent`
+ * (undefined for the root itself): its permissions, or null for a worker
+ * that holds what the root holds (no sandbox of its own).
+ *
+ * A process never gets more than the process that asked for it. The
+ * permissions in `spec` were checked against the parent's record; whether
+ * a worker may go without a sandbox is decided from that record too, never
+ * from the child's word (`sandboxed` is only a request, honoured for a
+ * parent that itself holds what the root holds). Anything else gets a
+ * sandbox of exactly what it asked for, which needs Deno's worker-options.
+ */
+function grantOf(spec: LaunchSpec, parent: Entry | undefined): ResolvedPermissions | null {
+  const { backend, permissions, sandboxed } = spec.host;
+  if (backend === "subprocess") return permissions;
+  const parentHoldsAll = parent === undefined || parent.permissions === null;
+  if (parentHoldsAll && !sandboxed) return null;
+  // All of everything is what the root holds: a sandbox would change nothing.
+  return grantsEverything(permissions) ? null : permissions;
+}
+
+/**
+ * Checks the host part of a spec a child sent, which becomes a Worker's
+ * options or a `deno run` command line: a memory limit of "64,--flag" would
+ * pass V8 any flag.
+ */
+function checkHostSpec(spec: LaunchSpec): void {
   const { backend, permissions, sandboxed, memoryLimitMb } = spec.host;
+  const why = backend !== "worker" && backend !== "subprocess"
+    ? "its backend is neither worker nor subprocess"
+    : typeof sandboxed !== "boolean"
+    ? "its sandbox flag is not a boolean"
+    : memoryLimitMb !== null && !(Number.isInteger(memoryLimitMb) && memoryLimitMb > 0)
+    ? "its memory limit is not a positive integer"
+    : !isResolvedPermissions(permissions)
+    ? "its permissions are not a permission set"
+    : undefined;
+  if (why) throw new TypeError(`Cannot start ${spec.name} as ${why}`);
+}
+
+/** troupe's own modules, which any process may load: they hold no one's data. */
+const TROUPE = new URL("./", import.meta.url).href;
+const POOL_WORKER = new URL("./_pool_worker.ts", import.meta.url).href;
+
+/**
+ * The modules the root loads, statically, for a child whose entry is
+ * `module`: Deno checks no permission for them, so each must be one the
+ * parent could load itself. A pool worker's generated entry (checked byte
+ * for byte) loads troupe's pool worker and the pool's module.
+ */
+function modulesOf(module: string): string[] {
+  const pooled = pooledModuleOf(module);
+  return pooled === undefined ? [module] : [POOL_WORKER, pooled];
+}
+
+/**
+ * Whether `parent` may have the root load `module` for a child. The root
+ * loads a child's module as part of its static module graph, which Deno
+ * reads without checking permissions (JSON and literal `import()`s in it
+ * included), and for a worker checks the remote imports of that graph
+ * against the program's permissions, not the worker's (denoland/deno#29503):
+ * for a parent without all of read and import, that would read files and
+ * hosts it may not. So such a parent may only use the modules the root
+ * loaded for it or its ancestors (its own code), the main module, and
+ * troupe's own. At run time, a child's imports are held to its own sandbox.
+ */
+function mayLoad(parent: Entry, module: string): boolean {
+  const held = parent.permissions;
+  if (held === null || (held.read === true && held.import === true)) return true;
+  if (parent.modules.has(module)) return true;
+  return URL.canParse(module) && new URL(module).href.startsWith(TROUPE) && module.startsWith(TROUPE);
+}
+
+/** Why a sandboxed process cannot have the root load `module` for its child. */
+function moduleRefused(name: string, module: string, parent: Entry): RangeError {
+  const shown = module.length > 80 ? `${module.slice(0, 77)}...` : module;
+  return new RangeError(
+    `Cannot start ${name} from module ${shown} as its parent ${parent.name} may not load it (its sandbox ` +
+      `denies read or import): start it from a module ${parent.name} was started from or the main module, ` +
+      `or grant ${parent.name} all of read and import`,
+  );
+}
+
+/** Why a sandboxed process's worker child cannot start: the root cannot give it a sandbox. */
+function sandboxUnavailable(name: string, parent: Entry): TypeError {
+  return new TypeError(
+    `Cannot start ${name} as a worker in the sandbox of ${parent.name} without Deno's worker-options ` +
+      "feature (the worker would hold all the program holds): run deno with --unstable-worker-options " +
+      '(or add "unstable": ["worker-options"] to deno.json), or use backend: "subprocess"',
+  );
+}
+
+function startHost(
+  spec: LaunchSpec,
+  id: number,
+  grant: ResolvedPermissions | null,
+  onMessage: (message: FromChild) => void,
+): Host {
+  const { backend, memoryLimitMb } = spec.host;
   const preamble: Preamble = { self: identityOf(spec, id), channel: null };
   const module = spec.entry.kind === "none" ? null : spec.entry.module;
   const name = spec.name;
   if (backend === "subprocess") {
-    return new SubprocessHost(name, onMessage, { preamble, module, permissions, memoryLimitMb });
+    return new SubprocessHost(name, onMessage, { preamble, module, permissions: grant!, memoryLimitMb });
   }
-  // Without the feature, Deno would end the whole program with exit code 70.
-  if (sandboxed && !workerOptionsEnabled()) throw workerSandboxUnavailable();
-  return new WorkerHost(name, onMessage, { preamble, module, permissions: sandboxed ? permissions : null });
+  return new WorkerHost(name, onMessage, { preamble, module, permissions: grant });
 }
 
 /**
@@ -198,12 +312,20 @@ export class Hosting {
     for (const spare of this.#spares.splice(0)) spare.host.stop("kill");
   }
 
-  #takeSpare(spec: LaunchSpec): Spare | undefined {
-    const { backend, sandboxed, memoryLimitMb, permissions } = spec.host;
+  /**
+   * A spare that can become the process `spec` describes, which the root
+   * grants `grant`. A spare holds what the root holds and imports its
+   * target's module dynamically (which needs read permission), so it serves
+   * only a process granted exactly that: never a sandboxed or restricted one.
+   */
+  #takeSpare(spec: LaunchSpec, grant: ResolvedPermissions | null): Spare | undefined {
+    const { backend, sandboxed, memoryLimitMb } = spec.host;
     if (sandboxed || memoryLimitMb !== null) return undefined;
     const at = this.#spares.findIndex((spare) =>
       spare.backend === backend &&
-      (backend === "worker" || JSON.stringify(spare.permissions) === JSON.stringify(permissions))
+      (backend === "subprocess"
+        ? grant !== null && grant.read === true && samePermissions(grant, spare.permissions)
+        : grant === null)
     );
     return at < 0 ? undefined : this.#spares.splice(at, 1)[0];
   }
@@ -214,20 +336,32 @@ export class Hosting {
    * start.
    */
   host(spec: LaunchSpec, owner: number, listener: KidListener): KidHandle {
-    const parent = this.#live.get(owner);
-    const wider = parent &&
-      (parent.permissions
+    const parent = owner === 0 ? undefined : this.#live.get(owner);
+    if (owner !== 0) {
+      // A child's spec is its claim: checked here against the root's record of it.
+      if (!parent) throw new ProcessError(`Cannot start ${spec.name} as its parent has exited`);
+      checkHostSpec(spec);
+      const wider = parent.permissions
         ? exceeds(spec.host.permissions, parent.permissions)
-        : exceedsHeld(spec.host.permissions));
-    if (wider) {
-      throw new RangeError(
-        `Cannot start ${spec.name} with ${wider} as its parent ${parent.name} does not hold it`,
-      );
+        : exceedsHeld(spec.host.permissions);
+      if (wider) {
+        throw new RangeError(
+          `Cannot start ${spec.name} with ${wider} as its parent ${parent.name} does not hold it`,
+        );
+      }
+    }
+    const loads = spec.entry.kind === "none" ? [] : modulesOf(String(spec.entry.module));
+    const refused = parent && loads.find((module) => !mayLoad(parent, module));
+    if (parent && refused !== undefined) throw moduleRefused(spec.name, refused, parent);
+    const grant = grantOf(spec, parent);
+    // Without the feature, Deno would end the whole program with exit code 70.
+    if (spec.host.backend !== "subprocess" && grant !== null && !workerOptionsEnabled()) {
+      throw parent?.permissions ? sandboxUnavailable(spec.name, parent) : workerSandboxUnavailable();
     }
     const id = this.#nextId++;
     const kids = new Map<number, KidHandle>();
-    const spare = this.#takeSpare(spec);
-    const host = spare?.host ?? startHost(spec, id, (message) => this.#onMessage(record, message));
+    const spare = this.#takeSpare(spec, grant);
+    const host = spare?.host ?? startHost(spec, id, grant, (message) => this.#onMessage(record, message));
     if (spare) {
       spare.deliver = (message) => this.#onMessage(record, message);
       host.keepAlive(true);
@@ -247,7 +381,12 @@ export class Hosting {
       launchedAt: performance.now(),
       running: false,
       tid: null,
-      permissions: spec.host.backend === "worker" && !spec.host.sandboxed ? null : spec.host.permissions,
+      permissions: grant,
+      modules: new Set([
+        ...(parent?.modules ?? [spec.mainModule]),
+        ...loads,
+        ...(spec.entry.kind === "none" ? [] : [spec.entry.module]),
+      ]),
     };
     try {
       host.send({

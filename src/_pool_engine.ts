@@ -28,13 +28,13 @@
 
 import { decodeError, type EncodedError } from "./_error_codec.ts";
 import { finishItem, type Prepared } from "./_item_codec.ts";
-import { poolWorker } from "./_pool_worker.ts";
+import { poolWorker, poolWorkerEntry } from "./_pool_worker.ts";
 import type { FunctionKey, PoolOutcome, PoolWorkerSetup } from "./_protocol.ts";
 import { startTimer, stopTimer, type Timer } from "./_duration.ts";
 import { SPIN_MS } from "./_futex.ts";
 import { CLOSED_RING, EMPTY, Ring, RingLockError } from "./_ring.ts";
 import { runtime } from "./_runtime.ts";
-import { ringRef, unserve } from "./_shared.ts";
+import { home, ringRef, unserve } from "./_shared.ts";
 import { annotate } from "./_status.ts";
 import { TaskQueue } from "./_task_queue.ts";
 import { RestartIntensity } from "./_supervision_rules.ts";
@@ -51,9 +51,6 @@ const MAX_DEPTH = 64;
 const FAILED_STARTS = 3;
 /** How many recent task latencies `stats()` keeps. */
 const LATENCIES = 1024;
-/** The module of the workers' target. */
-const WORKER_MODULE = new URL("./_pool_worker.ts", import.meta.url).href;
-
 /** What the engine is made with: the pool's options, checked and with defaults filled in. */
 export interface EngineOptions {
   readonly processes: number;
@@ -219,12 +216,18 @@ export class PoolEngine {
   readonly #allExited = Promise.withResolvers<void>();
   /** Rung by workers after each outcome: [rings, sleepers]. */
   readonly #bell = new Int32Array(new SharedArrayBuffer(8));
+  /**
+   * Whether the workers are isolates of this OS process, sharing its memory:
+   * worker-backend workers of a pool in a subprocess live in the root's.
+   */
+  readonly #sharesMemory: boolean;
   /** Wakes the collector: a worker exited. */
   #poke: (() => void) | undefined;
 
   constructor(options: EngineOptions, errors: EngineErrors) {
     this.options = options;
     this.#errors = errors;
+    this.#sharesMemory = options.backend === "worker" && home.id === 0;
     this.#intensity = new RestartIntensity(options.intensity, options.periodMs, () => performance.now());
     // Made first, started after: a bad option then throws with nothing started.
     const slots = Array.from({ length: options.processes }, () => this.#newSlot());
@@ -354,12 +357,12 @@ export class PoolEngine {
       initializer: options.initializer,
       initargs: options.initargs,
       maxTasks: options.maxTasksPerChild,
-      bell: options.backend === "worker" ? this.#bell.buffer as SharedArrayBuffer : null,
+      bell: this.#sharesMemory ? this.#bell.buffer as SharedArrayBuffer : null,
     };
     const process = new Process({
       target: poolWorker,
       args: [setup],
-      module: WORKER_MODULE,
+      module: poolWorkerEntry(options.module),
       backend: options.backend,
       daemon: true,
       ...(options.permissions ? { permissions: options.permissions } : {}),
@@ -424,7 +427,7 @@ export class PoolEngine {
     const bell = this.#bell;
     while (this.#state === "RUN" || this.#slots.size > 0) {
       const rang = Atomics.load(bell, 0);
-      const remote = this.options.backend === "subprocess" ? [...this.#slots] : [];
+      const remote = this.#sharesMemory ? [] : [...this.#slots];
       const seen = remote.map((slot) => slot.outbox.putCount);
       if (this.#readAll()) continue;
       // Reading the bell costs far less than a wake-up (~25 µs): spin a little first.
@@ -509,7 +512,7 @@ export class PoolEngine {
     // It runs what it took in order, answering each before the next: the
     // first taken task left unanswered is the one it was running. Those after
     // it, in the same batch or never taken, did not start.
-    const confirms = this.options.backend === "subprocess";
+    const confirms = !this.#sharesMemory;
     let running = true;
     for (const task of slot.assigned) {
       if (task.limits) stopTimer(task.limits.timer);
@@ -563,7 +566,7 @@ export class PoolEngine {
 
   /** Frees a dead worker's rings. A subprocess waits on them through this isolate: close them to end that. */
   #release(slot: Slot): void {
-    if (this.options.backend === "subprocess") {
+    if (!this.#sharesMemory) {
       try {
         slot.inbox.close();
         slot.outbox.close();
@@ -578,13 +581,8 @@ export class PoolEngine {
   /** Has the next restart skip creating a process, where this isolate hosts them. */
   #keepSpare(): void {
     if (this.options.permissions || this.options.memoryLimitMb) return;
-    // Both modules a worker loads, so the replacement that claims the spare loads neither on its way up.
-    const preload = `data:text/javascript,${
-      encodeURIComponent(
-        `import ${JSON.stringify(WORKER_MODULE)}; import ${JSON.stringify(this.options.module)};`,
-      )
-    }`;
-    runtime.hosting?.topUp(this.options.backend, 1, preload).catch(() => {});
+    // The module a worker starts on, so the replacement that claims the spare loads nothing on its way up.
+    runtime.hosting?.topUp(this.options.backend, 1, poolWorkerEntry(this.options.module)).catch(() => {});
   }
 
   /** A crash loop: every task not finished fails, and the pool stops. */

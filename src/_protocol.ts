@@ -61,7 +61,11 @@ export interface HostSpec {
   readonly backend: Backend;
   /** Every permission decided; a child never holds more than its parent. */
   readonly permissions: ResolvedPermissions;
-  /** Whether the user asked for a sandbox (a worker then needs Deno's worker-options). */
+  /**
+   * Whether the user asked for a sandbox (a worker then needs Deno's
+   * worker-options). Only a request: the root gives a worker a sandbox
+   * whenever its parent holds less than the root, whatever this says.
+   */
   readonly sandboxed: boolean;
   /** The V8 heap limit of a subprocess, or null for V8's default. */
   readonly memoryLimitMb: number | null;

@@ -816,7 +816,11 @@ function validateOptions<Args extends unknown[]>(options: ProcessOptions<Args>):
   }
   if (permissions !== undefined) {
     validatePermissions(permissions);
-    if (backend !== "subprocess" && !workerOptionsEnabled()) throw workerSandboxUnavailable();
+    // The root hosts every worker and is the one that can tell; a child may
+    // not even be allowed to read the flags (its request is checked there).
+    if (backend !== "subprocess" && runtime.role === "root" && !workerOptionsEnabled()) {
+      throw workerSandboxUnavailable();
+    }
   }
   if (memoryLimitMb !== undefined) {
     if (typeof memoryLimitMb !== "number" || !Number.isInteger(memoryLimitMb) || memoryLimitMb <= 0) {
