@@ -46,8 +46,28 @@ const LOCK_PATIENCE_MS = 2;
 const DEPTH_BUDGET_MS = 2;
 /** The most tasks queued in one worker: enough to keep it busy between the pool's turns. */
 const MAX_DEPTH = 64;
-/** Workers that die before they are ready, in a row, that make the pool give up. */
+/**
+ * Workers that die before they are ready, in a row, that make the pool give
+ * up: their module or initializer fails, or they exit on their own while
+ * starting. One killed from outside while starting is an ordinary crash,
+ * counted against restart intensity only.
+ */
 const FAILED_STARTS = 3;
+/**
+ * Signals a process gets from its own faults (V8's out-of-memory abort is
+ * SIGTRAP): a worker that dies of one while it starts would die the same way
+ * again, as one whose module or initializer fails.
+ */
+const OWN_FAULTS: ReadonlySet<number> = new Set([-4, -5, -6, -7, -8, -11]);
+
+/**
+ * Whether exit code `code` says the worker was killed by a signal from
+ * outside (SIGKILL, SIGTERM...: an operator, the OS's OOM killer): a crash
+ * like any other, not a sign that its start fails.
+ */
+function killedFromOutside(code: number): boolean {
+  return code < 0 && !OWN_FAULTS.has(code);
+}
 /** How many recent task latencies `stats()` keeps. */
 const LATENCIES = 1024;
 /** The module of the workers' target. */
@@ -540,7 +560,7 @@ export class PoolEngine {
       this.#checkAllExited();
       return;
     }
-    if (!slot.ready && !slot.killedByPool) {
+    if (!slot.ready && !slot.killedByPool && !killedFromOutside(code)) {
       if (++this.#failedStarts >= FAILED_STARTS) {
         return this.#breakDown(
           `${FAILED_STARTS} workers in a row exited before they were ready (the last with exit code ${code})`,
