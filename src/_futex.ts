@@ -5,6 +5,8 @@
  * @module
  */
 
+import { hold } from "./_keep_alive.ts";
+
 /**
  * How long a waiter keeps reading a counter before it sleeps on it: a wake-up
  * costs ~25 µs, more than a whole round trip between two spinning isolates.
@@ -22,6 +24,8 @@ export const served = { waits: 0 };
 export interface Deadline {
   readonly until: number;
   readonly signal?: AbortSignal | undefined;
+  /** A wait made for another process (served here), which must not keep the program running. */
+  readonly background?: boolean | undefined;
 }
 
 /**
@@ -48,6 +52,7 @@ export async function waitChange(
     for (let i = 0; i < 64; i++) if (Atomics.load(cells, index) !== seen) return true;
   }
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let release: (() => void) | undefined;
   let onAbort: (() => void) | undefined;
   let woken = false;
   let settled = true;
@@ -67,6 +72,8 @@ export async function waitChange(
       woken = result === "ok";
     })];
     if (until !== Infinity) ended.push(new Promise((resolve) => timer = setTimeout(resolve, ms + 2)));
+    // An endless wait holds the children that could end it (a daemon producer).
+    else if (!deadline.background) release = hold();
     if (signal) {
       ended.push(new Promise((resolve) => onAbort = () => resolve(undefined)));
       signal.addEventListener("abort", onAbort!, { once: true });
@@ -74,6 +81,7 @@ export async function waitChange(
     await Promise.race(ended);
   } finally {
     clearTimeout(timer);
+    release?.();
     if (onAbort) signal!.removeEventListener("abort", onAbort);
     if (waiters !== undefined) Atomics.sub(cells, waiters, 1);
   }

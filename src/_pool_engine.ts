@@ -28,6 +28,7 @@
 
 import { decodeError, type EncodedError } from "./_error_codec.ts";
 import { finishItem, type Prepared } from "./_item_codec.ts";
+import { hold } from "./_keep_alive.ts";
 import { poolWorker } from "./_pool_worker.ts";
 import type { FunctionKey, PoolOutcome, PoolWorkerSetup } from "./_protocol.ts";
 import { SPIN_MS } from "./_futex.ts";
@@ -240,6 +241,14 @@ export class PoolEngine {
   readonly #bell = new Int32Array(new SharedArrayBuffer(8));
   /** Wakes the collector: a worker exited. */
   #poke: (() => void) | undefined;
+  /** Tasks submitted and not settled. */
+  #unsettled = 0;
+  /**
+   * Lets the workers (daemons) go again: held while a task is unsettled or
+   * the workers are on their way out, as someone may await that. An idle
+   * pool nobody awaits does not keep the program running (see `_keep_alive.ts`).
+   */
+  #letGo: (() => void) | undefined;
 
   constructor(options: EngineOptions, errors: EngineErrors) {
     this.options = options;
@@ -297,6 +306,8 @@ export class PoolEngine {
         ? null
         : { timeoutMs, signal, timer: undefined, onAbort: undefined },
     };
+    this.#unsettled++;
+    this.#hold();
     if (signal) {
       if (signal.aborted) return this.#fail(task, signal.reason);
       const onAbort = task.limits!.onAbort = () => this.#cancel(task, signal.reason);
@@ -311,6 +322,7 @@ export class PoolEngine {
   close(): void {
     if (this.#state !== "RUN") return;
     this.#state = "CLOSE";
+    this.#hold();
     this.#retireIfDone();
   }
 
@@ -318,6 +330,7 @@ export class PoolEngine {
   terminate(reason = "Pool terminated before the task finished"): Promise<void> {
     if (this.#state !== "TERMINATE") {
       this.#state = "TERMINATE";
+      this.#hold();
       this.#failAll(() => this.#errors.closed(reason, this.#broken ?? undefined));
       for (const slot of this.#slots) if (slot.exitCode === null) slot.process.terminate();
       this.#checkAllExited();
@@ -617,6 +630,17 @@ export class PoolEngine {
     // A spare kept for restarts would keep the program running, as idle workers do.
     if (this.#restarts > 0) runtime.hosting?.releaseSpares();
     this.#allExited.resolve();
+    this.#hold();
+  }
+
+  /** Holds the program while someone may await this pool, lets it go otherwise. */
+  #hold(): void {
+    const busy = this.#unsettled > 0 || (this.#state !== "RUN" && this.#slots.size > 0);
+    if (busy && !this.#letGo) this.#letGo = hold();
+    else if (!busy && this.#letGo) {
+      this.#letGo();
+      this.#letGo = undefined;
+    }
   }
 
   // Dispatch
@@ -761,6 +785,7 @@ export class PoolEngine {
 
   #settle(task: Task, ok: boolean, value: unknown): void {
     task.settled = true;
+    if (--this.#unsettled === 0) this.#hold();
     const { limits } = task;
     if (limits) {
       clearTimeout(limits.timer);
