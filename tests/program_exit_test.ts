@@ -12,9 +12,13 @@ import { BACKENDS, PATIENCE_MS } from "./_helpers.ts";
 const SCRIPT = new URL("./testdata/exit_rule_script.ts", import.meta.url);
 
 /** Runs the script in `mode`; fails (killing it) if it has not ended by itself within PATIENCE_MS. */
-async function run(backend: string, mode: string): Promise<{ code: number; stdout: string; stderr: string }> {
+async function run(
+  backend: string,
+  mode: string,
+  how = "await",
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", SCRIPT.href, backend, mode],
+    args: ["run", "-A", SCRIPT.href, backend, mode, how],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -77,13 +81,24 @@ for (const backend of BACKENDS) {
     });
   }
 
-  Deno.test(`Program exit: a top-level await on a pool's map or a daemon's join keeps the program running until it is there (${backend})`, async () => {
-    const { code, stdout, stderr } = await run(backend, "await");
-    assert.match(stdout, /map: 300,10\ndaemon said\ndaemon exit code: 0\npids: .*\nmain done/, stderr);
-    assert.equal(stderr, "");
-    assert.equal(code, 0);
-    assert.deepEqual(await gone(pidsOf(stdout)), []);
-  });
+  for (const how of ["await", "then"]) {
+    const where = how === "await" ? "at top level" : "in a callback";
+    Deno.test(`Program exit: waiting ${where} on a pool's map or a daemon's join keeps the program running until it is there (${backend})`, async () => {
+      const { code, stdout, stderr } = await run(backend, "await", how);
+      assert.match(stdout, /map: 300,10\ndaemon said\ndaemon exit code: 0\npids: .*\nmain done/, stderr);
+      assert.equal(stderr, "");
+      assert.equal(code, 0);
+      assert.deepEqual(await gone(pidsOf(stdout)), []);
+    });
+
+    Deno.test(`Program exit: an endless get ${where} waits for a daemon's put (${backend})`, async () => {
+      const { code, stdout, stderr } = await run(backend, "queue", how);
+      assert.match(stdout, /got: late item\npids: .*\nmain done/, stderr);
+      assert.equal(stderr, "");
+      assert.equal(code, 0);
+      assert.deepEqual(await gone(pidsOf(stdout)), []);
+    });
+  }
 
   Deno.test(`Program exit: a forgotten non-daemon Process is waited for, as Python joins it (${backend})`, async () => {
     const { code, stdout, stderr } = await run(backend, "non-daemon");
@@ -91,5 +106,11 @@ for (const backend of BACKENDS) {
     assert.equal(stderr, "");
     assert.equal(code, 0);
     assert.deepEqual(await gone(pidsOf(stdout)), []);
+  });
+
+  Deno.test(`Program exit: a child sees \`self\`, whatever kind of worker runs it (${backend})`, async () => {
+    const { code, stdout, stderr } = await run(backend, "globals");
+    assert.match(stdout, /self: true\n/, stderr);
+    assert.equal(code, 0);
   });
 }

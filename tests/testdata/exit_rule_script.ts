@@ -2,9 +2,9 @@
 // main module (issue 22, item 9). It must end by itself: daemon children,
 // pool workers and a supervisor's children do not keep it running once
 // nothing awaits them; a non-daemon child is waited for, as Python joins it.
-// Arguments: the backend, then the mode. Prints "pids: [...]" (the OS
+// Arguments: the backend, the mode, then "await" (the default) or "then". Prints "pids: [...]" (the OS
 // processes of its children still alive, from ps()) and "main done".
-import { type Backend, Pool, Process, ps, Supervisor } from "../../mod.ts";
+import { type Backend, Pool, Process, ps, Queue, Supervisor } from "../../mod.ts";
 import * as actors from "./actor_targets.ts";
 import * as pools from "./pool_targets.ts";
 
@@ -16,13 +16,24 @@ export async function napThenSay(ms: number, text: string): Promise<void> {
   console.log(text);
 }
 
+/** Puts `item` on `queue` after `ms` ms. */
+export async function putLater(queue: Queue<string>, ms: number, item: string): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  await queue.put(item);
+}
+
+/** Says whether it sees the globals of a Deno worker. */
+export function globals(): void {
+  console.log(`self: ${typeof self !== "undefined" && self === globalThis}`);
+}
+
 /** Runs until it is stopped: an interval keeps its own isolate busy. */
 export function forever(): Promise<void> {
   return new Promise(() => setInterval(() => {}, 1000));
 }
 
-if (import.meta.main) {
-  const [backend, mode] = Deno.args as [Backend, string];
+/** What the program does in `mode`; prints "pids: [...]" and "main done" at its end. */
+async function main(backend: Backend, mode: string): Promise<void> {
   if (mode === "pool-idle" || mode === "pool-mapped") {
     const pool = new Pool({ processes: 2, module: pools.MODULE, backend });
     if (mode === "pool-mapped") console.log(`map: ${await pool.map(pools.square, [1, 2, 3])}`);
@@ -58,6 +69,22 @@ if (import.meta.main) {
     // Python joins a non-daemon child at exit: the program waits for it.
     const p = new Process({ target: napThenSay, args: [300, "child done"], module: MODULE, backend });
     await p.start();
+  } else if (mode === "queue") {
+    // An endless get at top level waits for a daemon's put.
+    const queue = new Queue<string>();
+    const p = new Process({
+      target: putLater,
+      args: [queue, 300, "late item"],
+      module: MODULE,
+      backend,
+      daemon: true,
+    });
+    await p.start();
+    console.log(`got: ${await queue.get()}`);
+  } else if (mode === "globals") {
+    const p = new Process({ target: globals, module: MODULE, backend });
+    await p.start();
+    await p.join();
   } else {
     throw new RangeError(`Unknown mode ${mode}`);
   }
@@ -65,4 +92,14 @@ if (import.meta.main) {
   const pids = (await ps()).map((row) => row.pid).filter((pid) => pid !== Deno.pid);
   console.log(`pids: ${JSON.stringify(pids)}`);
   console.log("main done");
+}
+
+if (import.meta.main) {
+  const [backend, mode, how = "await"] = Deno.args as [Backend, string, string?];
+  // "await": the main module awaits its work (Deno keeps a program with a
+  // pending top-level await running while a worker could settle it); "then":
+  // it does not, and the work goes on in callbacks, which must keep the
+  // program running by themselves.
+  if (how === "await") await main(backend, mode);
+  else main(backend, mode).catch((error) => console.error(error));
 }
