@@ -1,8 +1,10 @@
 /**
- * The entry module of a worker-backend process. Deno drops messages that
- * reach a worker before it has a listener, and tells the parent nothing when
- * a worker ends, so the listener is installed during this module's
- * synchronous evaluation and the exit code is posted before the isolate ends.
+ * The entry module of a worker-backend process, in a web Worker or a
+ * `node:worker_threads` one (both have the same global messaging; see
+ * `_host_worker.ts`). Deno drops messages that reach a worker before it has
+ * a listener, and tells the parent nothing when a worker ends, so the
+ * listener is installed during this module's synchronous evaluation and the
+ * exit code is posted before the isolate ends.
  *
  * @module
  */
@@ -17,6 +19,12 @@ interface WorkerScope {
 }
 
 const scope = globalThis as unknown as WorkerScope;
+
+// A node:worker_threads Worker (what an unsandboxed child runs in) has the
+// web Worker's globals but `self`, which code written for Deno may use.
+if (!("self" in globalThis)) {
+  Object.defineProperty(globalThis, "self", { value: globalThis, writable: true, configurable: true });
+}
 const exit = Deno.exit;
 
 const dispatch = serveChild({

@@ -6,6 +6,7 @@
  */
 
 import { DURATION_RULE, isDuration, showValue, startTimer, stopTimer, type Timer } from "./_duration.ts";
+import { hold } from "./_keep_alive.ts";
 
 /**
  * How long a waiter keeps reading a counter before it sleeps on it: a wake-up
@@ -24,6 +25,8 @@ export const served = { waits: 0 };
 export interface Deadline {
   readonly until: number;
   readonly signal?: AbortSignal | undefined;
+  /** A wait made for another process (served here), which must not keep the program running. */
+  readonly background?: boolean | undefined;
 }
 
 /**
@@ -50,6 +53,7 @@ export async function waitChange(
     for (let i = 0; i < 64; i++) if (Atomics.load(cells, index) !== seen) return true;
   }
   let timer: Timer | undefined;
+  let release: (() => void) | undefined;
   let onAbort: (() => void) | undefined;
   let woken = false;
   let settled = true;
@@ -70,6 +74,9 @@ export async function waitChange(
     })];
     if (until !== Infinity) {
       ended.push(new Promise((resolve) => timer = startTimer(() => resolve(undefined), ms + 2)));
+    } else if (!deadline.background) {
+      // An endless wait holds the children that could end it (a daemon producer).
+      release = hold();
     }
     if (signal) {
       ended.push(new Promise((resolve) => onAbort = () => resolve(undefined)));
@@ -78,6 +85,7 @@ export async function waitChange(
     await Promise.race(ended);
   } finally {
     stopTimer(timer);
+    release?.();
     if (onAbort) signal!.removeEventListener("abort", onAbort);
     if (waiters !== undefined) Atomics.sub(cells, waiters, 1);
   }

@@ -22,8 +22,10 @@ export interface Host {
   /** Ends the process now (or asks it to finish, for "request"); a no-op after exit. */
   stop(how: StopHow): void;
   /**
-   * Whether the process keeps the program running while it lives (a spare
-   * should not). Workers always do: Deno has no way to say otherwise.
+   * Whether the process keeps the program running while it lives (true, the
+   * default), or only while this isolate awaits something (false: a daemon,
+   * a spare; see `_keep_alive.ts`). A sandboxed worker always keeps it
+   * running: Deno has no way to say otherwise.
    */
   keepAlive(held: boolean): void;
 }

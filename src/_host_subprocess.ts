@@ -18,6 +18,7 @@ import { inheritedFlags } from "./_deno_flags.ts";
 import { entryUrl } from "./_entry.ts";
 import { encodeFrame, FrameError, FrameReader, FrameWriter, readFrames } from "./_frame.ts";
 import type { Host } from "./_host.ts";
+import { Liveness } from "./_keep_alive.ts";
 import { permissionFlags, type ResolvedPermissions, withGrants } from "./_permissions.ts";
 import {
   type FromChild,
@@ -166,6 +167,7 @@ export class SubprocessHost implements Host {
   readonly pid: number;
   readonly exited: Promise<number>;
   #child: Deno.ChildProcess;
+  #liveness: Liveness;
   #writer: FrameWriter | undefined;
   /** Frames sent before the child connected. */
   #backlog: Uint8Array[] = [];
@@ -198,8 +200,15 @@ export class SubprocessHost implements Host {
         this.stop("kill");
       },
     });
+    const child = this.#child;
+    const liveness = this.#liveness = new Liveness({
+      ref: () => child.ref(),
+      unref: () => child.unref(),
+      end: () => this.stop("terminate"),
+    });
     this.exited = this.#child.status.then((status) => {
       this.#ended = true;
+      liveness.dispose();
       board.forget(token);
       // Deno reports death by signal N as code 128 + N.
       return status.signal === null ? status.code : -(SIGNALS[status.signal] ?? status.code - 128);
@@ -214,8 +223,7 @@ export class SubprocessHost implements Host {
   }
 
   keepAlive(held: boolean): void {
-    if (held) this.#child.ref();
-    else this.#child.unref();
+    this.#liveness.always = held;
   }
 
   stop(how: StopHow): void {

@@ -1,9 +1,13 @@
 /**
- * The worker backend's host: an isolate (a Deno `Worker`) running the child
- * bootstrap. Deno tells the parent nothing when a worker ends (no exit event,
- * no exit code), so the exit code comes from the bootstrap's own report, from
- * `stop()`, or, as a backstop, from an error event the bootstrap failed to
- * catch.
+ * The worker backend's host: an isolate running the child bootstrap. A child
+ * without a sandbox runs in a `node:worker_threads` Worker, which Deno lets
+ * the parent unref (a daemon must not keep the program running, see
+ * `_keep_alive.ts`) and whose exit it reports; a sandboxed child runs in a
+ * web `Worker`, the only kind on which Deno enforces `deno: { permissions }`
+ * (a node Worker accepts the option and ignores it), and which always keeps
+ * the program running. The exit code comes from the bootstrap's own report,
+ * from `stop()`, or, as a backstop, from an error the bootstrap failed to
+ * catch (or a node Worker's exit event).
  *
  * @module
  */
@@ -11,6 +15,7 @@
 import { entryUrl } from "./_entry.ts";
 import { encodeError } from "./_error_codec.ts";
 import type { Host } from "./_host.ts";
+import { Liveness } from "./_keep_alive.ts";
 import type { ResolvedPermissions } from "./_permissions.ts";
 import {
   type FromChild,
@@ -20,6 +25,7 @@ import {
   TAG,
   type ToChild,
 } from "./_protocol.ts";
+import { Worker as NodeWorker } from "node:worker_threads";
 
 const BOOTSTRAP_URL = new URL("./_child_worker.ts", import.meta.url);
 
@@ -35,11 +41,18 @@ export interface WorkerOptions {
   readonly permissions: ResolvedPermissions | null;
 }
 
+/** What the host needs of either kind of worker. */
+interface Isolate {
+  post(message: ToChild): void;
+  terminate(): void;
+}
+
 /** A process hosted in an isolate of this OS process. */
 export class WorkerHost implements Host {
   readonly pid: number = Deno.pid;
   readonly exited: Promise<number>;
-  #worker: Worker;
+  #isolate: Isolate;
+  #liveness: Liveness;
   #ended = false;
   #resolveExit: (code: number) => void;
 
@@ -48,36 +61,62 @@ export class WorkerHost implements Host {
     const { preamble, module, permissions } = options;
     this.exited = promise;
     this.#resolveExit = resolve;
-    this.#worker = new Worker(entryUrl(BOOTSTRAP_URL, preamble, module), {
-      type: "module",
-      name,
-      // Every key is given: a key left out is denied, not inherited.
-      ...(permissions
-        ? { deno: { permissions: structuredClone(permissions) as Deno.PermissionOptionsObject } }
-        : {}),
-    });
-    // Set in the same tick as the constructor: a message that arrives before
-    // a listener exists is dropped.
-    this.#worker.onmessage = (event: MessageEvent) => {
-      const message = event.data;
+    const entry = entryUrl(BOOTSTRAP_URL, preamble, module);
+    const receive = (message: unknown) => {
       if (!isProtocolMessage<FromChild>(message)) return;
       if (message[TAG] === "exit") this.#end(message.code);
       else onMessage(message);
     };
-    // Without preventDefault an error in a worker kills the whole program.
     // The bootstrap catches its own errors; reaching here means it could not
     // (a module of the entry failed to load), so the child is reported as
     // failed and crashed.
-    this.#worker.onerror = (event: ErrorEvent) => {
-      event.preventDefault();
-      console.error(`Process ${name}:\n${event.message}`);
-      onMessage({ [TAG]: "failed", error: encodeError(new Error(event.message)) });
+    const failed = (message: string) => {
+      console.error(`Process ${name}:\n${message}`);
+      onMessage({ [TAG]: "failed", error: encodeError(new Error(message)) });
       this.#end(1);
     };
+    if (permissions) {
+      const worker = new Worker(entry, {
+        type: "module",
+        name,
+        // Every key is given: a key left out is denied, not inherited.
+        deno: { permissions: structuredClone(permissions) as Deno.PermissionOptionsObject },
+      });
+      // Set in the same tick as the constructor: a message that arrives
+      // before a listener exists is dropped.
+      worker.onmessage = (event: MessageEvent) => receive(event.data);
+      // Without preventDefault an error in a worker kills the whole program.
+      worker.onerror = (event: ErrorEvent) => {
+        event.preventDefault();
+        failed(event.message);
+      };
+      this.#isolate = { post: (message) => worker.postMessage(message), terminate: () => worker.terminate() };
+      // A web Worker has no unref(): it always keeps the program running.
+      this.#liveness = new Liveness({ ref() {}, unref() {} });
+    } else {
+      const worker = new NodeWorker(new URL(entry), { name });
+      worker.on("message", receive);
+      worker.on("error", (error: unknown) => failed(error instanceof Error ? error.message : String(error)));
+      // Its own report came first, unless it could not make one.
+      worker.on("exit", (code: number) => this.#end(code));
+      this.#isolate = {
+        post: (message) => {
+          try {
+            worker.postMessage(message);
+          } catch (error) {
+            // A node Worker throws a plain error where a web Worker throws a DataCloneError.
+            if (error instanceof DOMException || !/could not be cloned/.test(String(error))) throw error;
+            throw new DOMException((error as Error).message, "DataCloneError");
+          }
+        },
+        terminate: () => void worker.terminate().catch(() => {}),
+      };
+      this.#liveness = new Liveness({ ref: () => worker.ref(), unref: () => worker.unref() });
+    }
   }
 
   send(message: ToChild): void {
-    if (!this.#ended) this.#worker.postMessage(message);
+    if (!this.#ended) this.#isolate.post(message);
   }
 
   stop(how: StopHow): void {
@@ -85,15 +124,16 @@ export class WorkerHost implements Host {
     else this.#end(STOP_CODES[how]);
   }
 
-  keepAlive(_held: boolean): void {
-    // A Worker has no unref(): it always keeps the program running.
+  keepAlive(held: boolean): void {
+    this.#liveness.always = held;
   }
 
   #end(code: number): void {
     if (this.#ended) return;
     this.#ended = true;
+    this.#liveness.dispose();
     // Also after a reported exit: a worker handle keeps the program alive.
-    this.#worker.terminate();
+    this.#isolate.terminate();
     this.#resolveExit(code);
   }
 }

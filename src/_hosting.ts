@@ -362,10 +362,9 @@ export class Hosting {
     const kids = new Map<number, KidHandle>();
     const spare = this.#takeSpare(spec, grant);
     const host = spare?.host ?? startHost(spec, id, grant, (message) => this.#onMessage(record, message));
-    if (spare) {
-      spare.deliver = (message) => this.#onMessage(record, message);
-      host.keepAlive(true);
-    }
+    if (spare) spare.deliver = (message) => this.#onMessage(record, message);
+    // A daemon keeps the program running only while something awaits it (Python ends it at exit).
+    host.keepAlive(!spec.daemon);
     const record: Entry = {
       id,
       name: spec.name,
@@ -453,6 +452,11 @@ export class Hosting {
     if (id === 0) return new Promise(() => {});
     const watched = this.#live.get(id);
     return watched ? watched.host.exited : Promise.resolve(null);
+  }
+
+  /** Whether process `id` keeps the program running while nothing awaits it (`Host.keepAlive`). */
+  keepAlive(id: number, held: boolean): void {
+    this.#live.get(id)?.host.keepAlive(held);
   }
 
   /** Every live process, oldest first. */

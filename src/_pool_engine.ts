@@ -28,6 +28,7 @@
 
 import { decodeError, type EncodedError } from "./_error_codec.ts";
 import { finishItem, type Prepared } from "./_item_codec.ts";
+import { hold } from "./_keep_alive.ts";
 import { poolWorker, poolWorkerEntry } from "./_pool_worker.ts";
 import type { FunctionKey, PoolOutcome, PoolWorkerSetup } from "./_protocol.ts";
 import { startTimer, stopTimer, type Timer } from "./_duration.ts";
@@ -47,8 +48,28 @@ const LOCK_PATIENCE_MS = 2;
 const DEPTH_BUDGET_MS = 2;
 /** The most tasks queued in one worker: enough to keep it busy between the pool's turns. */
 const MAX_DEPTH = 64;
-/** Workers that die before they are ready, in a row, that make the pool give up. */
+/**
+ * Workers that die before they are ready, in a row, that make the pool give
+ * up: their module or initializer fails, or they exit on their own while
+ * starting. One killed from outside while starting is an ordinary crash,
+ * counted against restart intensity only.
+ */
 const FAILED_STARTS = 3;
+/**
+ * Signals a process gets from its own faults (V8's out-of-memory abort is
+ * SIGTRAP): a worker that dies of one while it starts would die the same way
+ * again, as one whose module or initializer fails.
+ */
+const OWN_FAULTS: ReadonlySet<number> = new Set([-4, -5, -6, -7, -8, -11]);
+
+/**
+ * Whether exit code `code` says the worker was killed by a signal from
+ * outside (SIGKILL, SIGTERM...: an operator, the OS's OOM killer): a crash
+ * like any other, not a sign that its start fails.
+ */
+function killedFromOutside(code: number): boolean {
+  return code < 0 && !OWN_FAULTS.has(code);
+}
 /** How many recent task latencies `stats()` keeps. */
 const LATENCIES = 1024;
 /** What the engine is made with: the pool's options, checked and with defaults filled in. */
@@ -223,6 +244,14 @@ export class PoolEngine {
   readonly #sharesMemory: boolean;
   /** Wakes the collector: a worker exited. */
   #poke: (() => void) | undefined;
+  /** Tasks submitted and not settled. */
+  #unsettled = 0;
+  /**
+   * Lets the workers (daemons) go again: held while a task is unsettled or
+   * the workers are on their way out, as someone may await that. An idle
+   * pool nobody awaits does not keep the program running (see `_keep_alive.ts`).
+   */
+  #letGo: (() => void) | undefined;
 
   constructor(options: EngineOptions, errors: EngineErrors) {
     this.options = options;
@@ -281,6 +310,8 @@ export class PoolEngine {
         ? null
         : { timeoutMs, signal, timer: undefined, onAbort: undefined },
     };
+    this.#unsettled++;
+    this.#hold();
     if (signal) {
       if (signal.aborted) return this.#fail(task, signal.reason);
       const onAbort = task.limits!.onAbort = () => this.#cancel(task, signal.reason);
@@ -295,6 +326,7 @@ export class PoolEngine {
   close(): void {
     if (this.#state !== "RUN") return;
     this.#state = "CLOSE";
+    this.#hold();
     this.#retireIfDone();
   }
 
@@ -302,6 +334,7 @@ export class PoolEngine {
   terminate(reason = "Pool terminated before the task finished"): Promise<void> {
     if (this.#state !== "TERMINATE") {
       this.#state = "TERMINATE";
+      this.#hold();
       this.#failAll(() => this.#errors.closed(reason, this.#broken ?? undefined));
       for (const slot of this.#slots) if (slot.exitCode === null) slot.process.terminate();
       this.#checkAllExited();
@@ -544,7 +577,7 @@ export class PoolEngine {
       this.#checkAllExited();
       return;
     }
-    if (!slot.ready && !slot.killedByPool) {
+    if (!slot.ready && !slot.killedByPool && !killedFromOutside(code)) {
       if (++this.#failedStarts >= FAILED_STARTS) {
         return this.#breakDown(
           `${FAILED_STARTS} workers in a row exited before they were ready (the last with exit code ${code})`,
@@ -596,6 +629,17 @@ export class PoolEngine {
     // A spare kept for restarts would keep the program running, as idle workers do.
     if (this.#restarts > 0) runtime.hosting?.releaseSpares();
     this.#allExited.resolve();
+    this.#hold();
+  }
+
+  /** Holds the program while someone may await this pool, lets it go otherwise. */
+  #hold(): void {
+    const busy = this.#unsettled > 0 || (this.#state !== "RUN" && this.#slots.size > 0);
+    if (busy && !this.#letGo) this.#letGo = hold();
+    else if (!busy && this.#letGo) {
+      this.#letGo();
+      this.#letGo = undefined;
+    }
   }
 
   // Dispatch
@@ -740,6 +784,7 @@ export class PoolEngine {
 
   #settle(task: Task, ok: boolean, value: unknown): void {
     task.settled = true;
+    if (--this.#unsettled === 0) this.#hold();
     const { limits } = task;
     if (limits) {
       stopTimer(limits.timer);

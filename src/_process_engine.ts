@@ -12,6 +12,7 @@
 
 import { decodeError } from "./_error_codec.ts";
 import { findUncloneable } from "./_clone_path.ts";
+import { holdWhile } from "./_keep_alive.ts";
 import type { KidHandle } from "./_hosting.ts";
 import type { EntrySpec, HostSpec, KidEvent, LaunchSpec, StopHow } from "./_protocol.ts";
 import { runtime } from "./_runtime.ts";
@@ -204,7 +205,8 @@ export class ProcessEngine {
     }
     this.#status = "started";
     runtime.children.add(this);
-    return startup.promise;
+    // Awaited, it keeps the program running even for a daemon (see `_keep_alive.ts`).
+    return holdWhile(startup.promise);
   }
 
   /** Resolves when the process ends or `timeoutMs` passes; never rejects on timeout, as in Python. */
@@ -222,11 +224,11 @@ export class ProcessEngine {
     } catch (error) {
       return Promise.reject(error);
     }
-    return waitFor(
+    return holdWhile(waitFor(
       this.role === "parent" ? runtime.parentExit.promise : this.#exit!.promise,
       timeoutMs,
       signal,
-    );
+    ));
   }
 
   /** Sends SIGTERM or SIGKILL in Python's terms; a no-op once the process has exited. */

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { holdWhile } from "./_keep_alive.ts";
 import { decodeError, type EncodedError, encodeError } from "./_error_codec.ts";
 import type { Prepared, Taken } from "./_item_codec.ts";
 import { served } from "./_futex.ts";
@@ -81,6 +82,8 @@ function statOf(ring: Ring): RingStat {
 const deadline = (timeoutMs: number | null, signal: AbortSignal) => ({
   until: timeoutMs === null ? Infinity : performance.now() + Math.max(0, timeoutMs),
   signal,
+  // Made for the caller: whether the program waits is the caller's business.
+  background: true,
 });
 
 /** Waits at the home that callers may cancel, by caller and call. */
@@ -218,6 +221,8 @@ export function callRing(
   signal?.throwIfAborted();
   const ref = nextRef++;
   const { promise, resolve } = Promise.withResolvers<RingReply>();
+  // The answer comes from a child: awaited, it holds the children (see `_keep_alive.ts`).
+  holdWhile(promise);
   waiting.set(ref, resolve);
   sender(ref, home, call);
   const onAbort = () => sender!(nextRef++, home, { op: "cancel", ref });

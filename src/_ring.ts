@@ -23,6 +23,7 @@
  */
 
 import { type Deadline, served, SPIN_MS, wake } from "./_futex.ts";
+import { hold } from "./_keep_alive.ts";
 import { maxEncodedBytes, type Prepared, takeItem, type Taken, writeItem } from "./_item_codec.ts";
 
 // The header: int32 slots in 64-byte lines, so that a producer and a
@@ -474,6 +475,7 @@ export class Ring {
       for (let i = 0; i < 64; i++) if (Atomics.load(h, seq) !== seen) return true;
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let release: (() => void) | undefined;
     let onAbort: (() => void) | undefined;
     Atomics.add(h, waiters, 1);
     try {
@@ -490,6 +492,8 @@ export class Ring {
         // (nothing else could end it), so it has none.
         const woken: Promise<unknown>[] = [waiting.value];
         if (until !== Infinity) woken.push(new Promise((resolve) => timer = setTimeout(resolve, ms)));
+        // It holds the children that could end it, though (a daemon producer).
+        else if (!deadline.background) release = hold();
         if (signal) {
           woken.push(new Promise((_, reject) => onAbort = () => reject(signal.reason)));
           signal.addEventListener("abort", onAbort!, { once: true });
@@ -498,6 +502,7 @@ export class Ring {
       }
     } finally {
       clearTimeout(timer);
+      release?.();
       if (onAbort) signal!.removeEventListener("abort", onAbort);
       Atomics.sub(h, waiters, 1);
     }

@@ -29,13 +29,16 @@ export interface ShutdownOptions {
  * Python's exit handler, run on demand: terminates this process's daemon
  * children and waits for the others.
  *
- * Python runs this when the main module finishes. Deno gives no hook for
- * that while workers are alive (a live worker keeps the program running, and
- * no exit event fires), so in the main module call it where your program is
- * done. Without it, non-daemon children are still waited for (Deno does not
- * exit while they run) but daemon children keep the program alive until they
- * finish. `Deno.exit()` ends every child at once. In a child, troupe runs
- * this by itself after the target returns, as Python does.
+ * Python runs this when the main module finishes, and so, nearly, does
+ * troupe without it: non-daemon children keep the program running until they
+ * end, while daemon children, pool workers and a supervisor's children keep
+ * it running only while the main module awaits something (a `join()`, a
+ * pool's task, a queue) and end with it. Two differences remain, which
+ * `shutdown()` settles: the daemons are ended after the non-daemon children,
+ * not before, and a daemon in a sandboxed worker (a web Worker, which Deno
+ * cannot unref) keeps the program running until it finishes. `Deno.exit()`
+ * ends every child at once. In a child, troupe runs this by itself after the
+ * target returns, as Python does.
  *
  * In the main module it also handles orphans: processes whose parent was
  * terminated while they ran. Python leaves them running as OS processes of

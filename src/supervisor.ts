@@ -23,6 +23,7 @@ import {
 import { ProcessError } from "./errors.ts";
 import { type Backend, Process, type ProcessPermissions, requestStop } from "./process.ts";
 import { Queue } from "./queue.ts";
+import { holdWhile } from "./_keep_alive.ts";
 import { runtime } from "./_runtime.ts";
 import { isDuration, sleep } from "./_duration.ts";
 import { annotate } from "./_status.ts";
@@ -245,7 +246,8 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
    * ```
    */
   get done(): Promise<void> {
-    return this.#done.promise;
+    // Awaited, it keeps the program running: the children would not (see `#launch`).
+    return holdWhile(this.#done.promise);
   }
 
   /**
@@ -609,6 +611,8 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
     child.startedAt = performance.now();
     try {
       const started = process.start();
+      // The children serve whoever asks: they do not keep the program running while nothing awaits them.
+      runtime.hosting?.keepAlive(process.ref().id, false);
       process.exited.then((code) => this.#exited(child, process, code));
       await started;
     } catch (error) {

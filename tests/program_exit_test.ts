@@ -1,0 +1,116 @@
+/**
+ * A program ends when its main module is done (issue 22, item 9), as in
+ * Python: a forgotten pool, a supervisor's children and a daemon child do not
+ * keep it running, and end with it; a non-daemon child is waited for; and
+ * what the main module awaits at top level (a map, a join) keeps it running
+ * until it is there.
+ */
+
+import assert from "node:assert/strict";
+import { BACKENDS, PATIENCE_MS } from "./_helpers.ts";
+
+const SCRIPT = new URL("./testdata/exit_rule_script.ts", import.meta.url);
+
+/** Runs the script in `mode`; fails (killing it) if it has not ended by itself within PATIENCE_MS. */
+async function run(
+  backend: string,
+  mode: string,
+  how = "await",
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", SCRIPT.href, backend, mode, how],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+    signal: AbortSignal.timeout(PATIENCE_MS),
+  }).output().catch((error) => {
+    throw new Error(`The program did not end within ${PATIENCE_MS} ms`, { cause: error });
+  });
+  const decoder = new TextDecoder();
+  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+}
+
+/** Whether OS process `pid` still runs (a zombie has ended). */
+function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z /.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Waits, up to 5 s, for `pids` to be gone: the program sent them SIGTERM as
+ * it ended (a subprocess also exits when its channel closes), and the OS
+ * reaps them shortly after. An outside event with no notice to await.
+ */
+async function gone(pids: readonly number[]): Promise<number[]> {
+  const until = performance.now() + 5_000;
+  let left = pids.filter(running);
+  while (left.length > 0 && performance.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    left = left.filter(running);
+  }
+  return left;
+}
+
+/** The pids the script printed, and that they were alive then. */
+function pidsOf(stdout: string): number[] {
+  const line = stdout.match(/^pids: (.*)$/m);
+  assert.ok(line, `no pids line in ${stdout}`);
+  return JSON.parse(line[1]!) as number[];
+}
+
+for (const backend of BACKENDS) {
+  const cases: [mode: string, what: string, expect: RegExp, children: number][] = [
+    ["pool-idle", "a forgotten idle Pool", /main done/, 2],
+    ["pool-mapped", "a Pool forgotten after a map", /map: 1,4,9\npids: .*\nmain done/, 2],
+    ["supervisor", "a forgotten Supervisor with running children", /ask: 2\npids: .*\nmain done/, 2],
+    ["daemon", "a forgotten daemon Process", /main done/, 1],
+  ];
+  for (const [mode, what, expect, children] of cases) {
+    Deno.test(`Program exit: ${what} does not keep the program running; its children end (${backend})`, async () => {
+      const { code, stdout, stderr } = await run(backend, mode);
+      assert.match(stdout, expect, stderr);
+      assert.equal(stderr, "");
+      assert.equal(code, 0, stdout);
+      const pids = pidsOf(stdout);
+      assert.equal(pids.length, backend === "subprocess" ? children : 0, `pids ${pids}`);
+      assert.deepEqual(await gone(pids), [], "children left alive");
+    });
+  }
+
+  for (const how of ["await", "then"]) {
+    const where = how === "await" ? "at top level" : "in a callback";
+    Deno.test(`Program exit: waiting ${where} on a pool's map or a daemon's join keeps the program running until it is there (${backend})`, async () => {
+      const { code, stdout, stderr } = await run(backend, "await", how);
+      assert.match(stdout, /map: 300,10\ndaemon said\ndaemon exit code: 0\npids: .*\nmain done/, stderr);
+      assert.equal(stderr, "");
+      assert.equal(code, 0);
+      assert.deepEqual(await gone(pidsOf(stdout)), []);
+    });
+
+    Deno.test(`Program exit: an endless get ${where} waits for a daemon's put (${backend})`, async () => {
+      const { code, stdout, stderr } = await run(backend, "queue", how);
+      assert.match(stdout, /got: late item\npids: .*\nmain done/, stderr);
+      assert.equal(stderr, "");
+      assert.equal(code, 0);
+      assert.deepEqual(await gone(pidsOf(stdout)), []);
+    });
+  }
+
+  Deno.test(`Program exit: a forgotten non-daemon Process is waited for, as Python joins it (${backend})`, async () => {
+    const { code, stdout, stderr } = await run(backend, "non-daemon");
+    assert.match(stdout, /main done\nchild done/, stderr);
+    assert.equal(stderr, "");
+    assert.equal(code, 0);
+    assert.deepEqual(await gone(pidsOf(stdout)), []);
+  });
+
+  Deno.test(`Program exit: a child sees \`self\`, whatever kind of worker runs it (${backend})`, async () => {
+    const { code, stdout, stderr } = await run(backend, "globals");
+    assert.match(stdout, /self: true\n/, stderr);
+    assert.equal(code, 0);
+  });
+}

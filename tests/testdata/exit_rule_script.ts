@@ -1,0 +1,105 @@
+// A program that forgets what it started, or awaits it, then returns from its
+// main module (issue 22, item 9). It must end by itself: daemon children,
+// pool workers and a supervisor's children do not keep it running once
+// nothing awaits them; a non-daemon child is waited for, as Python joins it.
+// Arguments: the backend, the mode, then "await" (the default) or "then". Prints "pids: [...]" (the OS
+// processes of its children still alive, from ps()) and "main done".
+import { type Backend, Pool, Process, ps, Queue, Supervisor } from "../../mod.ts";
+import * as actors from "./actor_targets.ts";
+import * as pools from "./pool_targets.ts";
+
+const MODULE = import.meta.url;
+
+/** Runs (a ref'd timer) for `ms` ms, then prints `text`. */
+export async function napThenSay(ms: number, text: string): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  console.log(text);
+}
+
+/** Puts `item` on `queue` after `ms` ms. */
+export async function putLater(queue: Queue<string>, ms: number, item: string): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  await queue.put(item);
+}
+
+/** Says whether it sees the globals of a Deno worker. */
+export function globals(): void {
+  console.log(`self: ${typeof self !== "undefined" && self === globalThis}`);
+}
+
+/** Runs until it is stopped: an interval keeps its own isolate busy. */
+export function forever(): Promise<void> {
+  return new Promise(() => setInterval(() => {}, 1000));
+}
+
+/** What the program does in `mode`; prints "pids: [...]" and "main done" at its end. */
+async function main(backend: Backend, mode: string): Promise<void> {
+  if (mode === "pool-idle" || mode === "pool-mapped") {
+    const pool = new Pool({ processes: 2, module: pools.MODULE, backend });
+    if (mode === "pool-mapped") console.log(`map: ${await pool.map(pools.square, [1, 2, 3])}`);
+    else await pool.apply(pools.square, [0]);
+  } else if (mode === "supervisor") {
+    const sup = new Supervisor({
+      children: [
+        { id: "counter", target: actors.counter, module: actors.MODULE, backend },
+        { id: "forever", target: forever, module: MODULE, backend },
+      ],
+    });
+    await sup.start();
+    sup.ref("counter").tell(2);
+    console.log(`ask: ${await sup.ref("counter").ask("get")}`);
+  } else if (mode === "daemon") {
+    const p = new Process({ target: forever, module: MODULE, backend, daemon: true });
+    await p.start();
+  } else if (mode === "await") {
+    // Awaited at top level, a pool's tasks and a daemon's join keep the program running.
+    const pool = new Pool({ processes: 1, module: pools.MODULE, backend });
+    console.log(`map: ${await pool.map(pools.sleepyEcho, [300, 10])}`);
+    const p = new Process({
+      target: napThenSay,
+      args: [300, "daemon said"],
+      module: MODULE,
+      backend,
+      daemon: true,
+    });
+    p.start();
+    await p.join();
+    console.log(`daemon exit code: ${p.exitCode}`);
+  } else if (mode === "non-daemon") {
+    // Python joins a non-daemon child at exit: the program waits for it.
+    const p = new Process({ target: napThenSay, args: [300, "child done"], module: MODULE, backend });
+    await p.start();
+  } else if (mode === "queue") {
+    // An endless get at top level waits for a daemon's put.
+    const queue = new Queue<string>();
+    const p = new Process({
+      target: putLater,
+      args: [queue, 300, "late item"],
+      module: MODULE,
+      backend,
+      daemon: true,
+    });
+    await p.start();
+    console.log(`got: ${await queue.get()}`);
+  } else if (mode === "globals") {
+    const p = new Process({ target: globals, module: MODULE, backend });
+    await p.start();
+    await p.join();
+  } else {
+    throw new RangeError(`Unknown mode ${mode}`);
+  }
+  // Every OS process of ours still alive (a worker's is this one).
+  const pids = (await ps()).map((row) => row.pid).filter((pid) => pid !== Deno.pid);
+  console.log(`pids: ${JSON.stringify(pids)}`);
+  console.log("main done");
+}
+
+if (import.meta.main) {
+  const [backend, mode, how = "await"] = Deno.args as [Backend, string, string?];
+  // "await": the main module awaits its work (Deno keeps a program with a
+  // pending top-level await running while a worker could settle it); "then":
+  // it does not, and the work goes on in callbacks, which must keep the
+  // program running by themselves.
+  if (how === "await") await main(backend, mode);
+  else main(backend, mode).catch((error) => console.error(error));
+}
