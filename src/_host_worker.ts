@@ -1,11 +1,12 @@
 /**
- * The worker backend's host: an isolate running the child bootstrap. A child
- * without a sandbox runs in a `node:worker_threads` Worker, which Deno lets
- * the parent unref (a daemon must not keep the program running, see
- * `_keep_alive.ts`) and whose exit it reports; a sandboxed child runs in a
- * web `Worker`, the only kind on which Deno enforces `deno: { permissions }`
- * (a node Worker accepts the option and ignores it), and which always keeps
- * the program running. The exit code comes from the bootstrap's own report,
+ * The worker backend's host: an isolate running the child bootstrap. A daemon
+ * or spare without a sandbox runs in a `node:worker_threads` Worker, which
+ * Deno lets the parent unref (a daemon must not keep the program running, see
+ * `_keep_alive.ts`) and whose exit it reports. Every other child runs in a web
+ * `Worker`, which starts in about half the time and always keeps the program
+ * running (a non-daemon child should); it is also the only kind on which Deno
+ * enforces `deno: { permissions }` (a node Worker accepts the option and
+ * ignores it), so a sandboxed daemon keeps the program running too. The exit code comes from the bootstrap's own report,
  * from `stop()`, or, as a backstop, from an error the bootstrap failed to
  * catch (or a node Worker's exit event).
  *
@@ -39,6 +40,12 @@ export interface WorkerOptions {
   readonly module: string | null;
   /** A sandbox, which needs Deno's worker-options feature; null inherits the parent's permissions. */
   readonly permissions: ResolvedPermissions | null;
+  /**
+   * Whether the program may end while the process runs (a daemon, a spare):
+   * only a node Worker can be let go. The others get a web Worker, which
+   * starts in about half the time.
+   */
+  readonly detachable: boolean;
 }
 
 /** What the host needs of either kind of worker. */
@@ -58,7 +65,7 @@ export class WorkerHost implements Host {
 
   constructor(name: string, onMessage: (message: FromChild) => void, options: WorkerOptions) {
     const { promise, resolve } = Promise.withResolvers<number>();
-    const { preamble, module, permissions } = options;
+    const { preamble, module, permissions, detachable } = options;
     this.exited = promise;
     this.#resolveExit = resolve;
     const entry = entryUrl(BOOTSTRAP_URL, preamble, module);
@@ -75,12 +82,14 @@ export class WorkerHost implements Host {
       onMessage({ [TAG]: "failed", error: encodeError(new Error(message)) });
       this.#end(1);
     };
-    if (permissions) {
+    if (permissions || !detachable) {
       const worker = new Worker(entry, {
         type: "module",
         name,
         // Every key is given: a key left out is denied, not inherited.
-        deno: { permissions: structuredClone(permissions) as Deno.PermissionOptionsObject },
+        ...(permissions
+          ? { deno: { permissions: structuredClone(permissions) as Deno.PermissionOptionsObject } }
+          : {}),
       });
       // Set in the same tick as the constructor: a message that arrives
       // before a listener exists is dropped.

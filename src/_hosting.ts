@@ -208,7 +208,7 @@ function startHost(
   if (backend === "subprocess") {
     return new SubprocessHost(name, onMessage, { preamble, module, permissions: grant!, memoryLimitMb });
   }
-  return new WorkerHost(name, onMessage, { preamble, module, permissions: grant });
+  return new WorkerHost(name, onMessage, { preamble, module, permissions: grant, detachable: spec.daemon });
 }
 
 /**
@@ -282,7 +282,7 @@ export class Hosting {
           permissions: spare.permissions,
           memoryLimitMb: null,
         })
-        : new WorkerHost("spare", onMessage, { preamble, module: null, permissions: null });
+        : new WorkerHost("spare", onMessage, { preamble, module: null, permissions: null, detachable: true });
       spare.host.exited.then(() => {
         this.#spares = this.#spares.filter((s) => s !== spare);
         loaded.resolve();
