@@ -208,7 +208,8 @@ function startHost(
   if (backend === "subprocess") {
     return new SubprocessHost(name, onMessage, { preamble, module, permissions: grant!, memoryLimitMb });
   }
-  return new WorkerHost(name, onMessage, { preamble, module, permissions: grant, detachable: spec.daemon });
+  const detachable = spec.daemon || spec.detached;
+  return new WorkerHost(name, onMessage, { preamble, module, permissions: grant, detachable });
 }
 
 /**
@@ -364,7 +365,7 @@ export class Hosting {
     const host = spare?.host ?? startHost(spec, id, grant, (message) => this.#onMessage(record, message));
     if (spare) spare.deliver = (message) => this.#onMessage(record, message);
     // A daemon keeps the program running only while something awaits it (Python ends it at exit).
-    host.keepAlive(!spec.daemon);
+    host.keepAlive(!(spec.daemon || spec.detached));
     const record: Entry = {
       id,
       name: spec.name,
@@ -452,11 +453,6 @@ export class Hosting {
     if (id === 0) return new Promise(() => {});
     const watched = this.#live.get(id);
     return watched ? watched.host.exited : Promise.resolve(null);
-  }
-
-  /** Whether process `id` keeps the program running while nothing awaits it (`Host.keepAlive`). */
-  keepAlive(id: number, held: boolean): void {
-    this.#live.get(id)?.host.keepAlive(held);
   }
 
   /** Every live process, oldest first. */

@@ -49,6 +49,8 @@ export class ProcessEngine {
   name: string;
   identity: readonly number[];
   #daemon: boolean;
+  /** The program may end while it runs (a supervisor's child); see `LaunchSpec.detached`. */
+  detached = false;
   #pid: number | null;
   /** The root-wide id (-1 until a child is spawned). */
   #id: number;
@@ -183,6 +185,7 @@ export class ProcessEngine {
       name: this.name,
       identity: this.identity,
       daemon: this.#daemon,
+      detached: this.detached,
       // Queues, pipe ends and mailboxes cross by reference, everything else by copy.
       entry: reduce(entry ?? { kind: "none" }),
       args: reduce(args),

@@ -78,6 +78,11 @@ export interface LaunchSpec {
   /** Python's `_identity`: `[1]` for "Process-1", `[1, 2]` for its second child. */
   readonly identity: readonly number[];
   readonly daemon: boolean;
+  /**
+   * Whether the program may end while this process runs, as it may with a
+   * daemon: a supervisor's children, which serve whoever asks.
+   */
+  readonly detached: boolean;
   readonly entry: EntrySpec;
   readonly args: readonly unknown[];
   /** The root's main module: the default place to look for targets, in every generation. */

@@ -150,6 +150,19 @@ const OPTION_NAMES = new Set([
 
 /** Asks a child to finish (set in Process's static block, which may read `#engine`). */
 let requestStopOf: (process: Process) => void;
+/** Marks a child the program need not wait for (set in Process's static block). */
+let detachOf: (process: Process) => void;
+
+/**
+ * Lets the program end while a child not yet started runs, as it may with a
+ * daemon, without the daemon's other rules (it may have children): for a
+ * supervisor's children, which serve whoever asks.
+ *
+ * @internal
+ */
+export function detach(process: Process): void {
+  detachOf(process);
+}
 
 /**
  * Asks a started child to finish: its `serve()` loops return with reason
@@ -272,6 +285,7 @@ export class Process<Args extends unknown[] = unknown[]> {
 
   static {
     requestStopOf = (process) => process.#engine.stop("request");
+    detachOf = (process) => process.#engine.detached = true;
   }
 
   /**

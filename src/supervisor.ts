@@ -21,7 +21,7 @@ import {
   validateFlags,
 } from "./_supervision_rules.ts";
 import { ProcessError } from "./errors.ts";
-import { type Backend, Process, type ProcessPermissions, requestStop } from "./process.ts";
+import { type Backend, detach, Process, type ProcessPermissions, requestStop } from "./process.ts";
 import { Queue } from "./queue.ts";
 import { holdWhile } from "./_keep_alive.ts";
 import { runtime } from "./_runtime.ts";
@@ -610,9 +610,9 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
     child.state = "running";
     child.startedAt = performance.now();
     try {
-      const started = process.start();
       // The children serve whoever asks: they do not keep the program running while nothing awaits them.
-      runtime.hosting?.keepAlive(process.ref().id, false);
+      detach(process);
+      const started = process.start();
       process.exited.then((code) => this.#exited(child, process, code));
       await started;
     } catch (error) {
