@@ -120,7 +120,9 @@ async function deliverChallenge(conn: Deno.Conn, key: CryptoKey, peer: Peer): Pr
 async function answerChallenge(conn: Deno.Conn, key: CryptoKey, peer: Peer): Promise<void> {
   const challenge = await receive(conn);
   if (!startsWith(challenge, CHALLENGE + DIGEST)) {
-    throw new AuthenticationError(`Cannot authenticate as the peer sent no challenge: it is not ${peer.what}`);
+    throw new AuthenticationError(
+      `Cannot authenticate as the peer sent no challenge: it is not ${peer.what}`,
+    );
   }
   const signed = await crypto.subtle.sign("HMAC", key, challenge.subarray(CHALLENGE.length));
   await send(conn, new Uint8Array([...encoder.encode(DIGEST), ...new Uint8Array(signed)]));

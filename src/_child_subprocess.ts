@@ -36,7 +36,9 @@ function readChannelKey(): Uint8Array {
       length += n;
     }
   } catch (error) {
-    console.error(`troupe: Cannot read this child's channel key from stdin (${(error as Error).message}); exiting`);
+    console.error(
+      `troupe: Cannot read this child's channel key from stdin (${(error as Error).message}); exiting`,
+    );
     exit(1);
   }
   if (length !== CHANNEL_KEY_BYTES) {

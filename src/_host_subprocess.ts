@@ -23,7 +23,14 @@ import { entryUrl } from "./_entry.ts";
 import { encodeFrame, FrameError, FrameWriter, readFrames } from "./_frame.ts";
 import type { Host } from "./_host.ts";
 import { permissionFlags, type ResolvedPermissions, withGrants } from "./_permissions.ts";
-import { type FromChild, isProtocolMessage, type Preamble, type StopHow, TAG, type ToChild } from "./_protocol.ts";
+import {
+  type FromChild,
+  isProtocolMessage,
+  type Preamble,
+  type StopHow,
+  TAG,
+  type ToChild,
+} from "./_protocol.ts";
 import { AuthenticationError } from "./errors.ts";
 
 const BOOTSTRAP_URL = new URL("./_child_subprocess.ts", import.meta.url);
