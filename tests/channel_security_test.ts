@@ -128,9 +128,28 @@ async function connectSilently(port: number, count: number): Promise<Deno.TcpCon
 
 // ---- item 2: the channel's secret is not in argv, and both ends prove they know it --------------------
 
-test("a child's command line and environment hold no secret: not its channel key, not a Manager's authkey", async () => {
+/** The pids of this program's own child processes. */
+function childPids(): number[] {
+  const pids: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      // The ppid is the second field after the command name, which ends at the last ")".
+      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === Deno.pid) {
+        pids.push(Number(entry.name));
+      }
+    } catch {
+      // Gone in the meantime.
+    }
+  }
+  return pids;
+}
+
+test("no command line or environment holds a secret: not a child's channel key, not a Manager's authkey", async () => {
   const authkey = "the manager's authkey, in a test";
-  await using manager = await new Manager({ authkey }).start();
+  // A subprocess manager is given its key too, and a child with a proxy holds it.
+  await using manager = await new Manager({ authkey, backend }).start();
   const dict = await manager.dict({ a: 1 });
   const p = new Process({
     target: channelTargets.holdForever,
@@ -140,18 +159,22 @@ test("a child's command line and environment hold no secret: not its channel key
   });
   await p.start();
   try {
-    const commandLine = readCommandLine(p.pid!);
-    const environment = Deno.readTextFileSync(`/proc/${p.pid}/environ`).split("\0").filter((entry) => entry);
     // The preamble names the port and which child this is, and nothing that proves it.
     assert.deepEqual(Object.keys(channelInCommandLine(p.pid!)).sort(), ["id", "port"]);
-    assert.doesNotMatch(commandLine, /token/i);
-    for (const text of [commandLine, ...environment]) {
-      assert.ok(!text.includes(authkey), "the authkey is not in argv or the environment");
-      assert.ok(!text.includes(toHex(keyBytes(authkey))), "nor is it in hex");
-    }
-    // troupe adds nothing to a child's environment: it is the parent's.
     const parents = new Set(Object.entries(Deno.env.toObject()).map(([name, value]) => `${name}=${value}`));
-    assert.deepEqual(environment.filter((entry) => !parents.has(entry)), []);
+    const pids = childPids();
+    assert.ok(pids.includes(p.pid!) && pids.length >= 2, "the child and the manager's process are seen");
+    for (const pid of pids) {
+      const commandLine = readCommandLine(pid);
+      const environment = Deno.readTextFileSync(`/proc/${pid}/environ`).split("\0").filter((entry) => entry);
+      assert.doesNotMatch(commandLine, /token/i);
+      for (const text of [commandLine, ...environment]) {
+        assert.ok(!text.includes(authkey), "the authkey is not in argv or the environment");
+        assert.ok(!text.includes(toHex(keyBytes(authkey))), "nor is it in hex");
+      }
+      // troupe adds nothing to a child's environment: it is the parent's.
+      assert.deepEqual(environment.filter((entry) => !parents.has(entry)), []);
+    }
   } finally {
     p.terminate();
     await p.join();
