@@ -138,8 +138,8 @@ async function serverSide(conn: Deno.Conn, authkey: Uint8Array, peer: Peer): Pro
   await answerChallenge(conn, key, peer);
 }
 
-async function clientSide(conn: Deno.Conn, authkey: Uint8Array, peer: Peer): Promise<void> {
-  const key = await hmacKey(authkey);
+async function clientSide(conn: Deno.Conn, authkey: Uint8Array | CryptoKey, peer: Peer): Promise<void> {
+  const key = authkey instanceof Uint8Array ? await hmacKey(authkey) : authkey;
   await answerChallenge(conn, key, peer);
   await deliverChallenge(conn, key, peer);
 }
@@ -155,25 +155,46 @@ export function authenticateServer(conn: Deno.Conn, authkey: Uint8Array): Promis
 }
 
 /**
+ * A subprocess child's channel key, ready to sign with: a child imports it
+ * while its connection is being made.
+ */
+export function importChannelKey(channelKey: Uint8Array): Promise<CryptoKey> {
+  return hmacKey(channelKey);
+}
+
+/**
  * A subprocess child's side of its channel: says which child it is, proves
  * it knows that child's key, then has the listener prove it knows it too.
  * Throws an AuthenticationError when the listener is not its parent.
  */
-export async function greetParent(conn: Deno.Conn, id: string, channelKey: Uint8Array): Promise<void> {
+export async function greetParent(
+  conn: Deno.Conn,
+  id: string,
+  channelKey: Uint8Array | CryptoKey,
+): Promise<void> {
   await send(conn, encoder.encode(GREETING + id));
   await clientSide(conn, channelKey, PARENT);
 }
 
-/** The switchboard's side, first step: which child a new connection says it is. */
-export async function readGreeting(conn: Deno.Conn): Promise<string> {
+/**
+ * The switchboard's side of a new connection: reads which child it says it
+ * is, has it prove it knows that child's key (from `keyOf`, undefined for a
+ * child not expected), then proves it knows the key too. Resolves with the
+ * child's id; throws an AuthenticationError otherwise.
+ */
+export async function acceptChild(
+  conn: Deno.Conn,
+  keyOf: (id: string) => Uint8Array | undefined,
+): Promise<string> {
   const greeting = await receive(conn);
   if (!startsWith(greeting, GREETING)) {
     throw new AuthenticationError(`Cannot accept the connection as it did not greet as ${CHILD.what}`);
   }
-  return decoder.decode(greeting.subarray(GREETING.length));
-}
-
-/** The switchboard's side, second step: the child proves it knows its key, then the switchboard does. */
-export function authenticateChild(conn: Deno.Conn, channelKey: Uint8Array): Promise<void> {
-  return serverSide(conn, channelKey, CHILD);
+  const id = decoder.decode(greeting.subarray(GREETING.length));
+  const channelKey = keyOf(id);
+  if (!channelKey) {
+    throw new AuthenticationError(`Cannot accept a connection for ${id}: no such child is expected`);
+  }
+  await serverSide(conn, channelKey, CHILD);
+  return id;
 }

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { CHANNEL_KEY_BYTES, greetParent } from "./_auth.ts";
+import { CHANNEL_KEY_BYTES, greetParent, importChannelKey } from "./_auth.ts";
 import { serveChild } from "./_child.ts";
 import { readPreamble } from "./_entry.ts";
 import { encodeFrame, FrameError, FrameWriter, readFrames } from "./_frame.ts";
@@ -51,12 +51,13 @@ function readChannelKey(): Uint8Array {
   return bytes.subarray(0, CHANNEL_KEY_BYTES);
 }
 
-const channelKey = readChannelKey();
+// Imported while the connection is made and the target's module is evaluated.
+const channelKey = importChannelKey(readChannelKey());
 const backlog: Uint8Array[] = [];
 let writer: FrameWriter | undefined;
 const connected = Deno.connect({ hostname: "127.0.0.1", port }).then(async (conn) => {
   try {
-    await greetParent(conn, id, channelKey);
+    await greetParent(conn, id, await channelKey);
   } catch (error) {
     console.error(
       `troupe: Cannot talk to the parent as the peer on 127.0.0.1:${port} failed the channel handshake ` +

@@ -17,7 +17,7 @@
  */
 
 import { acceptEach, Gate, type GateLimits } from "./_accept.ts";
-import { authenticateChild, CHANNEL_KEY_BYTES, readGreeting } from "./_auth.ts";
+import { acceptChild, CHANNEL_KEY_BYTES } from "./_auth.ts";
 import { inheritedFlags } from "./_deno_flags.ts";
 import { entryUrl } from "./_entry.ts";
 import { encodeFrame, FrameError, FrameWriter, readFrames } from "./_frame.ts";
@@ -133,11 +133,9 @@ class Switchboard {
     let line: Line | undefined;
     const admitted = this.#gate.admit(conn);
     try {
-      const id = await readGreeting(conn);
-      line = this.#lines.get(id);
-      if (!line) throw new AuthenticationError("Cannot accept a connection that claims no child expected");
       // A failed proof leaves the line open: an intruder cannot lock the real child out.
-      await authenticateChild(conn, line.key);
+      const id = await acceptChild(conn, (id: string) => (line = this.#lines.get(id))?.key);
+      // Another connection proved it first (the key is the child's alone: it does not happen).
       if (this.#lines.get(id) !== line) throw new AuthenticationError("Cannot attach a child twice");
       this.#lines.delete(id);
     } catch {

@@ -6,8 +6,14 @@
 
 import assert from "node:assert/strict";
 import { Manager, Process } from "../mod.ts";
-import { CHANNEL_KEY_BYTES, greetParent, keyBytes, readGreeting, toHex } from "../src/_auth.ts";
-import { authenticateChild, authenticateServer } from "../src/_auth.ts";
+import {
+  acceptChild,
+  authenticateServer,
+  CHANNEL_KEY_BYTES,
+  greetParent,
+  keyBytes,
+  toHex,
+} from "../src/_auth.ts";
 import { entryUrl } from "../src/_entry.ts";
 import { encodeFrame, FrameError, FrameReader } from "../src/_frame.ts";
 import { switchboardLimits, switchboardPort } from "../src/_host_subprocess.ts";
@@ -268,10 +274,7 @@ Deno.test("the channel handshake proves both ends: a fake parent is refused, and
     const child = await Deno.connect({ hostname: "127.0.0.1", port: fake.addr.port });
     const parent = await fake.accept();
     try {
-      const parentSide = readGreeting(parent).then((id) => {
-        assert.equal(id, "child-2");
-        return authenticateChild(parent, key);
-      });
+      const parentSide = acceptChild(parent, (id) => id === "child-2" ? key : undefined);
       const [greeted, checked] = await Promise.allSettled([
         greetParent(child, "child-2", childKey),
         parentSide,
