@@ -20,7 +20,7 @@ import { switchboardLimits, switchboardPort } from "../src/_host_subprocess.ts";
 import { TAG } from "../src/_protocol.ts";
 import { AuthenticationError } from "../src/errors.ts";
 import { withLeakCheck } from "../src/testing.ts";
-import { PATIENCE_MS, within } from "./_helpers.ts";
+import { PATIENCE_MS, reportFile, within } from "./_helpers.ts";
 import * as channelTargets from "./testdata/channel_targets.ts";
 import * as targets from "./testdata/targets.ts";
 
@@ -185,6 +185,20 @@ test("no command line or environment holds a secret: not a child's channel key, 
     p.terminate();
     await p.join();
   }
+});
+
+test("a child's code finds its stdin empty: the key was read from it before the code ran", async () => {
+  await using report = await reportFile();
+  const p = new Process({
+    target: channelTargets.readAllStdin,
+    args: [report.path],
+    module: channelTargets.MODULE,
+    backend,
+  });
+  await p.start();
+  await p.join(PATIENCE_MS);
+  assert.equal(p.exitCode, 0);
+  assert.deepEqual(await report.read(), { first: "", again: null });
 });
 
 test("an intruder that reads a child's command line and connects first gets nothing, and the child still starts", async () => {
