@@ -1,6 +1,7 @@
 /**
- * The entry module of a subprocess-backend process. It connects back to the
- * root's loopback port, proves which process it is, and serves the protocol
+ * The entry module of a subprocess-backend process. It reads its channel key
+ * from stdin, connects back to the root's loopback port, proves which process
+ * it is (and has the root prove it is its parent), and serves the protocol
  * over that connection. When the connection closes the parent is gone, and
  * the child exits: an orphan must not outlive the program that started it.
  *
@@ -10,25 +11,68 @@
  * @module
  */
 
+import { CHANNEL_KEY_BYTES, greetParent, importChannelKey } from "./_auth.ts";
 import { serveChild } from "./_child.ts";
 import { readPreamble } from "./_entry.ts";
 import { encodeFrame, FrameError, FrameWriter, readFrames } from "./_frame.ts";
-import { type FromChild, type Hello, isProtocolMessage, TAG, type ToChild } from "./_protocol.ts";
+import { type FromChild, isProtocolMessage, type ToChild } from "./_protocol.ts";
 
 const exit = Deno.exit;
-const { port, token } = readPreamble().channel!;
+const { port, id } = readPreamble().channel!;
+
+/**
+ * The key this child proves itself with: its parent writes it to stdin and
+ * closes it (a command line or an environment is readable by others). Read
+ * synchronously, before the target's module runs, so user code never sees
+ * it: stdin then reads end-of-file, as Python's children's `/dev/null` does.
+ */
+function readChannelKey(): Uint8Array {
+  const bytes = new Uint8Array(CHANNEL_KEY_BYTES + 1);
+  let length = 0;
+  try {
+    while (length < bytes.byteLength) {
+      const n = Deno.stdin.readSync(bytes.subarray(length));
+      if (n === null) break;
+      length += n;
+    }
+  } catch (error) {
+    console.error(
+      `troupe: Cannot read this child's channel key from stdin (${(error as Error).message}); exiting`,
+    );
+    exit(1);
+  }
+  if (length !== CHANNEL_KEY_BYTES) {
+    console.error(
+      `troupe: Cannot start as stdin held ${length} bytes instead of the ${CHANNEL_KEY_BYTES} of a channel key: ` +
+        "a troupe child is started by its parent only; exiting",
+    );
+    exit(1);
+  }
+  return bytes.subarray(0, CHANNEL_KEY_BYTES);
+}
+
+// Imported while the connection is made and the target's module is evaluated.
+const channelKey = importChannelKey(readChannelKey());
 const backlog: Uint8Array[] = [];
 let writer: FrameWriter | undefined;
-const connected = Deno.connect({ hostname: "127.0.0.1", port });
+const connected = Deno.connect({ hostname: "127.0.0.1", port }).then(async (conn) => {
+  try {
+    await greetParent(conn, id, await channelKey);
+  } catch (error) {
+    console.error(
+      `troupe: Cannot talk to the parent as the peer on 127.0.0.1:${port} failed the channel handshake ` +
+        `(${(error as Error).message}); exiting`,
+    );
+    exit(1);
+  }
+  return conn;
+});
 
-function send(message: FromChild | Hello): void {
+function send(message: FromChild): void {
   const frame = encodeFrame(message);
   if (writer) writer.write(frame);
   else backlog.push(frame);
 }
-
-// First of all: the root hangs up on a connection that says anything before it.
-send({ [TAG]: "hello", token });
 
 const dispatch = serveChild({
   post: send,

@@ -1,5 +1,5 @@
 /**
- * Framing for the subprocess channel (a Unix socket): each message is a
+ * Framing for the subprocess channel (loopback TCP): each message is a
  * header (a magic number and the payload length, both u32 little-endian)
  * followed by the message as `_codec.ts` encodes it: what structured clone
  * would copy, so a subprocess child gets what a worker would.

@@ -3,7 +3,9 @@
  * child bootstrap, sandboxed by permission flags.
  *
  * The child's stdout and stderr are the parent's own (user output arrives
- * unchanged and in order) and its stdin is empty, as in Python. Protocol
+ * unchanged and in order). Its stdin carries only the key it proves itself
+ * with on its channel, read before user code runs, which then sees an empty
+ * stdin, as in Python. Protocol
  * messages travel over a loopback TCP connection instead, which also tells a
  * child when its parent dies: the connection closes, even on SIGKILL, and
  * the child exits rather than live on as an orphan. Loopback TCP (rather
@@ -14,21 +16,23 @@
  * @module
  */
 
+import { acceptEach, Gate, type GateLimits } from "./_accept.ts";
+import { acceptChild, CHANNEL_KEY_BYTES } from "./_auth.ts";
 import { inheritedFlags } from "./_deno_flags.ts";
 import { entryUrl } from "./_entry.ts";
-import { encodeFrame, FrameError, FrameReader, FrameWriter, readFrames } from "./_frame.ts";
+import { encodeFrame, FrameError, FrameWriter, readFrames } from "./_frame.ts";
 import type { Host } from "./_host.ts";
 import { Liveness } from "./_keep_alive.ts";
 import { permissionFlags, type ResolvedPermissions, withGrants } from "./_permissions.ts";
 import {
   type FromChild,
-  type Hello,
   isProtocolMessage,
   type Preamble,
   type StopHow,
   TAG,
   type ToChild,
 } from "./_protocol.ts";
+import { AuthenticationError } from "./errors.ts";
 
 const BOOTSTRAP_URL = new URL("./_child_subprocess.ts", import.meta.url);
 
@@ -53,22 +57,41 @@ const SIGNALS: Record<string, number> = {
   SIGXFSZ: 25,
 };
 
-/** What the switchboard tells the host that a connection turned out to be. */
+/** A child the switchboard expects, and what its connection turns out to be. */
 interface Line {
+  /** The key the child proves itself with. */
+  readonly key: Uint8Array;
   attach(writer: FrameWriter): void;
   receive(message: FromChild): void;
   corrupt(error: Error): void;
 }
 
 /**
+ * Limits on connections to the switchboard that have not proven which child
+ * they are: any local process can open one. Tests lower them.
+ */
+export const switchboardLimits: GateLimits = {
+  /**
+   * How long a connection has to prove itself. A child connects while its
+   * entry module is evaluated and answers once that is done, so this is also
+   * how long the synchronous top level of a target's module may take.
+   */
+  handshakeMs: 10_000,
+  maxPending: 64,
+};
+
+/**
  * The root's loopback port every subprocess child connects back to. A child
- * proves which process it is with the one-time token it was started with;
- * any other connection is dropped.
+ * says which process it is and proves it with the one-time key it read from
+ * its stdin, and the switchboard proves it knows that key too (a mutual
+ * HMAC challenge, `_auth.ts`); the key never crosses. Any other connection is
+ * dropped, and an unproven one costs little and not for long (`_accept.ts`).
  */
 class Switchboard {
   static #instance: Switchboard | undefined;
   readonly port: number;
   #lines = new Map<string, Line>();
+  #gate = new Gate(switchboardLimits);
 
   static get(): Switchboard {
     return Switchboard.#instance ??= new Switchboard();
@@ -93,19 +116,15 @@ class Switchboard {
     this.port = listener.addr.port;
     // The listener must not keep the program alive; children's exits do that.
     listener.unref();
-    this.#accept(listener);
+    acceptEach(listener, this.#gate, (conn) => this.#serve(conn));
   }
 
-  expect(token: string, line: Line): void {
-    this.#lines.set(token, line);
+  expect(id: string, line: Line): void {
+    this.#lines.set(id, line);
   }
 
-  forget(token: string): void {
-    this.#lines.delete(token);
-  }
-
-  async #accept(listener: Deno.TcpListener): Promise<void> {
-    for await (const conn of listener) this.#serve(conn);
+  forget(id: string): void {
+    this.#lines.delete(id);
   }
 
   async #serve(conn: Deno.TcpConn): Promise<void> {
@@ -113,27 +132,28 @@ class Switchboard {
     // Messages are small and often answered: Nagle's delay would add ~40 ms to some.
     conn.setNoDelay(true);
     let line: Line | undefined;
-    // Until a connection proves it is a child of ours, it may send only a small hello.
-    const reader = new FrameReader();
-    reader.maxFrameBytes = 4096;
+    const admitted = this.#gate.admit(conn);
     try {
+      // A failed proof leaves the line open: an intruder cannot lock the real child out.
+      const id = await acceptChild(conn, (id: string) => (line = this.#lines.get(id))?.key);
+      // Another connection proved it first (the key is the child's alone: it does not happen).
+      if (this.#lines.get(id) !== line) throw new AuthenticationError("Cannot attach a child twice");
+      this.#lines.delete(id);
+    } catch {
+      // Not one of our children (or too slow to prove it): drop it.
+      line = undefined;
+    } finally {
+      admitted();
+    }
+    try {
+      if (!line) return;
+      line.attach(new FrameWriter(conn));
       await readFrames(conn, (message) => {
-        if (line) {
-          if (!isProtocolMessage<FromChild>(message)) {
-            throw new FrameError("Cannot read a frame that is not a message");
-          }
-          line.receive(message);
-          return;
+        if (!isProtocolMessage<FromChild>(message)) {
+          throw new FrameError("Cannot read a frame that is not a message");
         }
-        const token = isProtocolMessage<Hello>(message) && message[TAG] === "hello"
-          ? message.token
-          : undefined;
-        line = token === undefined ? undefined : this.#lines.get(token);
-        if (!line) throw new FrameError("Cannot accept a connection that does not start with a known token");
-        this.#lines.delete(token!);
-        reader.maxFrameBytes = Infinity;
-        line.attach(new FrameWriter(conn));
-      }, reader);
+        line!.receive(message);
+      });
     } catch (error) {
       // A reset connection is a child dying, which its exit status reports;
       // only bytes that are not frames mean a broken child.
@@ -175,21 +195,31 @@ export class SubprocessHost implements Host {
 
   constructor(name: string, onMessage: (message: FromChild) => void, options: SubprocessOptions) {
     const board = Switchboard.get();
-    const token = crypto.randomUUID();
+    // Which child this is, in its command line: public. What proves it is
+    // secret, so it goes through the child's stdin, never argv or the
+    // environment (`/proc/<pid>/cmdline` is readable by every user).
+    const id = crypto.randomUUID();
+    const key = crypto.getRandomValues(new Uint8Array(CHANNEL_KEY_BYTES));
     // The child needs its one port, and nothing more, to talk to us.
     const permissions = withGrants(options.permissions, { net: [`127.0.0.1:${board.port}`] });
     const args = ["run", ...inheritedFlags(), ...permissionFlags(permissions)];
     if (options.memoryLimitMb !== null) args.push(`--v8-flags=--max-old-space-size=${options.memoryLimitMb}`);
-    const preamble = { ...options.preamble, channel: { port: board.port, token } };
+    const preamble = { ...options.preamble, channel: { port: board.port, id } };
     args.push(entryUrl(BOOTSTRAP_URL, preamble, options.module));
     this.#child = new Deno.Command(Deno.execPath(), {
       args,
-      stdin: "null",
+      stdin: "piped",
       stdout: "inherit",
       stderr: "inherit",
     }).spawn();
     this.pid = this.#child.pid;
-    board.expect(token, {
+    // The child reads the key, then end-of-file: its user code sees an empty stdin.
+    const stdin = this.#child.stdin.getWriter();
+    // A child that died at once cannot take it; its exit status says why.
+    stdin.write(key).catch(() => {});
+    stdin.close().catch(() => {});
+    board.expect(id, {
+      key,
       attach: (writer) => {
         this.#writer = writer;
         for (const frame of this.#backlog.splice(0)) writer.write(frame);
@@ -209,7 +239,7 @@ export class SubprocessHost implements Host {
     this.exited = this.#child.status.then((status) => {
       this.#ended = true;
       liveness.dispose();
-      board.forget(token);
+      board.forget(id);
       // Deno reports death by signal N as code 128 + N.
       return status.signal === null ? status.code : -(SIGNALS[status.signal] ?? status.code - 128);
     });

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { acceptEach, Gate, type GateLimits } from "./_accept.ts";
 import { authenticateClient, fromHex } from "./_auth.ts";
 import { encodeFrame, FrameWriter, readFrames } from "./_frame.ts";
 import { uncopyable } from "./_manager_link.ts";
@@ -78,8 +79,12 @@ function publicMethods(object: object): Set<string> {
   return names;
 }
 
-/** How long a new connection has to pass the authkey handshake. */
-const HANDSHAKE_MS = 10_000;
+/**
+ * Limits on connections that have not passed the authkey handshake yet:
+ * how long one has (a wrong key, garbage or silence past it closes it) and
+ * how many are held at once (the oldest gives way to a new one).
+ */
+const HANDSHAKE_LIMITS: GateLimits = { handshakeMs: 10_000, maxPending: 64 };
 
 /** Where a manager listens, and with which key (hex). */
 export interface Listening {
@@ -216,37 +221,41 @@ export function managerServer(registry: readonly RegisteredType[], listening: Li
   }, { concurrent: true });
 }
 
-/** Serves every connection `listener` accepts, each on its own. */
-async function accept(
+/**
+ * Serves every connection `listener` accepts, each on its own, until the
+ * listener closes (the manager is stopping). Running out of descriptors
+ * costs a pause, never the listening.
+ */
+function accept(
   listener: Deno.Listener,
   authkey: Uint8Array,
   handle: (request: ManagerRequest) => unknown,
-) {
-  try {
-    for await (const conn of listener) {
-      if (conn.localAddr.transport === "tcp") (conn as Deno.TcpConn).setNoDelay(true);
-      serveConnection(conn, authkey, handle);
-    }
-  } catch {
-    // The listener closed: the manager is stopping.
-  }
+): Promise<void> {
+  const gate = new Gate(HANDSHAKE_LIMITS);
+  return acceptEach(listener, gate, (conn) => {
+    if (conn.localAddr.transport === "tcp") (conn as Deno.TcpConn).setNoDelay(true);
+    serveConnection(conn, authkey, handle, gate);
+  });
 }
 
 /**
- * Serves one connection: the handshake first (a wrong key, garbage or
- * silence past HANDSHAKE_MS closes it), then calls, answered as they
+ * Serves one connection: the handshake first (a wrong key, garbage, or
+ * silence past the gate's limits closes it), then calls, answered as they
  * finish. Whatever a connection does, the others go on.
  */
 async function serveConnection(
   conn: Deno.Conn,
   authkey: Uint8Array,
   handle: (request: ManagerRequest) => unknown,
+  gate: Gate,
 ) {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  const admitted = gate.admit(conn);
   try {
-    timer = setTimeout(() => conn.close(), HANDSHAKE_MS);
-    await authenticateClient(conn, authkey);
-    clearTimeout(timer);
+    try {
+      await authenticateClient(conn, authkey);
+    } finally {
+      admitted();
+    }
     const writer = new FrameWriter(conn);
     await readFrames(conn, (message) => {
       const { n, request } = revive(message) as { n: number; request: ManagerRequest };
@@ -267,7 +276,6 @@ async function serveConnection(
   } catch {
     // A wrong key, garbage, or a reset: drop this connection.
   } finally {
-    clearTimeout(timer);
     try {
       conn.close();
     } catch {

@@ -120,8 +120,12 @@ export interface Preamble {
    * is by its launch message.
    */
   readonly self: ChildIdentity | null;
-  /** Where a subprocess child connects back to, and the one-time token it proves itself with. */
-  readonly channel: { readonly port: number; readonly token: string } | null;
+  /**
+   * Where a subprocess child connects back to, and which child it says it is
+   * there. Neither is a secret (a command line is readable by every user):
+   * the child proves the claim with a key its parent writes to its stdin.
+   */
+  readonly channel: { readonly port: number; readonly id: string } | null;
 }
 
 /**
@@ -173,12 +177,6 @@ export type ToChild =
   | { readonly [TAG]: "down"; readonly ref: number; readonly code: number | null }
   /** The answer to this process's call `ref`. */
   | { readonly [TAG]: "reply"; readonly ref: number; readonly reply: RingReply };
-
-/** The first frame a subprocess child sends, to prove which process it is. */
-export interface Hello {
-  readonly [TAG]: "hello";
-  readonly token: string;
-}
 
 /** Hosted process to root. */
 export type FromChild =
