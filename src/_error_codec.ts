@@ -64,23 +64,34 @@ export function encodeError(error: unknown, depth = 0): EncodedError {
 /**
  * Rebuilds an error from its record. Built-in classes come back as themselves;
  * a custom class, which only the sender can construct, comes back as an
- * `Error` whose `name`, stack and own fields are the original's.
+ * `Error` whose `name`, stack and own fields are the original's. Records
+ * come from other processes: one deeper than `encodeError` makes is cut.
  */
-export function decodeError(encoded: EncodedError): Error {
+export function decodeError(encoded: EncodedError, depth = 0): Error {
   const Builtin = encoded.name === "AggregateError" ? AggregateError : BUILTIN_ERRORS[encoded.name] ?? Error;
   const error: Error = Object.create(Builtin.prototype);
   define(error, "message", encoded.message);
   if (error.name !== encoded.name) define(error, "name", encoded.name);
   if (encoded.stack !== undefined) define(error, "stack", encoded.stack);
-  if ("cause" in encoded) {
+  if ("cause" in encoded && depth < MAX_DEPTH) {
     define(
       error,
       "cause",
-      encoded.causeIsError ? decodeError(encoded.cause as EncodedError) : encoded.cause,
+      encoded.causeIsError ? decodeError(encoded.cause as EncodedError, depth + 1) : encoded.cause,
     );
   }
-  if (encoded.errors) define(error, "errors", encoded.errors.map(decodeError));
-  Object.assign(error, encoded.fields);
+  if (encoded.errors && depth < MAX_DEPTH) {
+    define(error, "errors", encoded.errors.map((inner) => decodeError(inner, depth + 1)));
+  }
+  // Defined, not assigned: a field named "__proto__" must not replace the prototype.
+  for (const key of Object.keys(encoded.fields)) {
+    Object.defineProperty(error, key, {
+      value: encoded.fields[key],
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
+  }
   return error;
 }
 

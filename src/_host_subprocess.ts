@@ -28,6 +28,7 @@ import {
   TAG,
   type ToChild,
 } from "./_protocol.ts";
+import { receiveFromChild, refuseChild } from "./_validate.ts";
 
 const BOOTSTRAP_URL = new URL("./_child_subprocess.ts", import.meta.url);
 
@@ -192,11 +193,9 @@ export class SubprocessHost implements Host {
         this.#writer = writer;
         for (const frame of this.#backlog.splice(0)) writer.write(frame);
       },
-      receive: onMessage,
-      corrupt: (error) => {
-        console.error(`Process ${name}:\n${error.message}; killing it`);
-        this.stop("kill");
-      },
+      // Untrusted: checked, and the child is killed if it breaks the protocol.
+      receive: (message) => receiveFromChild(this, name, "subprocess", message, onMessage),
+      corrupt: (error) => refuseChild(this, name, error.message),
     });
     this.exited = this.#child.status.then((status) => {
       this.#ended = true;

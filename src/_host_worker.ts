@@ -20,6 +20,7 @@ import {
   TAG,
   type ToChild,
 } from "./_protocol.ts";
+import { describeError, receiveFromChild, refuseChild } from "./_validate.ts";
 
 const BOOTSTRAP_URL = new URL("./_child_worker.ts", import.meta.url);
 
@@ -58,11 +59,17 @@ export class WorkerHost implements Host {
     });
     // Set in the same tick as the constructor: a message that arrives before
     // a listener exists is dropped.
+    const deliver = (message: FromChild) =>
+      message[TAG] === "exit" ? this.#end(message.code) : onMessage(message);
     this.#worker.onmessage = (event: MessageEvent) => {
       const message = event.data;
       if (!isProtocolMessage<FromChild>(message)) return;
-      if (message[TAG] === "exit") this.#end(message.code);
-      else onMessage(message);
+      // Untrusted: checked, and the worker is killed if it breaks the protocol.
+      receiveFromChild(this, name, "worker", message, deliver);
+    };
+    // A message this isolate cannot copy in (nested too deep, say); Deno reads nothing more from the worker.
+    this.#worker.onmessageerror = (event: MessageEvent) => {
+      refuseChild(this, name, `Cannot read a message it posted (${describeError(event.data)})`);
     };
     // Without preventDefault an error in a worker kills the whole program.
     // The bootstrap catches its own errors; reaching here means it could not
