@@ -24,6 +24,8 @@ interface Walk {
   readonly steps: Step[];
   /** Only nesting is looked for: functions and the like are left to the clone. */
   readonly depthOnly: boolean;
+  /** Steps that are no level: 1 when the root is a list of values (args), each at level 1. */
+  readonly offset: number;
   /** Objects not to look into (they cross by reference, not by copy). */
   readonly skip: (object: object) => boolean;
 }
@@ -37,21 +39,22 @@ interface Walk {
  * platform's message.
  */
 export function findUncloneable(value: unknown, path: string): string | undefined {
-  return walk(value, path, { seen: new Set(), steps: [], depthOnly: false, skip: () => false });
+  return walk(value, path, { seen: new Set(), steps: [], depthOnly: false, offset: 0, skip: () => false });
 }
 
 /**
- * Describes where `value` nests more than `MAX_NESTING` levels deep (as
- * `findUncloneable` does), or returns undefined. It does not look into the
- * objects `skip` names; nothing else stops it, so a value too deep for
- * structured clone or the codec is refused before either overflows its stack.
+ * Describes where a member of `values` (each arg, or each field of an
+ * object) nests more than `MAX_NESTING` levels deep, as `findUncloneable`
+ * does, or returns undefined. It does not look into the objects `skip`
+ * names; nothing else stops it, so a value too deep for structured clone or
+ * the codec is refused before either overflows its stack.
  */
 export function findTooDeep(
-  value: unknown,
+  values: object,
   path: string,
   skip: (object: object) => boolean = () => false,
 ): string | undefined {
-  return walk(value, path, { seen: new Set(), steps: [], depthOnly: true, skip });
+  return walk(values, path, { seen: new Set(), steps: [], depthOnly: true, offset: 1, skip });
 }
 
 /** A path of `steps` below `root`, shortened in the middle when it is long. */
@@ -73,8 +76,8 @@ function walk(value: unknown, root: string, how: Walk): string | undefined {
   if (!depthOnly && typeof value === "symbol") return `${showPath(root, steps)} is a symbol`;
   if (typeof value !== "object" || value === null || seen.has(value) || how.skip(value)) return undefined;
   seen.add(value);
-  // The value at the root is level 1.
-  if (steps.length >= MAX_NESTING) {
+  // The value at the root is level 1 (its members are, for a list of values).
+  if (steps.length - how.offset >= MAX_NESTING) {
     return `${showPath(root, steps)} is nested more than ${MAX_NESTING} levels deep`;
   }
   if (!depthOnly) {

@@ -116,7 +116,7 @@ export function encode(value: unknown, maxLevels: number = MAX_LEVELS): Uint8Arr
     refs.set(object, refs.size);
     if (level === maxLevels) {
       throw new DOMException(
-        `A value nested more than ${maxLevels} levels deep could not be cloned.`,
+        `A value nested more than ${maxLevels} levels deep could not be cloned`,
         "DataCloneError",
       );
     }

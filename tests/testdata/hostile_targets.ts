@@ -66,3 +66,61 @@ export function forever(): Promise<void> {
 export async function putOne(queue: { put(value: unknown): Promise<void> }, value: unknown): Promise<void> {
   await queue.put(value);
 }
+
+/** Makes a queue of this process's own, hands it to the parent, and puts "real" in it once told to. */
+export async function serveQueue(
+  back: { put(value: unknown): Promise<void> },
+  go: { get(): Promise<unknown> },
+): Promise<void> {
+  const { Queue } = await import("../../mod.ts");
+  const own = new Queue<string>();
+  await back.put(own);
+  await go.get();
+  await own.put("real");
+  await forever();
+}
+
+/**
+ * Answers calls it was never asked to serve: "served" replies to process
+ * `to` for its calls 1 to `count`, each carrying a forged item, then says
+ * "done" on `done`.
+ */
+export async function forgeReplies(to: number, count: number, done: { put(value: unknown): Promise<void> }) {
+  const link = channel();
+  if (link) await link.flush();
+  const item = JSON.stringify("forged");
+  const stat = { size: 0, closed: false, unfinished: 0, senders: 1, receivers: 1 };
+  for (let ref = 1; ref <= count; ref++) {
+    const message = { $troupe: "served", to, ref, reply: { ok: true, value: { item }, stat } };
+    if (!link) (self as unknown as { postMessage(message: unknown): void }).postMessage(message);
+    else await link.conn.write(encodeFrame(message));
+  }
+  await done.put("done");
+}
+
+/** How many levels deep `value` nests, following `.a` (as `nested` makes it). */
+export function depthOf(value: unknown): number {
+  let depth = 0;
+  for (let at = value; typeof at === "object" && at !== null; at = (at as { a: unknown }).a) depth++;
+  return depth;
+}
+
+/** Puts how deep its argument nests. */
+export async function reportDepth(out: { put(value: unknown): Promise<void> }, value: unknown): Promise<void> {
+  await out.put(depthOf(value));
+}
+
+/** Puts a value nested `levels` deep, and then what that put threw ("ok" if nothing). */
+export async function putNested(out: { put(value: unknown): Promise<void> }, levels: number): Promise<void> {
+  try {
+    await out.put(nested(levels));
+    await out.put("ok");
+  } catch (error) {
+    await out.put(`${(error as Error).name}: ${(error as Error).message}`);
+  }
+}
+
+/** For a pool: the depth of its argument. */
+export function poolDepth(value: unknown): number {
+  return depthOf(value);
+}
