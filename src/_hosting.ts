@@ -454,7 +454,18 @@ export class Hosting {
   #route(from: number, ref: number, home: number, call: RingCall): void {
     if (home === 0) {
       serveRingCall(from, ref, call).then((reply) => reply && this.#reply(from, ref, reply)).catch(
-        (error) => this.#fault(from, `Cannot answer its call on a queue or pipe: ${describeError(error)}`),
+        (error) => {
+          // The answer could not be sent (it cannot cross to that process): the call was the caller's fault.
+          if (from === 0) return deliverReply(ref, { ok: false, error: encodeError(error) });
+          const record = this.#live.get(from);
+          if (record) {
+            refuseChild(
+              record.host,
+              record.name,
+              `Cannot answer its call on a queue or pipe: ${describeError(error)}`,
+            );
+          }
+        },
       );
       return;
     }
@@ -474,13 +485,6 @@ export class Hosting {
     // A quiet caller sends many puts under one ref: its entry stays.
     if (!quiet || !calls.has(key)) calls.set(key, { from, ref, op: call.op, quiet });
     server.host.send({ [TAG]: "serve", from, ref, call });
-  }
-
-  /** Kills process `id` with a report (a fault of the root's own is thrown instead). */
-  #fault(id: number, why: string): void {
-    const record = this.#live.get(id);
-    if (record) refuseChild(record.host, record.name, why);
-    else if (id === 0) throw new Error(why);
   }
 
   #reply(to: number, ref: number, reply: RingReply): void {

@@ -22,20 +22,26 @@ Deno.test("a child that breaks the protocol is killed with one report; its paren
     "broken-spec":
       'Cannot accept its "spawn" message as spec.host.permissions.read is 5, not true, false or a list of non-empty strings',
     "served-to-nobody": "Cannot pass on an answer to process 1000000000, which never existed",
-    "forged-exit": '"exit" message',
+    "forged-exit": '"exit"',
     "bad-error": 'Cannot accept its "failed" message as error.message is 1, not a string',
     "bad-item": 'Cannot accept its "call" message as call.item.bytes is "x", not a Uint8Array',
-    "bad-probe": 'Cannot accept its "probed" message as report.heapUsed is "lots", not a finite number from 0',
+    "bad-probe":
+      'Cannot accept its "probed" message as report.heapUsed is "lots", not a finite number from 0',
     "forged-parent": "as its spec names process 0 as the parent",
     "memory-elsewhere": "Cannot ask process 1 for a ring's memory: only the root gives it",
     "deep": "",
   };
   const deep = {
     worker: "Cannot read a message it posted (RangeError: could not deserialize value)",
-    subprocess: "Cannot decode a frame on the channel: Cannot decode a value nested more than 1016 levels deep",
+    subprocess:
+      "Cannot decode a frame on the channel: Cannot decode a value nested more than 1016 levels deep",
   };
+  const memoryHere =
+    "Cannot answer its call on a queue or pipe: DataCloneError: [object SharedArrayBuffer] cannot";
   for (const backend of ["worker", "subprocess"] as const) {
-    for (const [attack, why] of Object.entries(expected)) {
+    const attacks = Object.entries(expected);
+    if (backend === "subprocess") attacks.push(["memory-here", memoryHere]);
+    for (const [attack, why] of attacks) {
       const name = `hostile-${backend}-${attack}`;
       assert.equal(results[name], -9, `${name} is killed`);
       const reports = stderr.split(`Process ${name}:\n`);
@@ -44,19 +50,39 @@ Deno.test("a child that breaks the protocol is killed with one report; its paren
       assert.ok(report.endsWith("; killing it"), report);
       assert.ok(report.includes(why || deep[backend]), `${name}: ${report}`);
     }
-    assert.equal(results[`sibling ${backend}`], 0, `a ${backend} sibling works`);
+    assert.equal(results[`sibling ${backend}`], 0, `a ${backend} sibling works on`);
+    assert.equal(results[`next ${backend}`], 0, `a ${backend} child started after the attacks works`);
   }
   assert.doesNotMatch(stderr, /Uncaught|error: |at .*_remote\.ts/);
-  assert.equal(stderr.match(/^Process /gm)?.length, 2 * Object.keys(expected).length, "nothing else is reported");
+  assert.equal(
+    stderr.match(/^Process /gm)?.length,
+    2 * Object.keys(expected).length + 1,
+    "nothing else is reported",
+  );
 });
 
-const permissions = { read: true, write: ["/tmp"], net: false, env: false, run: false, ffi: false, sys: false, import: true };
+const permissions = {
+  read: true,
+  write: ["/tmp"],
+  net: false,
+  env: false,
+  run: false,
+  ffi: false,
+  sys: false,
+  import: true,
+};
 const spec: LaunchSpec = {
   host: { backend: "subprocess", permissions, sandboxed: true, memoryLimitMb: 64 },
   name: "Process-1:1",
   identity: [1, 1],
   daemon: false,
-  entry: { kind: "subclass", module: "file:///m.ts", name: "Clock", source: "class Clock {}", fields: { n: 1 } },
+  entry: {
+    kind: "subclass",
+    module: "file:///m.ts",
+    name: "Clock",
+    source: "class Clock {}",
+    fields: { n: 1 },
+  },
   args: [1, { deep: [null] }],
   mainModule: "file:///main.ts",
   argv: ["--x"],
@@ -83,21 +109,46 @@ const GOOD: FromChild[] = [
   { $troupe: "failed", error: { name: "Error", message: "m", cause: 5, causeIsError: false, fields: {} } },
   { $troupe: "exit", code: 255 },
   { $troupe: "spawn", ref: 1, spec },
-  { $troupe: "spawn", ref: 2, spec: { ...spec, entry: { kind: "none" }, host: { ...spec.host, memoryLimitMb: null } } },
+  {
+    $troupe: "spawn",
+    ref: 2,
+    spec: { ...spec, entry: { kind: "none" }, host: { ...spec.host, memoryLimitMb: null } },
+  },
   { $troupe: "stop", ref: 1, how: "request" },
-  { $troupe: "call", ref: 1, home: 0, call: { op: "put", ring: "r", item: { json: "1" }, timeoutMs: null, task: false } },
+  {
+    $troupe: "call",
+    ref: 1,
+    home: 0,
+    call: { op: "put", ring: "r", item: { json: "1" }, timeoutMs: null, task: false },
+  },
   {
     $troupe: "call",
     ref: 2,
     home: 3,
-    call: { op: "put", ring: "r", item: { bytes: new Uint8Array(2), shared: true }, timeoutMs: 0, task: true, quiet: true },
+    call: {
+      op: "put",
+      ring: "r",
+      item: { bytes: new Uint8Array(2), shared: true },
+      timeoutMs: 0,
+      task: true,
+      quiet: true,
+    },
   },
   { $troupe: "call", ref: 3, home: 0, call: { op: "get", ring: "r", timeoutMs: Infinity } },
   { $troupe: "call", ref: 4, home: 0, call: { op: "taskDone", ring: "r" } },
   { $troupe: "call", ref: 5, home: 0, call: { op: "copy", ring: "r", role: "sender", slot: -1 } },
   { $troupe: "call", ref: 6, home: 0, call: { op: "cancel", ref: 3 } },
   { $troupe: "alive", n: 7 },
-  { $troupe: "probed", n: 8, report: { heapUsed: 1e6, rss: 2e6, tid: null, kids: [{ id: 2, mailbox: null, restarts: 0, tasksDone: 3 }] } },
+  {
+    $troupe: "probed",
+    n: 8,
+    report: {
+      heapUsed: 1e6,
+      rss: 2e6,
+      tid: null,
+      kids: [{ id: 2, mailbox: null, restarts: 0, tasksDone: 3 }],
+    },
+  },
   { $troupe: "ps", ref: 1, timeoutMs: 100 },
   { $troupe: "check", ref: 1, target: 2, timeoutMs: Infinity },
   { $troupe: "watch", ref: 1, target: 0 },
@@ -115,34 +166,83 @@ Deno.test("checkFromChild() names what is wrong, with its path", () => {
   const cases: [unknown, string][] = [
     [{ $troupe: "started", tid: "1" }, 'its "started" message as tid is "1", not an integer from 0'],
     [{ $troupe: "exit", code: 256 }, 'its "exit" message as code is 256, not 0 to 255'],
-    [{ $troupe: "stop", ref: 1, how: "nicely" }, 'how is "nicely", not one of "terminate", "kill", "request"'],
-    [{ $troupe: "ps", ref: 1, timeoutMs: NaN }, "timeoutMs is NaN, not a duration in ms (a number from 0)"],
-    [{ $troupe: "spawn", ref: 1, spec: { ...spec, identity: [1, 0] } }, "spec.identity[1] is 0, not an integer from 1"],
-    [{ $troupe: "spawn", ref: 1, spec: { ...spec, entry: { kind: "eval" } } }, 'spec.entry.kind is "eval", not one of'],
-    [{ $troupe: "spawn", ref: 1, spec: { ...spec, argv: "x" } }, 'spec.argv is "x", not an array'],
-    [{ $troupe: "spawn", ref: 1, spec: { ...spec, mailboxes: null } }, "spec.mailboxes is null, not an object"],
     [
-      { $troupe: "spawn", ref: 1, spec: { ...spec, host: { ...spec.host, permissions: { ...permissions, net: [""] } } } },
+      { $troupe: "stop", ref: 1, how: "nicely" },
+      'how is "nicely", not one of "terminate", "kill", "request"',
+    ],
+    [{ $troupe: "ps", ref: 1, timeoutMs: NaN }, "timeoutMs is NaN, not a duration in ms (a number from 0)"],
+    [
+      { $troupe: "spawn", ref: 1, spec: { ...spec, identity: [1, 0] } },
+      "spec.identity[1] is 0, not an integer from 1",
+    ],
+    [
+      { $troupe: "spawn", ref: 1, spec: { ...spec, entry: { kind: "eval" } } },
+      'spec.entry.kind is "eval", not one of',
+    ],
+    [{ $troupe: "spawn", ref: 1, spec: { ...spec, argv: "x" } }, 'spec.argv is "x", not an array'],
+    [
+      { $troupe: "spawn", ref: 1, spec: { ...spec, mailboxes: null } },
+      "spec.mailboxes is null, not an object",
+    ],
+    [
+      {
+        $troupe: "spawn",
+        ref: 1,
+        spec: { ...spec, host: { ...spec.host, permissions: { ...permissions, net: [""] } } },
+      },
       "spec.host.permissions.net is an array, not true, false or a list of non-empty strings",
     ],
     [
       { $troupe: "spawn", ref: 1, spec: { ...spec, host: { ...spec.host, permissions: { read: true } } } },
       "spec.host.permissions.write is missing",
     ],
-    [{ $troupe: "call", ref: 1, home: -1, call: { op: "stat", ring: "r" } }, "home is -1, not an integer from 0"],
-    [{ $troupe: "call", ref: 1, home: 0, call: { op: "poke", ring: "r" } }, 'call.op is "poke", not one of "put"'],
-    [{ $troupe: "call", ref: 1, home: 0, call: { op: "get", ring: 5, timeoutMs: 0 } }, "call.ring is 5, not a string"],
-    [{ $troupe: "call", ref: 1, home: 0, call: { op: "copy", ring: "r", role: "x", slot: 0 } }, 'call.role is "x"'],
-    [{ $troupe: "failed", error: { ...error, causeIsError: true, cause: "x" } }, 'error.cause is "x", not an object'],
-    [{ $troupe: "failed", error: { ...error, errors: [{}] } }, "error.errors[0].name is missing, not a string"],
+    [
+      { $troupe: "call", ref: 1, home: -1, call: { op: "stat", ring: "r" } },
+      "home is -1, not an integer from 0",
+    ],
+    [
+      { $troupe: "call", ref: 1, home: 0, call: { op: "poke", ring: "r" } },
+      'call.op is "poke", not one of "put"',
+    ],
+    [
+      { $troupe: "call", ref: 1, home: 0, call: { op: "get", ring: 5, timeoutMs: 0 } },
+      "call.ring is 5, not a string",
+    ],
+    [
+      { $troupe: "call", ref: 1, home: 0, call: { op: "copy", ring: "r", role: "x", slot: 0 } },
+      'call.role is "x"',
+    ],
+    [
+      { $troupe: "failed", error: { ...error, causeIsError: true, cause: "x" } },
+      'error.cause is "x", not an object',
+    ],
+    [
+      { $troupe: "failed", error: { ...error, errors: [{}] } },
+      "error.errors[0].name is missing, not a string",
+    ],
     [{ $troupe: "failed", error: { ...error, fields: [] } }, "error.fields is an array, not an object"],
-    [{ $troupe: "probed", n: 1, report: { heapUsed: 1, rss: Infinity, tid: null, kids: [] } }, "report.rss is Infinity"],
-    [{ $troupe: "probed", n: 1, report: { heapUsed: 1, rss: 1, tid: null, kids: [{ id: "2" }] } }, 'report.kids[0].id is "2"'],
+    [
+      { $troupe: "probed", n: 1, report: { heapUsed: 1, rss: Infinity, tid: null, kids: [] } },
+      "report.rss is Infinity",
+    ],
+    [
+      { $troupe: "probed", n: 1, report: { heapUsed: 1, rss: 1, tid: null, kids: [{ id: "2" }] } },
+      'report.kids[0].id is "2"',
+    ],
     [{ $troupe: "register", buffer: new ArrayBuffer(8) }, "buffer is a ArrayBuffer, not a SharedArrayBuffer"],
     [{ $troupe: "served", to: 0, ref: 1, reply: { ok: "yes" } }, 'reply.ok is "yes", not a boolean'],
-    [{ $troupe: "served", to: 0, ref: 1, reply: { ok: true, value: 5, stat: null } }, "reply.value is 5, not a ring result"],
-    [{ $troupe: "served", to: 0, ref: 1, reply: { ok: true, value: null, stat: { size: "1" } } }, 'reply.stat.size is "1"'],
-    [{ $troupe: "served", to: 0, ref: 1, reply: { ok: true, value: { item: 5 }, stat: null } }, "reply.value.item is 5"],
+    [
+      { $troupe: "served", to: 0, ref: 1, reply: { ok: true, value: 5, stat: null } },
+      "reply.value is 5, not a ring result",
+    ],
+    [
+      { $troupe: "served", to: 0, ref: 1, reply: { ok: true, value: null, stat: { size: "1" } } },
+      'reply.stat.size is "1"',
+    ],
+    [
+      { $troupe: "served", to: 0, ref: 1, reply: { ok: true, value: { item: 5 }, stat: null } },
+      "reply.value.item is 5",
+    ],
   ];
   for (const [message, expected] of cases) {
     const problem = check(message);
@@ -163,7 +263,10 @@ Deno.test("checkFromChild() survives what a clone can hold: cycles, deep causes,
 
 Deno.test("checkFromChild() refuses what only a worker sends, from a subprocess", () => {
   assert.equal(check({ $troupe: "exit", code: 0 }), undefined);
-  assert.match(check({ $troupe: "exit", code: 0 }, "subprocess")!, /kind "exit": a subprocess child sends none/);
+  assert.match(
+    check({ $troupe: "exit", code: 0 }, "subprocess")!,
+    /kind "exit": a subprocess child sends none/,
+  );
   assert.match(check({ $troupe: "register", buffer: new SharedArrayBuffer(8) }, "subprocess")!, /"register"/);
 });
 
@@ -176,7 +279,10 @@ Deno.test("checkReply() takes only an answer that fits the call", () => {
   assert.equal(checkReply({ ok: false, error }, "get", false), undefined);
   assert.match(checkReply(ok(true), "get", false)!, /reply.value is true, not an answer to "get"/);
   assert.match(checkReply(ok(null), "put", true)!, /not an answer to "put"/);
-  assert.match(checkReply(ok({ buffer: new SharedArrayBuffer(8) }), "stat", false)!, /not an answer to "stat"/);
+  assert.match(
+    checkReply(ok({ buffer: new SharedArrayBuffer(8) }), "stat", false)!,
+    /not an answer to "stat"/,
+  );
 });
 
 for (const backend of ["worker", "subprocess"] as const) {
@@ -186,7 +292,12 @@ for (const backend of ["worker", "subprocess"] as const) {
       const back = new Queue<Queue<string>>();
       const go = new Queue<string>();
       const done = new Queue<string>();
-      const home = new Process({ target: serveQueue, args: [back, go], module: MODULE, backend: "subprocess" });
+      const home = new Process({
+        target: serveQueue,
+        args: [back, go],
+        module: MODULE,
+        backend: "subprocess",
+      });
       await home.start();
       const remote = await back.get({ timeout: PATIENCE_MS });
       // This root's call waits at `home`, which alone may answer it.

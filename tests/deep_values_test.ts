@@ -8,14 +8,17 @@ import { depthOf, MODULE, nested, poolDepth, putNested, reportDepth } from "./te
 
 /** What a refusal of a value nested 10,000 levels deep under `path` says: its path, shortened, and the limit. */
 const tooDeep = (path: string) =>
-  new RegExp(`${path.replace(/[[\].]/g, "\\$&")}\\.a\\.a\\.a(\\.a)?….a.a is nested more than 1000 levels deep`);
+  new RegExp(
+    `${path.replace(/[[\].]/g, "\\$&")}\\.a\\.a\\.a(\\.a)?….a.a is nested more than 1000 levels deep`,
+  );
 
 Deno.test("the depth limit is 1,000 levels", () => {
   assert.equal(MAX_NESTING, 1000);
 });
 
 for (const backend of BACKENDS) {
-  const test = (name: string, fn: () => Promise<void>) => Deno.test(`[${backend}] ${name}`, withLeakCheck(fn));
+  const test = (name: string, fn: () => Promise<void>) =>
+    Deno.test(`[${backend}] ${name}`, withLeakCheck(fn));
 
   test("start() refuses args nested 10,000 levels deep, naming the path and the limit", async () => {
     const out = new Queue<number>();

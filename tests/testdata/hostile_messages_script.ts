@@ -6,7 +6,8 @@
  */
 
 import { Process, Queue } from "../../mod.ts";
-import { MODULE, putOne, sendRaw } from "./hostile_targets.ts";
+import { reduce } from "../../src/_shared.ts";
+import { echoOne, MODULE, putOne, sendRaw } from "./hostile_targets.ts";
 
 const okReply = { ok: true, value: null, stat: null };
 const permissions = {
@@ -65,18 +66,22 @@ const ATTACKS: Record<string, unknown[]> = {
 
 const results: Record<string, number | null> = {};
 const queue = new Queue<string>();
+const inbox = new Queue<string>();
+const ring = (reduce(queue) as unknown as { ring: { $troupeRing: string } }).ring.$troupeRing;
 for (const backend of ["worker", "subprocess"] as const) {
-  const sibling = new Process({
-    target: putOne,
-    args: [queue, `sibling ${backend}`],
-    module: MODULE,
-    backend,
-  });
-  const attackers = Object.entries(ATTACKS).map(([attack, messages]) =>
+  // A sibling that lives through the attacks, and answers after them.
+  const sibling = new Process({ target: echoOne, args: [inbox, queue], module: MODULE, backend });
+  await sibling.start();
+  const attacks = Object.entries(ATTACKS);
+  // A worker may have a ring's memory; a subprocess asks for what cannot cross to it.
+  if (backend === "subprocess") {
+    attacks.push(["memory-here", [{ $troupe: "call", ref: 1, home: 0, call: { op: "buffer", ring } }]]);
+  }
+  const attackers = attacks.map(([attack, messages]) =>
     new Process({
       name: `hostile-${backend}-${attack}`,
       target: sendRaw,
-      args: [messages],
+      args: [messages, queue],
       module: MODULE,
       backend,
     })
@@ -84,9 +89,13 @@ for (const backend of ["worker", "subprocess"] as const) {
   for (const attacker of attackers) await attacker.start();
   await Promise.all(attackers.map((attacker) => attacker.join()));
   for (const attacker of attackers) results[attacker.name] = attacker.exitCode;
-  // Other children keep working: one started before the attacks ended, one after.
-  await sibling.start();
+  await inbox.put(`sibling ${backend}`);
   results[`sibling ${backend}`] = (await queue.get({ timeout: 10_000 })) === `sibling ${backend}` ? 0 : 1;
   await sibling.join();
+  // And a child started after them works too.
+  const next = new Process({ target: putOne, args: [queue, `next ${backend}`], module: MODULE, backend });
+  await next.start();
+  results[`next ${backend}`] = (await queue.get({ timeout: 10_000 })) === `next ${backend}` ? 0 : 1;
+  await next.join();
 }
 console.log(JSON.stringify(results));

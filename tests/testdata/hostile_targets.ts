@@ -42,9 +42,10 @@ function special(name: string): Uint8Array | unknown {
 /**
  * Sends each of `messages` on this child's own channel, raw, twice over
  * (the parent must report the child once), then waits to be killed. A
- * string names a message made here (`special`).
+ * string names a message made here (`special`). `_held` is what the child
+ * must have been given for a message to mean something (a queue it names).
  */
-export async function sendRaw(messages: readonly unknown[]): Promise<void> {
+export async function sendRaw(messages: readonly unknown[], _held?: unknown): Promise<void> {
   const made = messages.map((message) => typeof message === "string" ? special(message) : message);
   const link = channel();
   if (link) await link.flush();
@@ -60,6 +61,14 @@ export async function sendRaw(messages: readonly unknown[]): Promise<void> {
 /** Waits to be stopped. */
 export function forever(): Promise<void> {
   return new Promise(() => setInterval(() => {}, 1000));
+}
+
+/** Takes one item from `inbox` and puts it on `out`. */
+export async function echoOne(
+  inbox: { get(): Promise<unknown> },
+  out: { put(value: unknown): Promise<void> },
+): Promise<void> {
+  await out.put(await inbox.get());
 }
 
 /** Puts `value` on `queue` and exits: a sibling that still works. */
@@ -106,7 +115,10 @@ export function depthOf(value: unknown): number {
 }
 
 /** Puts how deep its argument nests. */
-export async function reportDepth(out: { put(value: unknown): Promise<void> }, value: unknown): Promise<void> {
+export async function reportDepth(
+  out: { put(value: unknown): Promise<void> },
+  value: unknown,
+): Promise<void> {
   await out.put(depthOf(value));
 }
 
