@@ -47,15 +47,16 @@ export function encodeError(error: unknown, depth = 0): EncodedError {
     if (key === "name" || key === "message" || key === "stack" || key === "cause") continue;
     fields[key] = cloneable((error as unknown as Record<string, unknown>)[key]);
   }
+  // Each a string whatever the error holds, or the record would not pass as one (`_validate.ts`).
   const encoded: {
     -readonly [K in keyof EncodedError]: EncodedError[K];
-  } = { name: error.name, message: error.message, fields };
-  if (error.stack !== undefined) encoded.stack = error.stack;
+  } = { name: textOf(error.name), message: textOf(error.message), fields };
+  if (error.stack !== undefined) encoded.stack = textOf(error.stack);
   if ("cause" in error && depth < MAX_DEPTH) {
     encoded.causeIsError = error.cause instanceof Error;
     encoded.cause = encoded.causeIsError ? encodeError(error.cause, depth + 1) : cloneable(error.cause);
   }
-  if (error instanceof AggregateError && depth < MAX_DEPTH) {
+  if (error instanceof AggregateError && Array.isArray(error.errors) && depth < MAX_DEPTH) {
     encoded.errors = error.errors.map((e: unknown) => encodeError(e, depth + 1));
   }
   return encoded;
@@ -105,6 +106,10 @@ function cloneable(value: unknown): unknown {
   } catch {
     return safeString(value);
   }
+}
+
+function textOf(value: unknown): string {
+  return typeof value === "string" ? value : safeString(value);
 }
 
 function safeString(value: unknown): string {

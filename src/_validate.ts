@@ -166,7 +166,7 @@ const launchSpec = shape({
     backend: oneOf("worker", "subprocess"),
     permissions,
     sandboxed: boolean,
-    memoryLimitMb: nullable(positive),
+    memoryLimitMb: nullable(is((v) => Number.isInteger(v) && (v as number) > 0, "an integer from 1")),
   }),
   name: string,
   identity: listOf(positive),
@@ -250,7 +250,8 @@ const probeReport = shape({
   tid: nullable(natural),
   kids: listOf(shape({
     id: natural,
-    mailbox: nullable(natural),
+    // A queue's size is two counters read one after the other: a moment's race can make it negative.
+    mailbox: nullable(integer),
     restarts: natural,
     tasksDone: nullable(natural),
   })),

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { decodeError, encodeError } from "../src/_error_codec.ts";
 import type { FromChild, LaunchSpec } from "../src/_protocol.ts";
 import { checkFromChild, checkReply } from "../src/_validate.ts";
 import { Process, Queue } from "../mod.ts";
@@ -315,3 +316,27 @@ for (const backend of ["worker", "subprocess"] as const) {
     }),
   );
 }
+
+Deno.test("an error crosses as a record that passes, and decodes safely whatever the record holds", () => {
+  const odd = new Error("x");
+  Object.assign(odd, { name: 42, message: { not: "text" } });
+  const encoded = encodeError(odd);
+  assert.equal(check({ $troupe: "failed", error: encoded }), undefined);
+  assert.equal(encoded.name, "42");
+  // A field named __proto__ (an own property after a clone) stays a field.
+  const fields = JSON.parse('{"__proto__": {"polluted": true}, "code": "E"}');
+  const decoded = decodeError({ name: "TypeError", message: "m", fields }) as
+    & TypeError
+    & Record<string, unknown>;
+  assert.ok(decoded instanceof TypeError);
+  assert.equal(decoded.code, "E");
+  assert.equal(decoded.polluted, undefined);
+  // A cause chain deeper than any encoding makes is cut, not followed.
+  let chain: Record<string, unknown> = { name: "Error", message: "0", fields: {} };
+  for (let i = 1; i < 100; i++) {
+    chain = { name: "Error", message: `${i}`, cause: chain, causeIsError: true, fields: {} };
+  }
+  let depth = 0;
+  for (let at: unknown = decodeError(chain as never); at instanceof Error; at = at.cause) depth++;
+  assert.ok(depth <= 9, `${depth} levels`);
+});
