@@ -20,7 +20,7 @@ for (const backend of BACKENDS) {
   const test = (name: string, fn: () => Promise<void>) =>
     Deno.test(`[${backend}] ${name}`, withLeakCheck(fn));
 
-  test("start() refuses args nested 10,000 levels deep, naming the path and the limit", async () => {
+  test("start() refuses args nested 10,000 levels deep, naming the path and the limit", () => {
     const out = new Queue<number>();
     const p = new Process({ target: reportDepth, args: [out, nested(10_000)], module: MODULE, backend });
     assert.throws(() => p.start(), (error: Error) => {
@@ -31,6 +31,7 @@ for (const backend of BACKENDS) {
     });
     assert.equal(p.exitCode, null, "nothing started");
     out.close();
+    return Promise.resolve();
   });
 
   test("args nested 1,000 levels deep reach the child whole", async () => {
