@@ -7,7 +7,8 @@
 
 import { Process, Queue } from "../../mod.ts";
 import { reduce } from "../../src/_shared.ts";
-import { echoOne, MODULE, putOne, sendRaw } from "./hostile_targets.ts";
+import { runtime } from "../../src/_runtime.ts";
+import { echoOne, MODULE, putOne, sendRaw, spawnForged } from "./hostile_targets.ts";
 
 const okReply = { ok: true, value: null, stat: null };
 const permissions = {
@@ -98,4 +99,14 @@ for (const backend of ["worker", "subprocess"] as const) {
   results[`next ${backend}`] = (await queue.get({ timeout: 10_000 })) === `next ${backend}` ? 0 : 1;
   await next.join();
 }
+// A child of a worker whose args hold a descriptor that is none of troupe's: when it exits, the root gives
+// back what its args held, and must not choke on it.
+const sent = new Queue<string>();
+const forger = new Process({ target: spawnForged, args: [sent], module: MODULE, backend: "worker" });
+await forger.start();
+await sent.get({ timeout: 10_000 });
+await forger.join();
+const forged = runtime.hosting!.live().find((process) => process.name === "Forged-2");
+if (forged) await runtime.hosting!.watch(forged.id);
+results["forged descriptor"] = forged ? 0 : 1;
 console.log(JSON.stringify(results));

@@ -136,3 +136,42 @@ export async function putNested(out: { put(value: unknown): Promise<void> }, lev
 export function poolDepth(value: unknown): number {
   return depthOf(value);
 }
+
+/**
+ * Asks the root to host a child whose args hold a descriptor that is none
+ * of troupe's (a pipe end without rings): well-formed, so the root hosts it;
+ * the root must not choke on it when that child exits. Says "sent" on `done`.
+ */
+export async function spawnForged(done: { put(value: unknown): Promise<void> }): Promise<void> {
+  const self =
+    (globalThis as Record<symbol, { self: { id: number; name: string } }>)[Symbol.for("troupe.runtime")]!
+      .self;
+  const none = {
+    read: false,
+    write: false,
+    net: false,
+    env: false,
+    run: false,
+    ffi: false,
+    sys: false,
+    import: false,
+  };
+  const spec = {
+    host: { backend: "worker", permissions: none, sandboxed: false, memoryLimitMb: null },
+    name: "Forged-2",
+    identity: [1, 1],
+    daemon: false,
+    entry: { kind: "none" },
+    args: [{ $troupeShared: "connection", send: "no rings here", receive: null }],
+    mainModule: MODULE,
+    argv: [],
+    parent: { name: self.name, pid: Deno.pid, id: self.id },
+    mailboxes: { own: null, parent: null },
+  };
+  (globalThis as unknown as { postMessage(message: unknown): void }).postMessage({
+    $troupe: "spawn",
+    ref: 1,
+    spec,
+  });
+  await done.put("sent");
+}
