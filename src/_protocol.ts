@@ -171,7 +171,10 @@ export interface Hello {
   readonly token: string;
 }
 
-/** Hosted process to root. */
+/**
+ * Hosted process to root. Untrusted: the root checks each one with
+ * `checkFromChild` (`_validate.ts`), whose table must follow any change here.
+ */
 export type FromChild =
   /** A spare is loaded and waiting for its launch. */
   | { readonly [TAG]: "ready" }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { decode, encode } from "../src/_codec.ts";
 import { decodeError, encodeError } from "../src/_error_codec.ts";
 import type { FromChild, LaunchSpec } from "../src/_protocol.ts";
 import { checkFromChild, checkReply } from "../src/_validate.ts";
@@ -339,4 +340,13 @@ Deno.test("an error crosses as a record that passes, and decodes safely whatever
   let depth = 0;
   for (let at: unknown = decodeError(chain as never); at instanceof Error; at = at.cause) depth++;
   assert.ok(depth <= 9, `${depth} levels`);
+});
+
+Deno.test("a key named __proto__ crosses the codec as an own field, as structured clone keeps it", () => {
+  const sent = JSON.parse('{"__proto__": {"tid": 1}, "n": 1}');
+  const got = decode(encode(sent)) as Record<string, unknown>;
+  assert.equal(Object.getPrototypeOf(got), Object.prototype);
+  assert.ok(Object.hasOwn(got, "__proto__"));
+  assert.deepEqual(Object.keys(got), ["__proto__", "n"]);
+  assert.equal(got.tid, undefined, "nothing is inherited from it");
 });
