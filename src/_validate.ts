@@ -326,6 +326,33 @@ export function checkReply(reply: RingReply, op: RingCall["op"], quiet: boolean)
     : `Cannot accept its "served" message as reply.value${fail(reply.value, `an answer to "${op}"`)}`;
 }
 
+/**
+ * What is wrong with `value` as a pool worker's outcome (`PoolOutcome` in
+ * `_protocol.ts`), read from its outbox, when the worker's next unanswered
+ * task is `next`; undefined if it is good.
+ */
+export function checkOutcome(value: unknown, next: number | undefined): string | undefined {
+  if (!Array.isArray(value) || value.length !== 3) {
+    return `Cannot accept its outcome as it is ${show(value)}, not [id, ok, value]`;
+  }
+  const [id, ok, result] = value;
+  const badId = natural(id);
+  if (badId !== undefined) return `Cannot accept its outcome as the task id${badId}`;
+  if (ok !== 0 && ok !== 1 && ok !== 2) return `Cannot accept its outcome as its ok${fail(ok, "0, 1 or 2")}`;
+  if (ok === 2) {
+    const confirmed = natural(result);
+    return confirmed === undefined ? undefined : `Cannot accept its confirmation as the count${confirmed}`;
+  }
+  if (ok === 0) {
+    const error = encodedError(result);
+    if (error !== undefined) return `Cannot accept its outcome as the error${error}`;
+  }
+  if (id !== 0 && id !== next) {
+    return `Cannot accept its outcome for task ${id}: the task it holds next is ${next ?? "none"}`;
+  }
+  return undefined;
+}
+
 // ---- Refusing a child --------------------------------------------------------
 
 /** Hosts whose child has been refused: it is being killed, and what it still sends is dropped. */
@@ -336,21 +363,22 @@ interface Killable {
   stop(how: "kill"): void;
 }
 
-/** Whether the child behind `host` has been refused. */
-export function isRefused(host: Killable): boolean {
-  return refused.has(host);
-}
-
 /**
  * Reports once, on stderr under the child's name, that the child behind
- * `host` broke the protocol (`why`), and kills it: its creator sees it exit
- * with -9, and everything else goes on.
+ * `host` broke the protocol (`why`), and kills it (`kill`, by default
+ * `host.stop("kill")`): its creator sees it exit with -9, and everything
+ * else goes on.
  */
-export function refuseChild(host: Killable, name: string, why: string): void {
+export function refuseChild(
+  host: object,
+  name: string,
+  why: string,
+  kill: () => void = () => (host as Killable).stop("kill"),
+): void {
   if (refused.has(host)) return;
   refused.add(host);
   console.error(`Process ${name}:\n${why}; killing it`);
-  host.stop("kill");
+  kill();
 }
 
 /**

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { decode, encode } from "../src/_codec.ts";
 import { decodeError, encodeError } from "../src/_error_codec.ts";
 import type { FromChild, LaunchSpec } from "../src/_protocol.ts";
-import { checkFromChild, checkReply } from "../src/_validate.ts";
+import { checkFromChild, checkOutcome, checkReply } from "../src/_validate.ts";
 import { Process, Queue } from "../mod.ts";
 import { withLeakCheck } from "../src/testing.ts";
 import { PATIENCE_MS, runScript } from "./_helpers.ts";
@@ -349,4 +349,35 @@ Deno.test("a key named __proto__ crosses the codec as an own field, as structure
   assert.ok(Object.hasOwn(got, "__proto__"));
   assert.deepEqual(Object.keys(got), ["__proto__", "n"]);
   assert.equal(got.tid, undefined, "nothing is inherited from it");
+});
+
+Deno.test("a pool worker that sends back what is no outcome is killed with one report; the pool goes on", async () => {
+  const { code, stdout, stderr } = await runScript("hostile_pool_script.ts");
+  assert.equal(code, 0, `the pool's process survives:\n${stderr}`);
+  const { sabotaged, after } = JSON.parse(stdout);
+  assert.match(
+    sabotaged,
+    /^WorkerCrashedError: Worker PoolWorker-\d+ died \(exit code -9\) while running sabotage\(\)/,
+  );
+  assert.equal(after, 3, "the pool runs the next task");
+  assert.match(
+    stderr,
+    /^Process PoolWorker-\d+:\nCannot accept its outcome as it is "garbage", not \[id, ok, value\]; killing it\n$/,
+  );
+});
+
+Deno.test("checkOutcome() takes a pool worker's outcomes in order, and nothing else", () => {
+  const error = { name: "Error", message: "m", fields: {} };
+  assert.equal(checkOutcome([0, 1, null], undefined), undefined, "ready");
+  assert.equal(checkOutcome([0, 0, error], undefined), undefined, "its initializer failed");
+  assert.equal(checkOutcome([0, 2, 3], 5), undefined, "a confirmation");
+  assert.equal(checkOutcome([5, 1, { any: "value" }], 5), undefined);
+  assert.equal(checkOutcome([5, 0, error], 5), undefined);
+  assert.match(checkOutcome([6, 1, 1], 5)!, /for task 6: the task it holds next is 5/);
+  assert.match(checkOutcome([1, 1, 1], undefined)!, /the task it holds next is none/);
+  assert.match(checkOutcome([5, 0, { name: 1 }], 5)!, /the error.name is 1, not a string/);
+  assert.match(checkOutcome([5, 3, 1], 5)!, /its ok is 3, not 0, 1 or 2/);
+  assert.match(checkOutcome([-1, 1, 1], 5)!, /the task id is -1/);
+  assert.match(checkOutcome([0, 2, "x"], 5)!, /confirmation as the count is "x"/);
+  assert.match(checkOutcome({ 0: 5 }, 5)!, /it is an object, not \[id, ok, value\]/);
 });

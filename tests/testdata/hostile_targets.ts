@@ -175,3 +175,18 @@ export async function spawnForged(done: { put(value: unknown): Promise<void> }):
   });
   await done.put("sent");
 }
+
+/**
+ * A pool function that makes its worker send what is no outcome: the next
+ * item the worker writes to a ring (its outcome for this task) is replaced
+ * by a string.
+ */
+export async function sabotage(): Promise<number> {
+  const { Ring } = await import("../../src/_ring.ts");
+  const tryPut = Ring.prototype.tryPut;
+  Ring.prototype.tryPut = function (this: InstanceType<typeof Ring>, _item, task) {
+    Ring.prototype.tryPut = tryPut;
+    return tryPut.call(this, { json: '"garbage"' }, task);
+  };
+  return 1;
+}
