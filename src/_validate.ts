@@ -155,8 +155,24 @@ const grant = is(
   "true, false or a list of non-empty strings",
 );
 
-/** A `ResolvedPermissions`: every permission decided. */
-const permissions = shape(Object.fromEntries(PERMISSION_NAMES.map((name) => [name, grant])));
+const everyPermission = shape(Object.fromEntries(PERMISSION_NAMES.map((name) => [name, grant])));
+const PERMISSIONS = new Set<string>(PERMISSION_NAMES);
+
+/**
+ * A `ResolvedPermissions`: every permission decided, and nothing else (a
+ * worker's host hands the object to Deno as it is, where another key could
+ * grant what troupe does not know of).
+ */
+const permissions: Check = (value) => {
+  const problem = everyPermission(value);
+  if (problem !== undefined) return problem;
+  for (const key in value as Record<string, unknown>) {
+    if (!PERMISSIONS.has(key)) {
+      return `[${JSON.stringify(key.slice(0, 40))}] is there, but is not a permission`;
+    }
+  }
+  return undefined;
+};
 
 const processInfo = shape({ name: string, pid: natural, id: natural });
 

@@ -381,3 +381,11 @@ Deno.test("checkOutcome() takes a pool worker's outcomes in order, and nothing e
   assert.match(checkOutcome([0, 2, "x"], 5)!, /confirmation as the count is "x"/);
   assert.match(checkOutcome({ 0: 5 }, 5)!, /it is an object, not \[id, ok, value\]/);
 });
+
+Deno.test("checkFromChild() refuses a permission troupe does not know of in a spawn", () => {
+  const wider = { ...spec, host: { ...spec.host, permissions: { ...permissions, hrtime: true } } };
+  assert.match(
+    check({ $troupe: "spawn", ref: 1, spec: wider })!,
+    /spec.host.permissions\["hrtime"\] is there, but is not a permission/,
+  );
+});
