@@ -185,7 +185,8 @@ export function serveChild(channel: ChildTransport): (message: ToChild) => void 
   else post({ [TAG]: "ready" });
   // A child's Deno.exit(n) ends only the child, with exit code n.
   (Deno as { exit: (code?: number) => never }).exit = (code) =>
-    exitNow(((code ?? Deno.exitCode) % 256 + 256) % 256);
+    // As Deno truncates a code to an integer (1.5 is 1, NaN is 0), so the root gets 0 to 255.
+    exitNow(((Math.trunc(code ?? Deno.exitCode) || 0) % 256 + 256) % 256);
   (globalThis as unknown as { close(): void }).close = () => exitNow(0);
   addEventListener("error", (event) => {
     event.preventDefault();
@@ -209,9 +210,15 @@ export function serveChild(channel: ChildTransport): (message: ToChild) => void 
         break;
       case "serve": {
         const { from, ref, call } = message;
-        serveRingCall(from, ref, call).then((reply) =>
-          reply && post({ [TAG]: "served", to: from, ref, reply })
-        );
+        serveRingCall(from, ref, call).then((reply) => {
+          if (!reply) return;
+          try {
+            post({ [TAG]: "served", to: from, ref, reply });
+          } catch (error) {
+            // An answer that cannot cross (memory, to another OS process): the caller gets why.
+            post({ [TAG]: "served", to: from, ref, reply: { ok: false, error: encodeError(error) } });
+          }
+        });
         break;
       }
       case "reply":

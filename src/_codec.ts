@@ -56,6 +56,21 @@ export function setObjectExporter(exporter: (object: object) => object): void {
   exportObject = exporter;
 }
 
+/**
+ * How deep a value a user sends may nest: objects and arrays inside each
+ * other, the outermost one counting as level 1. No program's data comes
+ * near it; far deeper values would overflow the stack of every walk that
+ * copies them (structured clone itself fails near 2,600 levels, JSON near
+ * 20,000, this codec near 8,000), as a bare RangeError at an unrelated place.
+ */
+export const MAX_NESTING = 1000;
+
+/**
+ * The codec's own limit by default: a message wraps what a user sent in a
+ * few levels of its own (a `spawn` puts args 3 levels down).
+ */
+const MAX_LEVELS = MAX_NESTING + 16;
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -69,11 +84,15 @@ function refuse(value: unknown, why = "could not be cloned."): never {
   throw new DOMException(`${shown} ${why}`, "DataCloneError");
 }
 
-/** Encodes a value as structured clone would copy it; throws a DataCloneError for what it cannot. */
-export function encode(value: unknown): Uint8Array {
+/**
+ * Encodes a value as structured clone would copy it; throws a DataCloneError
+ * for what it cannot, and for a value nested more than `maxLevels` deep.
+ */
+export function encode(value: unknown, maxLevels: number = MAX_LEVELS): Uint8Array {
   const refs = new Map<object, number>();
   const buffers: Uint8Array[] = [];
   let bufferBytes = 0;
+  let level = 0;
 
   const walk = (v: unknown): Json => {
     switch (typeof v) {
@@ -95,7 +114,19 @@ export function encode(value: unknown): Uint8Array {
     const seen = refs.get(object);
     if (seen !== undefined) return ["r", seen];
     refs.set(object, refs.size);
+    if (level === maxLevels) {
+      throw new DOMException(
+        `A value nested more than ${maxLevels} levels deep could not be cloned`,
+        "DataCloneError",
+      );
+    }
+    level++;
+    const json = walkObject(object);
+    level--;
+    return json;
+  };
 
+  const walkObject = (object: object): Json => {
     if (Array.isArray(object)) return ["A", ...object.map(walk)];
     if (object instanceof Date) return ["D", walk(object.getTime())];
     if (object instanceof RegExp) return ["R", object.source, object.flags];
@@ -164,17 +195,30 @@ export function encode(value: unknown): Uint8Array {
   return payload;
 }
 
-/** Decodes what `encode` made. Throws on anything else. */
-export function decode(payload: Uint8Array): unknown {
+/** Decodes what `encode` made. Throws on anything else, and on a value nested more than `maxLevels` deep. */
+export function decode(payload: Uint8Array, maxLevels: number = MAX_LEVELS): unknown {
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   const jsonLength = view.getUint32(0, true);
   const tree = JSON.parse(decoder.decode(payload.subarray(4, 4 + jsonLength))) as Json;
   const binary = payload.subarray(4 + jsonLength);
   const refs: unknown[] = [];
   const keep = <T>(made: T): T => (refs.push(made), made);
+  let level = 0;
 
   const build = (node: Json): unknown => {
     if (!Array.isArray(node)) return node;
+    // Tags that are not objects are no level, as `encode` counts.
+    if (node[0] === "u" || node[0] === "n" || node[0] === "b" || node[0] === "r") return buildTagged(node);
+    if (level === maxLevels) {
+      throw new SyntaxError(`Cannot decode a value nested more than ${maxLevels} levels deep`);
+    }
+    level++;
+    const built = buildTagged(node);
+    level--;
+    return built;
+  };
+
+  const buildTagged = (node: Json[]): unknown => {
     const [tag, ...rest] = node;
     switch (tag) {
       case "u":
@@ -195,7 +239,18 @@ export function decode(payload: Uint8Array): unknown {
       }
       case "O": {
         const object = keep({} as Record<string, unknown>);
-        for (let i = 0; i < rest.length; i += 2) object[rest[i] as string] = build(rest[i + 1]!);
+        for (let i = 0; i < rest.length; i += 2) {
+          const key = rest[i] as string;
+          // A key "__proto__" is an own property, as structured clone makes it, not the prototype.
+          if (key === "__proto__") {
+            Object.defineProperty(object, key, {
+              value: build(rest[i + 1]!),
+              writable: true,
+              enumerable: true,
+              configurable: true,
+            });
+          } else object[key] = build(rest[i + 1]!);
+        }
         return object;
       }
       case "D": {

@@ -47,15 +47,16 @@ export function encodeError(error: unknown, depth = 0): EncodedError {
     if (key === "name" || key === "message" || key === "stack" || key === "cause") continue;
     fields[key] = cloneable((error as unknown as Record<string, unknown>)[key]);
   }
+  // Each a string whatever the error holds, or the record would not pass as one (`_validate.ts`).
   const encoded: {
     -readonly [K in keyof EncodedError]: EncodedError[K];
-  } = { name: error.name, message: error.message, fields };
-  if (error.stack !== undefined) encoded.stack = error.stack;
+  } = { name: textOf(error.name), message: textOf(error.message), fields };
+  if (error.stack !== undefined) encoded.stack = textOf(error.stack);
   if ("cause" in error && depth < MAX_DEPTH) {
     encoded.causeIsError = error.cause instanceof Error;
     encoded.cause = encoded.causeIsError ? encodeError(error.cause, depth + 1) : cloneable(error.cause);
   }
-  if (error instanceof AggregateError && depth < MAX_DEPTH) {
+  if (error instanceof AggregateError && Array.isArray(error.errors) && depth < MAX_DEPTH) {
     encoded.errors = error.errors.map((e: unknown) => encodeError(e, depth + 1));
   }
   return encoded;
@@ -64,23 +65,34 @@ export function encodeError(error: unknown, depth = 0): EncodedError {
 /**
  * Rebuilds an error from its record. Built-in classes come back as themselves;
  * a custom class, which only the sender can construct, comes back as an
- * `Error` whose `name`, stack and own fields are the original's.
+ * `Error` whose `name`, stack and own fields are the original's. Records
+ * come from other processes: one deeper than `encodeError` makes is cut.
  */
-export function decodeError(encoded: EncodedError): Error {
+export function decodeError(encoded: EncodedError, depth = 0): Error {
   const Builtin = encoded.name === "AggregateError" ? AggregateError : BUILTIN_ERRORS[encoded.name] ?? Error;
   const error: Error = Object.create(Builtin.prototype);
   define(error, "message", encoded.message);
   if (error.name !== encoded.name) define(error, "name", encoded.name);
   if (encoded.stack !== undefined) define(error, "stack", encoded.stack);
-  if ("cause" in encoded) {
+  if ("cause" in encoded && depth < MAX_DEPTH) {
     define(
       error,
       "cause",
-      encoded.causeIsError ? decodeError(encoded.cause as EncodedError) : encoded.cause,
+      encoded.causeIsError ? decodeError(encoded.cause as EncodedError, depth + 1) : encoded.cause,
     );
   }
-  if (encoded.errors) define(error, "errors", encoded.errors.map(decodeError));
-  Object.assign(error, encoded.fields);
+  if (encoded.errors && depth < MAX_DEPTH) {
+    define(error, "errors", encoded.errors.map((inner) => decodeError(inner, depth + 1)));
+  }
+  // Defined, not assigned: a field named "__proto__" must not replace the prototype.
+  for (const key of Object.keys(encoded.fields)) {
+    Object.defineProperty(error, key, {
+      value: encoded.fields[key],
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
+  }
   return error;
 }
 
@@ -94,6 +106,10 @@ function cloneable(value: unknown): unknown {
   } catch {
     return safeString(value);
   }
+}
+
+function textOf(value: unknown): string {
+  return typeof value === "string" ? value : safeString(value);
 }
 
 function safeString(value: unknown): string {

@@ -33,6 +33,7 @@ import {
   type ToChild,
 } from "./_protocol.ts";
 import { AuthenticationError } from "./errors.ts";
+import { receiveFromChild, refuseChild } from "./_validate.ts";
 
 const BOOTSTRAP_URL = new URL("./_child_subprocess.ts", import.meta.url);
 
@@ -224,11 +225,9 @@ export class SubprocessHost implements Host {
         this.#writer = writer;
         for (const frame of this.#backlog.splice(0)) writer.write(frame);
       },
-      receive: onMessage,
-      corrupt: (error) => {
-        console.error(`Process ${name}:\n${error.message}; killing it`);
-        this.stop("kill");
-      },
+      // Untrusted: checked, and the child is killed if it breaks the protocol.
+      receive: (message) => receiveFromChild(this, name, "subprocess", message, onMessage),
+      corrupt: (error) => refuseChild(this, name, error.message),
     });
     const child = this.#child;
     const liveness = this.#liveness = new Liveness({

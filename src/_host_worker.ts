@@ -26,6 +26,7 @@ import {
   TAG,
   type ToChild,
 } from "./_protocol.ts";
+import { describeError, receiveFromChild, refuseChild } from "./_validate.ts";
 import { Worker as NodeWorker } from "node:worker_threads";
 
 const BOOTSTRAP_URL = new URL("./_child_worker.ts", import.meta.url);
@@ -69,11 +70,16 @@ export class WorkerHost implements Host {
     this.exited = promise;
     this.#resolveExit = resolve;
     const entry = entryUrl(BOOTSTRAP_URL, preamble, module);
+    const deliver = (message: FromChild) =>
+      message[TAG] === "exit" ? this.#end(message.code) : onMessage(message);
     const receive = (message: unknown) => {
       if (!isProtocolMessage<FromChild>(message)) return;
-      if (message[TAG] === "exit") this.#end(message.code);
-      else onMessage(message);
+      // Untrusted: checked, and the worker is killed if it breaks the protocol.
+      receiveFromChild(this, name, "worker", message, deliver);
     };
+    // A message this isolate cannot copy in (nested too deep, say); Deno reads nothing more from the worker.
+    const unreadable = (data: unknown) =>
+      refuseChild(this, name, `Cannot read a message it posted (${describeError(data)})`);
     // The bootstrap catches its own errors; reaching here means it could not
     // (a module of the entry failed to load), so the child is reported as
     // failed and crashed.
@@ -94,6 +100,7 @@ export class WorkerHost implements Host {
       // Set in the same tick as the constructor: a message that arrives
       // before a listener exists is dropped.
       worker.onmessage = (event: MessageEvent) => receive(event.data);
+      worker.onmessageerror = (event: MessageEvent) => unreadable(event.data);
       // Without preventDefault an error in a worker kills the whole program.
       worker.onerror = (event: ErrorEvent) => {
         event.preventDefault();
@@ -105,6 +112,7 @@ export class WorkerHost implements Host {
     } else {
       const worker = new NodeWorker(new URL(entry), { name });
       worker.on("message", receive);
+      worker.on("messageerror", unreadable);
       worker.on("error", (error: unknown) => failed(error instanceof Error ? error.message : String(error)));
       // Its own report came first, unless it could not make one.
       worker.on("exit", (code: number) => this.#end(code));

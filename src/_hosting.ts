@@ -25,7 +25,6 @@ import {
   exceeds,
   exceedsHeld,
   grantsEverything,
-  isResolvedPermissions,
   type ResolvedPermissions,
   resolvePermissions,
   samePermissions,
@@ -45,6 +44,7 @@ import { Ring } from "./_ring.ts";
 import { type KidNote, type ProbeReport, type Registered, snapshot } from "./_status.ts";
 import type { ProcessStatus } from "./ps.ts";
 import { discard, serveRing, unserve } from "./_shared.ts";
+import { checkReply, describeError, refuseChild } from "./_validate.ts";
 import { ProcessError } from "./errors.ts";
 
 /** What the creator of a process holds: a way to stop it. */
@@ -89,6 +89,20 @@ interface Entry extends Registered {
   tid: number | null;
 }
 
+/** A call routed to a subprocess that serves the ring (`RingCall`'s op), by whom (`from`, `ref`). */
+interface RoutedCall {
+  readonly from: number;
+  readonly ref: number;
+  readonly op: RingCall["op"];
+  /** A quiet put, answered only if refused. */
+  readonly quiet: boolean;
+}
+
+/** Whether a caller waits for the answer to a call: not for a quiet put or a cancel. */
+function awaited(op: RingCall["op"], quiet: boolean): boolean {
+  return !quiet && op !== "cancel";
+}
+
 /** The reply to a call whose ring can no longer be reached. */
 function gone(why: string): RingReply {
   return {
@@ -122,25 +136,6 @@ function grantOf(spec: LaunchSpec, parent: Entry | undefined): ResolvedPermissio
   if (parentHoldsAll && !sandboxed) return null;
   // All of everything is what the root holds: a sandbox would change nothing.
   return grantsEverything(permissions) ? null : permissions;
-}
-
-/**
- * Checks the host part of a spec a child sent, which becomes a Worker's
- * options or a `deno run` command line: a memory limit of "64,--flag" would
- * pass V8 any flag.
- */
-function checkHostSpec(spec: LaunchSpec): void {
-  const { backend, permissions, sandboxed, memoryLimitMb } = spec.host;
-  const why = backend !== "worker" && backend !== "subprocess"
-    ? "its backend is neither worker nor subprocess"
-    : typeof sandboxed !== "boolean"
-    ? "its sandbox flag is not a boolean"
-    : memoryLimitMb !== null && !(Number.isInteger(memoryLimitMb) && memoryLimitMb > 0)
-    ? "its memory limit is not a positive integer"
-    : !isResolvedPermissions(permissions)
-    ? "its permissions are not a permission set"
-    : undefined;
-  if (why) throw new TypeError(`Cannot start ${spec.name} as ${why}`);
 }
 
 /** troupe's own modules, which any process may load: they hold no one's data. */
@@ -242,8 +237,12 @@ export class Hosting {
     }
   >();
   #nextHeartbeat = 1;
-  /** Calls waiting at each subprocess that serves rings, by home: who made them. */
-  #calls = new Map<number, Map<string, { from: number; ref: number }>>();
+  /**
+   * Calls routed to each subprocess that serves rings, by home: who made
+   * them, and what they are. Only these may be answered (`served`): one
+   * answer each, or for a quiet put, any number of refusals.
+   */
+  #calls = new Map<number, Map<string, RoutedCall>>();
 
   /** What the root knows about its own children, for `ps()`. */
   #rootNotes: () => KidNote[];
@@ -339,9 +338,9 @@ export class Hosting {
   host(spec: LaunchSpec, owner: number, listener: KidListener): KidHandle {
     const parent = owner === 0 ? undefined : this.#live.get(owner);
     if (owner !== 0) {
-      // A child's spec is its claim: checked here against the root's record of it.
+      // A child's spec is its claim (its shape checked as it arrived, `_validate.ts`): checked here
+      // against the root's record of it.
       if (!parent) throw new ProcessError(`Cannot start ${spec.name} as its parent has exited`);
-      checkHostSpec(spec);
       const wider = parent.permissions
         ? exceeds(spec.host.permissions, parent.permissions)
         : exceedsHeld(spec.host.permissions);
@@ -465,6 +464,12 @@ export class Hosting {
     return this.live().filter((p) => p.owner !== 0 && !this.#live.has(p.owner));
   }
 
+  /**
+   * Acts on a message from process `record`, already checked against the
+   * protocol by its host (`_validate.ts`). What it asks that cannot be done
+   * throws, or fails the work it started: either way the host kills that
+   * child with a report, and the root goes on.
+   */
   #onMessage(record: Entry, message: FromChild): void {
     switch (message[TAG]) {
       case "started":
@@ -477,6 +482,12 @@ export class Hosting {
         break;
       case "spawn": {
         const { ref, spec } = message;
+        if (spec.parent.id !== record.id) {
+          throw new RangeError(
+            `Cannot start ${spec.name} for ${record.name} (id ${record.id}) as its spec names ` +
+              `process ${spec.parent.id} as the parent`,
+          );
+        }
         const relay: KidListener = (event) => {
           if (event.ev === "exited") record.kids.delete(ref);
           record.host.send({ [TAG]: "kid", ref, event });
@@ -500,51 +511,106 @@ export class Hosting {
         serveRing(new Ring(message.buffer));
         break;
       case "alive":
-      case "probed":
-        this.#heartbeats.get(message.n)?.answer(message[TAG] === "probed" ? message.report : "alive");
-        this.#heartbeats.delete(message.n);
+      case "probed": {
+        // Only the process asked may answer: another could make a stuck one look alive.
+        const asked = this.#heartbeats.get(message.n);
+        if (asked?.id !== record.id) break;
+        asked.answer(message[TAG] === "probed" ? message.report : "alive");
         break;
+      }
       case "ps": {
         const { ref, timeoutMs } = message;
-        this.snapshot(timeoutMs).then(
-          (rows) => record.host.send({ [TAG]: "ps-rows", ref, rows }),
-          (error) => record.host.send({ [TAG]: "ps-rows", ref, rows: null, error: encodeError(error) }),
+        this.#guard(
+          record,
+          "ps",
+          this.snapshot(timeoutMs).then(
+            (rows) => record.host.send({ [TAG]: "ps-rows", ref, rows }),
+            (error) => record.host.send({ [TAG]: "ps-rows", ref, rows: null, error: encodeError(error) }),
+          ),
         );
         break;
       }
       case "check": {
         const { ref, target, timeoutMs } = message;
-        this.check(target, timeoutMs).then((ok) => record.host.send({ [TAG]: "checked", ref, ok }));
+        this.#guard(
+          record,
+          "check",
+          this.check(target, timeoutMs).then((ok) => record.host.send({ [TAG]: "checked", ref, ok })),
+        );
         break;
       }
       case "watch": {
         const { ref, target } = message;
-        this.watch(target).then((code) => record.host.send({ [TAG]: "down", ref, code }));
+        this.#guard(
+          record,
+          "watch",
+          this.watch(target).then((code) => record.host.send({ [TAG]: "down", ref, code })),
+        );
         break;
       }
       case "served":
-        this.#calls.get(record.id)?.delete(`${message.to}:${message.ref}`);
-        this.#reply(message.to, message.ref, message.reply);
+        this.#served(record, message.to, message.ref, message.reply);
         break;
     }
+  }
+
+  /** Work started for process `record` that fails costs that process, never the root. */
+  #guard(record: Entry, kind: string, work: Promise<unknown>): void {
+    work.catch((error) => {
+      refuseChild(record.host, record.name, `Cannot answer its "${kind}" message: ${describeError(error)}`);
+    });
+  }
+
+  /** Passes on `home`'s answer to call `ref` of process `to`, if that call was routed to it. */
+  #served(home: Entry, to: number, ref: number, reply: RingReply): void {
+    if (to >= this.#nextId) {
+      throw new RangeError(`Cannot pass on an answer to process ${to}, which never existed`);
+    }
+    const calls = this.#calls.get(home.id);
+    const key = `${to}:${ref}`;
+    const call = calls?.get(key);
+    // Not asked, or no longer awaited (its caller exited): nobody takes it, and nobody may be fooled by it.
+    if (!call) return;
+    const problem = checkReply(reply, call.op, call.quiet);
+    if (problem !== undefined) throw new TypeError(problem);
+    if (!call.quiet) calls!.delete(key);
+    this.#reply(to, ref, reply);
   }
 
   /** Passes a call on a ring to the isolate that serves it: this one, or a subprocess's. */
   #route(from: number, ref: number, home: number, call: RingCall): void {
     if (home === 0) {
-      serveRingCall(from, ref, call).then((reply) => reply && this.#reply(from, ref, reply));
+      serveRingCall(from, ref, call).then((reply) => reply && this.#reply(from, ref, reply)).catch(
+        (error) => {
+          // The answer could not be sent (it cannot cross to that process): the call was the caller's fault.
+          if (from === 0) return deliverReply(ref, { ok: false, error: encodeError(error) });
+          const record = this.#live.get(from);
+          if (record) {
+            refuseChild(
+              record.host,
+              record.name,
+              `Cannot answer its call on a queue or pipe: ${describeError(error)}`,
+            );
+          }
+        },
+      );
       return;
+    }
+    if (call.op === "buffer") {
+      // Only the root's OS process shares memory with workers; a subprocess could not send it.
+      throw new TypeError(`Cannot ask process ${home} for a ring's memory: only the root gives it`);
     }
     const server = this.#live.get(home);
     if (!server) {
       this.#reply(from, ref, gone(`the process that created it (id ${home}) has exited`));
       return;
     }
-    if (call.op !== "cancel" && !(call.op === "put" && call.quiet)) {
-      let calls = this.#calls.get(home);
-      if (!calls) this.#calls.set(home, calls = new Map());
-      calls.set(`${from}:${ref}`, { from, ref });
-    }
+    let calls = this.#calls.get(home);
+    if (!calls) this.#calls.set(home, calls = new Map());
+    const quiet = call.op === "put" && call.quiet === true;
+    const key = `${from}:${ref}`;
+    // A quiet caller sends many puts under one ref: its entry stays.
+    if (!quiet || !calls.has(key)) calls.set(key, { from, ref, op: call.op, quiet });
     server.host.send({ [TAG]: "serve", from, ref, call });
   }
 
@@ -557,14 +623,16 @@ export class Hosting {
   #settleCalls(record: Entry): void {
     const calls = this.#calls.get(record.id);
     this.#calls.delete(record.id);
-    for (const { from, ref } of calls?.values() ?? []) {
+    for (const { from, ref, op, quiet } of calls?.values() ?? []) {
+      if (!awaited(op, quiet)) continue;
       this.#reply(from, ref, gone(`${record.name}, which created it, has exited`));
     }
     abandonCalls(record.id);
     for (const [home, waiting] of this.#calls) {
-      for (const [key, { from, ref }] of waiting) {
+      for (const [key, { from, ref, op, quiet }] of waiting) {
         if (from !== record.id) continue;
         waiting.delete(key);
+        if (!awaited(op, quiet)) continue;
         this.#live.get(home)?.host.send({ [TAG]: "serve", from, ref: -ref, call: { op: "cancel", ref } });
       }
     }
@@ -573,9 +641,13 @@ export class Hosting {
   #onExit(record: Entry, code: number): void {
     this.#live.delete(record.id);
     this.#settleCalls(record);
-    // However it ended (a kill runs no cleanup), its pipe ends are closed now.
-    discard(record.given, { gone: true });
-    unserve(record.mailbox);
+    try {
+      // However it ended (a kill runs no cleanup), its pipe ends are closed now.
+      discard(record.given, { gone: true });
+      unserve(record.mailbox);
+    } catch {
+      // What its creator described (a child's spawn) was no descriptor of ours: there is nothing to give back.
+    }
     record.listener({ ev: "exited", code });
     for (const other of this.#live.values()) {
       if (other.owner !== record.id) continue;

@@ -13,7 +13,7 @@
  */
 
 import { findUncloneable } from "./_clone_path.ts";
-import { decode as decodeValue, encode as encodeValue } from "./_codec.ts";
+import { decode as decodeValue, encode as encodeValue, MAX_NESTING } from "./_codec.ts";
 import { describedSoFar, revive } from "./_shared.ts";
 
 /** The format byte of a JSON item. */
@@ -73,12 +73,14 @@ export type Prepared = { readonly json: string; readonly bytes?: undefined } | {
 
 /**
  * Turns an item into what is written, before any lock is taken. Throws a
- * DataCloneError for a value that cannot cross (a function, a symbol, …).
+ * DataCloneError for a value that cannot cross (a function, a symbol, a
+ * value nested more than `maxLevels` deep, …). An item that wraps what a
+ * user gave (a pool task) allows for its own levels.
  */
-export function prepare(value: unknown): Prepared {
+export function prepare(value: unknown, maxLevels: number = MAX_NESTING): Prepared {
   if (jsonExact(value, 0, {})) return { json: JSON.stringify(value) };
   const described = describedSoFar();
-  const bytes = encodeValue(value);
+  const bytes = encodeValue(value, maxLevels);
   return { bytes, shared: describedSoFar() !== described };
 }
 

@@ -118,22 +118,6 @@ export function exceedsHeld(child: ResolvedPermissions): string | undefined {
   return undefined;
 }
 
-/**
- * Whether `value` is a whole permission set: every name, each `true`,
- * `false` or a list of non-empty strings, and nothing else. A set a child
- * sends is its claim; the root checks its shape before anything else.
- */
-export function isResolvedPermissions(value: unknown): value is ResolvedPermissions {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
-  const names = Object.keys(value);
-  return names.length === PERMISSION_NAMES.length &&
-    PERMISSION_NAMES.every((name) => {
-      const grant = (value as Record<string, unknown>)[name];
-      return typeof grant === "boolean" ||
-        (Array.isArray(grant) && grant.every((item) => typeof item === "string" && item !== ""));
-    });
-}
-
 /** Whether `permissions` grants all of every permission (what `-A` gives). */
 export function grantsEverything(permissions: ResolvedPermissions): boolean {
   return PERMISSION_NAMES.every((name) => permissions[name] === true);

@@ -38,6 +38,7 @@ import { runtime } from "./_runtime.ts";
 import { home, ringRef, unserve } from "./_shared.ts";
 import { annotate } from "./_status.ts";
 import { TaskQueue } from "./_task_queue.ts";
+import { checkOutcome, describeError, refuseChild } from "./_validate.ts";
 import { RestartIntensity } from "./_supervision_rules.ts";
 import { ProcessTimeoutError } from "./errors.ts";
 import { type Backend, Process, type ProcessPermissions } from "./process.ts";
@@ -501,7 +502,20 @@ export class PoolEngine {
           taken = EMPTY;
         }
         if (taken === EMPTY || taken === CLOSED_RING) break;
-        this.#received(slot, finishItem(taken) as PoolOutcome);
+        // Untrusted: a worker that sends what is no outcome is killed (its tasks are settled as
+        // for any death), never this process.
+        let problem: string | undefined;
+        try {
+          const outcome = finishItem(taken);
+          problem = checkOutcome(outcome, slot.assigned[0]?.id);
+          if (problem === undefined) this.#received(slot, outcome as PoolOutcome);
+        } catch (error) {
+          problem = `Cannot read its outcome: ${describeError(error)}`;
+        }
+        if (problem !== undefined) {
+          refuseChild(slot.process, slot.process.name, problem, () => slot.process.kill());
+          break;
+        }
         read = true;
       }
       if (slot.exitCode !== null) {

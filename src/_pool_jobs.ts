@@ -11,6 +11,7 @@
  */
 
 import { findUncloneable } from "./_clone_path.ts";
+import { MAX_NESTING } from "./_codec.ts";
 import { prepare, type Prepared } from "./_item_codec.ts";
 import type { PoolEngine, TaskOptions } from "./_pool_engine.ts";
 import { type FunctionKey, packNumbers, type PoolTask, TaskKind } from "./_protocol.ts";
@@ -27,7 +28,8 @@ export function encodeTask(task: PoolTask, what: "args" | "items", offset = 0): 
   // Most calls pass a few strings and numbers: JSON carries those exactly, with no walk to check.
   if (task[3].length <= 8 && task[3].every(plainScalar)) return { json: JSON.stringify(task) };
   try {
-    return prepare(task);
+    // A task's values sit 2 levels down (3 for a starmap's args): each may nest MAX_NESTING deep.
+    return prepare(task, MAX_NESTING + 3);
   } catch (error) {
     if (!(error instanceof DOMException && error.name === "DataCloneError")) throw error;
     const payload = task[3];

@@ -11,12 +11,12 @@
  */
 
 import { decodeError } from "./_error_codec.ts";
-import { findUncloneable } from "./_clone_path.ts";
+import { findTooDeep, findUncloneable } from "./_clone_path.ts";
 import { holdWhile } from "./_keep_alive.ts";
 import type { KidHandle } from "./_hosting.ts";
 import type { EntrySpec, HostSpec, KidEvent, LaunchSpec, StopHow } from "./_protocol.ts";
 import { runtime } from "./_runtime.ts";
-import { aKind, discard, memoryKindIn, reduce } from "./_shared.ts";
+import { aKind, discard, isShareable, memoryKindIn, reduce } from "./_shared.ts";
 import { waitFor } from "./_wait.ts";
 import { Queue } from "./queue.ts";
 import { ProcessError } from "./errors.ts";
@@ -170,6 +170,15 @@ export class ProcessEngine {
       throw new ProcessError(
         `Cannot start ${this.name} from daemon process ${runtime.self.name}: ` +
           "daemonic processes are not allowed to have children. Create the parent with daemon: false",
+      );
+    }
+    // Before any walk that recurses: one far too deep would overflow the stack in it.
+    const tooDeep = findTooDeep(args, "args", isShareable) ??
+      (entry?.kind === "subclass" ? findTooDeep(entry.fields, "this", isShareable) : undefined);
+    if (tooDeep) {
+      throw new TypeError(
+        `Cannot start ${this.name} as ${tooDeep}: a child gets a structured-clone copy of its args ` +
+          "and fields, and deeper values would overflow the stack; flatten it, or pass it as a string",
       );
     }
     const memoryKind = this.#host!.backend === "subprocess" ? memoryKindIn([entry, args]) : undefined;

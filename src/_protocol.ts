@@ -178,7 +178,10 @@ export type ToChild =
   /** The answer to this process's call `ref`. */
   | { readonly [TAG]: "reply"; readonly ref: number; readonly reply: RingReply };
 
-/** Hosted process to root. */
+/**
+ * Hosted process to root. Untrusted: the root checks each one with
+ * `checkFromChild` (`_validate.ts`), whose table must follow any change here.
+ */
 export type FromChild =
   /** A spare is loaded and waiting for its launch. */
   | { readonly [TAG]: "ready" }

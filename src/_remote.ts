@@ -106,6 +106,15 @@ export async function serveRingCall(
   ref: number,
   call: RingCall,
 ): Promise<RingReply | undefined> {
+  try {
+    return await serve(from, ref, call);
+  } catch (error) {
+    // Never a rejection: the call came from another process, and an answer is all it may cost.
+    return { ok: false, error: encodeError(error) };
+  }
+}
+
+async function serve(from: number, ref: number, call: RingCall): Promise<RingReply | undefined> {
   if (call.op === "cancel") {
     abandonable.get(`${from}:${call.ref}`)?.abort();
     return { ok: true, value: null, stat: null };

@@ -51,6 +51,11 @@ export function makeShareable(object: object, describe: () => Descriptor, memory
   if (memoryKind !== undefined) memoryObjects.set(object, memoryKind);
 }
 
+/** Whether `object` crosses by reference (`reduce` replaces it by its descriptor), not by copy. */
+export function isShareable(object: object): boolean {
+  return describers.has(object);
+}
+
 type Reviver = (descriptor: Descriptor) => object;
 const revivers = new Map<string, Reviver>();
 /** How a discard happens: `gone` when the process that got the descriptor has exited. */

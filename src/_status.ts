@@ -75,7 +75,8 @@ export function currentThreadId(): number | null {
   if (threadId === undefined) {
     const path = "/proc/thread-self";
     try {
-      threadId = mayRead(path) ? Number(Deno.readLinkSync(path).split("/").pop()) : null;
+      const tid = mayRead(path) ? Number(Deno.readLinkSync(path).split("/").pop()) : null;
+      threadId = Number.isSafeInteger(tid) ? tid : null;
     } catch {
       // Not Linux: no CPU time for a worker.
       threadId = null;
@@ -135,7 +136,11 @@ export async function snapshot(
 ): Promise<ProcessStatus[]> {
   const reports = await Promise.all(live.map((process) => probe(process.id)));
   const notes = new Map(rootNotes.map((note) => [note.id, note]));
-  for (const report of reports) for (const note of report?.kids ?? []) notes.set(note.id, note);
+  const owners = new Map(live.map((process) => [process.id, process.owner]));
+  reports.forEach((report, i) => {
+    // A process speaks for its own children only: another's figures are not its to give.
+    for (const note of report?.kids ?? []) if (owners.get(note.id) === live[i]!.id) notes.set(note.id, note);
+  });
   const now = performance.now();
   return Promise.all(live.map(async (process, i): Promise<ProcessStatus> => {
     const report = reports[i];
