@@ -29,6 +29,7 @@ function spec(parentId: number): Record<string, unknown> {
     name: "Forged-1",
     identity: [1, 1],
     daemon: false,
+    detached: false,
     entry: { kind: "none" },
     args: [],
     mainModule: MODULE,

@@ -161,6 +161,7 @@ export async function spawnForged(done: { put(value: unknown): Promise<void> }):
     name: "Forged-2",
     identity: [1, 1],
     daemon: false,
+    detached: false,
     entry: { kind: "none" },
     args: [{ $troupeShared: "connection", send: "no rings here", receive: null }],
     mainModule: MODULE,
