@@ -1,6 +1,7 @@
 // Daemon versus non-daemon children (seed 004, "守护进程").
-// Python terminates daemon children when the main module ends; Deno has no
-// hook for that while workers run, so the main module calls shutdown().
+// Python terminates daemon children when the main module ends, then joins the
+// others. troupe ends a daemon with the program (it never keeps it running);
+// shutdown() does Python's whole rule at once, so the exit codes can be shown.
 import { Process, shutdown } from "../mod.ts";
 
 export async function run(key: string, seconds: number): Promise<void> {
