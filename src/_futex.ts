@@ -61,7 +61,7 @@ export async function waitChange(
   try {
     const ms = until - performance.now();
     if (ms <= 0) return false;
-    const waiting = Atomics.waitAsync(cells, index, seen, ms);
+    const waiting = sleepOn(cells, index, seen, ms);
     if (!waiting.async) return true;
     settled = false;
     // A pending waitAsync neither keeps the program running nor, on an idle
@@ -96,6 +96,23 @@ export async function waitChange(
   return woken || Atomics.load(cells, index) !== seen || performance.now() < until;
 }
 
+/**
+ * `Atomics.waitAsync`, counted: while it is pending, {@linkcode wake} knows
+ * that a waiter of this isolate sleeps, and keeps the main loop turning until
+ * it resumes.
+ */
+export function sleepOn(
+  cells: Int32Array,
+  index: number,
+  seen: number,
+  ms: number,
+): ReturnType<typeof Atomics.waitAsync> {
+  const waiting = Atomics.waitAsync(cells, index, seen, ms);
+  if (!waiting.async) return waiting;
+  asleep++;
+  return { async: true, value: waiting.value.finally(() => asleep--) };
+}
+
 /** Takes one from `cells[index]` if it is above 0, atomically; whether it did. */
 export function takeOne(cells: Int32Array, index: number): boolean {
   let value = Atomics.load(cells, index);
@@ -110,19 +127,31 @@ export function takeOne(cells: Int32Array, index: number): boolean {
 /** Whether this is the main isolate, the only one whose event loop can run out of work and end. */
 const IS_MAIN_ISOLATE =
   typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope === "undefined";
-let turning = false;
+/** Waiters of this isolate asleep in `Atomics.waitAsync`. */
+let asleep = 0;
+/** Turns of the loop still to keep after a wake-up (see `wake`). */
+let turnsLeft = 0;
+/** Enough turns for a woken waiter to resume even on a loaded machine, few enough to cost nothing. */
+const WAKE_TURNS = 20;
 
 /**
  * Wakes up to `count` waiters on `cells[index]`. A waiter in this isolate
  * resumes in a task V8 queues for it, which Deno's main event loop does not
  * wait for: if nothing else is pending, the program would end with the
- * waiter still asleep. One more turn of the loop (a 0 ms timer) runs it.
+ * waiter still asleep. So the loop keeps turning (1 ms timers) until no
+ * waiter of this isolate sleeps, or for at most `WAKE_TURNS` turns (one may
+ * sleep on, woken by nobody: the program may then end).
  */
 export function wake(cells: Int32Array, index: number, count = Infinity): void {
-  if (Atomics.notify(cells, index, count) > 0 && IS_MAIN_ISOLATE && !turning) {
-    turning = true;
-    setTimeout(() => turning = false, 0);
-  }
+  if (Atomics.notify(cells, index, count) === 0 || !IS_MAIN_ISOLATE || asleep === 0) return;
+  const idle = turnsLeft === 0;
+  turnsLeft = WAKE_TURNS;
+  if (!idle) return;
+  const turn = () => {
+    if (asleep > 0 && --turnsLeft > 0) setTimeout(turn, 1);
+    else turnsLeft = 0;
+  };
+  setTimeout(turn, 0);
 }
 
 /**

@@ -22,7 +22,7 @@
  * @module
  */
 
-import { type Deadline, served, SPIN_MS, wake } from "./_futex.ts";
+import { type Deadline, served, sleepOn, SPIN_MS, wake } from "./_futex.ts";
 import { hold } from "./_keep_alive.ts";
 import { maxEncodedBytes, type Prepared, takeItem, type Taken, writeItem } from "./_item_codec.ts";
 
@@ -326,7 +326,7 @@ export class Ring {
     Atomics.add(h, ITEM_WAITERS, 1);
     try {
       Atomics.store(h, ITEM_ARMED, 1);
-      const waiting = Atomics.waitAsync(h, PUT_SEQ, seen, ms);
+      const waiting = sleepOn(h, PUT_SEQ, seen, ms);
       if (waiting.async) await waiting.value;
     } finally {
       Atomics.sub(h, ITEM_WAITERS, 1);
@@ -485,7 +485,7 @@ export class Ring {
       const ms = Math.min(until - performance.now(), 1_000);
       if (ms <= 0) return false;
       Atomics.store(h, armedFlag(waiters), 1);
-      const waiting = Atomics.waitAsync(h, seq, seen, ms);
+      const waiting = sleepOn(h, seq, seen, ms);
       if (waiting.async) {
         // A pending waitAsync does not keep the program running, nor does
         // its timeout wake a loop with nothing else to do: a timer ends a
