@@ -12,7 +12,8 @@ import { finishItem, type Prepared } from "./_item_codec.ts";
 import { callRing, quietCaller, type RingCall, type RingResult, type RingStat } from "./_remote.ts";
 import type { Deadline } from "./_futex.ts";
 import { CLOSED_RING, EMPTY, FULL, Ring } from "./_ring.ts";
-import { localRing, type RingRef, ringRef, servedNearby } from "./_shared.ts";
+import { type RingRef } from "./_shared.ts";
+import { localRing, ringRef, servedNearby } from "./_served.ts";
 
 /** Which end of a ring a pipe-end copy holds. */
 export type CopyRole = "sender" | "receiver";

@@ -58,3 +58,74 @@ export function readPreamble(): Preamble {
 function dataUrl(code: string): string {
   return `data:text/javascript,${encodeURIComponent(code)}`;
 }
+
+/** This module, which an entry of {@linkcode runnerEntry} imports. */
+const ENTRY_MODULE = import.meta.url;
+
+/**
+ * The module a child starts on to run the exports of `runner` (troupe's own,
+ * a pool worker's loop, say) on `module`: both are imported statically, so
+ * both are in the child's static module graph, which Deno loads without
+ * checking permissions: a child in a sandbox without `read` still loads the
+ * code it runs. The runner finds `module` with {@linkcode adoptedModule}.
+ */
+export function runnerEntry(runner: string, module: string): string {
+  const code = [
+    `import { adoptModule } from ${JSON.stringify(ENTRY_MODULE)};`,
+    `import * as adopted from ${JSON.stringify(module)};`,
+    `adoptModule(${JSON.stringify(module)}, adopted);`,
+    `export * from ${JSON.stringify(runner)};`,
+  ].join("\n");
+  return dataUrl(code);
+}
+
+/**
+ * The runner and the module of `url` if it is exactly an entry that
+ * {@linkcode runnerEntry} makes, byte for byte (anything else could import
+ * more); else undefined.
+ */
+export function runnerEntryParts(url: string): { runner: string; module: string } | undefined {
+  const prefix = "data:text/javascript,";
+  if (!url.startsWith(prefix)) return undefined;
+  let code: string;
+  try {
+    code = decodeURIComponent(url.slice(prefix.length));
+  } catch {
+    return undefined;
+  }
+  const module = quotedIn(code, /^import \* as adopted from ("(?:[^"\\]|\\.)*");$/m);
+  const runner = quotedIn(code, /^export \* from ("(?:[^"\\]|\\.)*");$/m);
+  if (module === undefined || runner === undefined) return undefined;
+  return runnerEntry(runner, module) === url ? { runner, module } : undefined;
+}
+
+/** The JSON string `pattern` captures in `code`, parsed; undefined if there is none. */
+function quotedIn(code: string, pattern: RegExp): string | undefined {
+  const quoted = pattern.exec(code)?.[1];
+  if (quoted === undefined) return undefined;
+  try {
+    const value: unknown = JSON.parse(quoted);
+    return typeof value === "string" ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The modules entries of {@linkcode runnerEntry} imported statically in this isolate, by URL. */
+const adopted = new Map<string, Record<string, unknown>>();
+
+/**
+ * Hands the runner the module its entry imported statically: a dynamic
+ * import of a local file needs read permission, which a sandboxed child may
+ * not have.
+ *
+ * @internal
+ */
+export function adoptModule(url: string, namespace: Record<string, unknown>): void {
+  adopted.set(url, namespace);
+}
+
+/** The module `url`, if this isolate's entry imported it statically (see {@linkcode runnerEntry}). */
+export function adoptedModule(url: string): Record<string, unknown> | undefined {
+  return adopted.get(url);
+}

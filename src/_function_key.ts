@@ -8,7 +8,12 @@
  * @module
  */
 
-import type { FunctionKey } from "./_protocol.ts";
+/**
+ * A function as a pool names it to its workers: its export name and a hash
+ * of its source, `"name#hash"`, so a worker finds the very function the
+ * pool was given and not another of the same name.
+ */
+export type FunctionKey = string;
 
 const keys = new WeakMap<object, FunctionKey>();
 

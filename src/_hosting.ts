@@ -9,6 +9,7 @@
 
 import { workerOptionsEnabled, workerSandboxUnavailable } from "./_deno_flags.ts";
 import { startTimer, stopTimer } from "./_duration.ts";
+import { runnerEntryParts } from "./_entry.ts";
 import { encodeError } from "./_error_codec.ts";
 import {
   abandonCalls,
@@ -34,26 +35,24 @@ import type {
   ChildIdentity,
   FromChild,
   KidEvent,
+  KidHandle,
+  KidListener,
+  KidNote,
   LaunchSpec,
   Preamble,
+  ProbeReport,
+  ProcessStatus,
   StopHow,
 } from "./_protocol.ts";
 import { TAG } from "./_protocol.ts";
-import { pooledModuleOf } from "./_pool_worker.ts";
 import { Ring } from "./_ring.ts";
-import { type KidNote, type ProbeReport, type Registered, snapshot } from "./_status.ts";
-import type { ProcessStatus } from "./ps.ts";
-import { discard, serveRing, unserve } from "./_shared.ts";
+import { type Registered, snapshot } from "./_status.ts";
+import { discard } from "./_shared.ts";
+import { serveRing, unserve } from "./_served.ts";
 import { checkReply, describeError, refuseChild } from "./_validate.ts";
 import { ProcessError } from "./errors.ts";
 
-/** What the creator of a process holds: a way to stop it. */
-export interface KidHandle {
-  stop(how: StopHow): void;
-}
-
-/** Receives a child's life, in order: spawned, then started or failed, then exited. */
-export type KidListener = (event: KidEvent) => void;
+export type { KidHandle, KidListener } from "./_protocol.ts";
 
 /** A live process as the registry reports it. */
 export interface HostedProcess {
@@ -65,7 +64,7 @@ export interface HostedProcess {
   readonly host: Host;
 }
 
-interface Entry extends Registered {
+interface Entry extends Registered<Host>, HostedProcess {
   readonly listener: KidListener;
   /**
    * What the process holds, as the root granted it; null for a worker
@@ -140,17 +139,16 @@ function grantOf(spec: LaunchSpec, parent: Entry | undefined): ResolvedPermissio
 
 /** troupe's own modules, which any process may load: they hold no one's data. */
 const TROUPE = new URL("./", import.meta.url).href;
-const POOL_WORKER = new URL("./_pool_worker.ts", import.meta.url).href;
 
 /**
  * The modules the root loads, statically, for a child whose entry is
  * `module`: Deno checks no permission for them, so each must be one the
- * parent could load itself. A pool worker's generated entry (checked byte
- * for byte) loads troupe's pool worker and the pool's module.
+ * parent could load itself. A runner's generated entry (a pool worker's,
+ * checked byte for byte) loads the runner and its module.
  */
 function modulesOf(module: string): string[] {
-  const pooled = pooledModuleOf(module);
-  return pooled === undefined ? [module] : [POOL_WORKER, pooled];
+  const parts = runnerEntryParts(module);
+  return parts === undefined ? [module] : [parts.runner, parts.module];
 }
 
 /**

@@ -23,7 +23,8 @@ import {
   ManagedSemaphore,
 } from "./_managed_sync.ts";
 import type { ManagerAddress, ManagerRequest, RegisteredType } from "./_protocol.ts";
-import { home, revive } from "./_shared.ts";
+import { revive } from "./_shared.ts";
+import { home } from "./_served.ts";
 import { serve } from "./actor.ts";
 // Proxies stored in managed objects arrive here and stay proxies.
 import { BaseProxy, proxyTarget } from "./proxy.ts";

@@ -35,7 +35,7 @@ import { startTimer, stopTimer, type Timer } from "./_duration.ts";
 import { SPIN_MS } from "./_futex.ts";
 import { CLOSED_RING, EMPTY, Ring, RingLockError } from "./_ring.ts";
 import { runtime } from "./_runtime.ts";
-import { home, ringRef, unserve } from "./_shared.ts";
+import { home, ringRef, unserve } from "./_served.ts";
 import { annotate } from "./_status.ts";
 import { TaskQueue } from "./_task_queue.ts";
 import { checkOutcome, describeError, refuseChild } from "./_validate.ts";

@@ -9,6 +9,7 @@
  */
 
 import { type Channel, openChannel } from "./_channel.ts";
+import { adoptedModule, runnerEntry } from "./_entry.ts";
 import { encodeError } from "./_error_codec.ts";
 import { findFunction } from "./_function_key.ts";
 import { prepare, type Prepared, prepareOrExplain } from "./_item_codec.ts";
@@ -20,60 +21,13 @@ const FOREVER: Deadline = { until: Infinity };
 
 type Task = (...args: unknown[]) => unknown;
 
-/** This module, which every pool worker's entry imports. */
-const WORKER_MODULE = import.meta.url;
-
 /**
- * The module a worker of a pool of `module` starts on: the workers' target
- * and the pool's module, both imported statically, so both are in the
- * worker's static module graph, which Deno loads without checking
- * permissions: a worker in a sandbox without `read` still loads the code it
- * runs. The pool's module is handed to the worker as it loads.
+ * The module a worker of a pool of `module` starts on: this module's
+ * `poolWorker` with the pool's module imported statically (see
+ * `runnerEntry`), so a worker in a sandbox without `read` still loads it.
  */
 export function poolWorkerEntry(module: string): string {
-  const code = [
-    `import { adoptPoolModule, poolWorker } from ${JSON.stringify(WORKER_MODULE)};`,
-    `import * as pooled from ${JSON.stringify(module)};`,
-    `adoptPoolModule(${JSON.stringify(module)}, pooled);`,
-    "export { poolWorker };",
-  ].join("\n");
-  return `data:text/javascript,${encodeURIComponent(code)}`;
-}
-
-/** The pool's module, if `url` is exactly a pool worker's entry; else undefined. */
-export function pooledModuleOf(url: string): string | undefined {
-  if (!url.startsWith("data:text/javascript,")) return undefined;
-  let code: string;
-  try {
-    code = decodeURIComponent(url.slice("data:text/javascript,".length));
-  } catch {
-    return undefined;
-  }
-  const quoted = /^import \* as pooled from ("(?:[^"\\]|\\.)*");$/m.exec(code)?.[1];
-  if (quoted === undefined) return undefined;
-  let module: unknown;
-  try {
-    module = JSON.parse(quoted);
-  } catch {
-    return undefined;
-  }
-  // Only an entry made here, byte for byte: anything else could import more.
-  return typeof module === "string" && poolWorkerEntry(module) === url ? module : undefined;
-}
-
-/** The pool modules this worker's entry module imported statically, by URL. */
-const adopted = new Map<string, Record<string, unknown>>();
-
-/**
- * Hands the worker the pool's module, imported statically by its entry
- * module ({@linkcode poolWorkerEntry}): Deno loads a static graph
- * without permission checks, where a dynamic import of a local file needs
- * read permission, which a sandboxed worker may not have.
- *
- * @internal
- */
-export function adoptPoolModule(url: string, namespace: Record<string, unknown>): void {
-  adopted.set(url, namespace);
+  return runnerEntry(import.meta.url, module);
 }
 
 /**
@@ -93,7 +47,7 @@ export async function poolWorker(setup: PoolWorkerSetup): Promise<void> {
     return fn;
   };
   try {
-    namespace = adopted.get(setup.module) ?? await import(setup.module);
+    namespace = adoptedModule(setup.module) ?? await import(setup.module);
     if (setup.initializer !== null) await lookup(setup.initializer)(...setup.initargs);
   } catch (error) {
     // The worker fails, as in Python; the pool learns why, and counts a failed start.

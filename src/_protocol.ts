@@ -14,9 +14,8 @@
 
 import type { EncodedError } from "./_error_codec.ts";
 import type { ResolvedPermissions } from "./_permissions.ts";
+import type { FunctionKey } from "./_function_key.ts";
 import type { RingCall, RingReply } from "./_remote.ts";
-import type { ProbeReport } from "./_status.ts";
-import type { ProcessStatus } from "./ps.ts";
 
 /** Every protocol message carries this key, so stray user `postMessage`s are ignored. */
 export const TAG = "$troupe";
@@ -142,6 +141,84 @@ export type KidEvent =
   | { readonly ev: "failed"; readonly error: EncodedError }
   | { readonly ev: "exited"; readonly code: number };
 
+/** What the creator of a process holds: a way to stop it. */
+export interface KidHandle {
+  stop(how: StopHow): void;
+}
+
+/** Receives a child's life, in order: spawned, then started or failed, then exited. */
+export type KidListener = (event: KidEvent) => void;
+
+/** What a process's creator knows about one of its children. */
+export interface KidNote {
+  readonly id: number;
+  readonly mailbox: number | null;
+  readonly restarts: number;
+  readonly tasksDone: number | null;
+}
+
+/** A process's answer to a probe. */
+export interface ProbeReport {
+  /** Its isolate's V8 heap in use, in bytes. */
+  readonly heapUsed: number;
+  /** Its OS process's resident memory, in bytes (for a subprocess off Linux). */
+  readonly rss: number;
+  /** The OS thread its isolate runs on (Linux), or null if it may not read /proc. */
+  readonly tid: number | null;
+  /** What it knows about its own children. */
+  readonly kids: readonly KidNote[];
+}
+
+/**
+ * One live troupe process, as {@linkcode ps} found it.
+ *
+ * @example
+ * ```ts
+ * import { Process, ps, type ProcessStatus } from "@troupe/troupe";
+ *
+ * const p = new Process();
+ * await p.start();
+ * const rows: ProcessStatus[] = await ps();
+ * console.log(rows.map((row) => `${row.name} ${row.backend} ${row.status}`));
+ * await p.join();
+ * ```
+ */
+export interface ProcessStatus {
+  /** Its name ("Process-1", "PoolWorker-3", "Supervisor-1:cache"). */
+  readonly name: string;
+  /** Its OS process id: its own for a subprocess, the main process's for a worker. */
+  readonly pid: number;
+  /** The name of the process that started it ("MainProcess" for the main module). */
+  readonly parent: string;
+  /** Where it runs: an isolate of the main OS process, or an OS process of its own. */
+  readonly backend: Backend;
+  /**
+   * "starting" until its target runs; "running" when it answered the probe;
+   * "busy" when it did not in time: synchronous work holds its event loop.
+   */
+  readonly status: "starting" | "running" | "busy";
+  /** Milliseconds since it was started. */
+  readonly uptimeMs: number;
+  /**
+   * How many processes a pool or supervisor replaced with this one (0 for the
+   * first of its place); null if its creator did not answer (it is busy).
+   */
+  readonly restarts: number | null;
+  /** Messages waiting in its mailbox; null if its creator did not answer. */
+  readonly mailbox: number | null;
+  /** Tasks it finished, for a pool worker; null for any other process, or if its creator is busy. */
+  readonly tasksDone: number | null;
+  /** A subprocess's resident memory in bytes (null for a worker, which shares its OS process's). */
+  readonly rss: number | null;
+  /** A worker's V8 heap in use, in bytes (null for a subprocess, or a worker that is busy). */
+  readonly heapUsed: number | null;
+  /**
+   * CPU time in seconds, where the OS gives it (Linux, with read permission
+   * for `/proc`): a subprocess's, or a worker's thread's.
+   */
+  readonly cpuTime: { readonly user: number; readonly system: number } | null;
+}
+
 /** Root to hosted process. */
 export type ToChild =
   | {
@@ -216,6 +293,8 @@ export function isProtocolMessage<T extends { readonly [TAG]: string }>(
     typeof (data as Record<string, unknown>)[TAG] === "string";
 }
 
+export type { FunctionKey } from "./_function_key.ts";
+
 // Pool: what a pool and each of its workers exchange through the worker's
 // two rings (tasks in, outcomes out). One task is one apply, or one chunk
 // of a map; its outcome is one result or one error for the whole chunk.
@@ -230,13 +309,6 @@ export const TaskKind = {
   Starmap: 2,
 } as const;
 export type TaskKind = typeof TaskKind[keyof typeof TaskKind];
-
-/**
- * A function as a pool names it to its workers: its export name and a hash
- * of its source, `"name#hash"`, so a worker finds the very function the
- * pool was given and not another of the same name.
- */
-export type FunctionKey = string;
 
 /**
  * A task, in the order a worker reads it. Ids start at 1. A worker's inbox

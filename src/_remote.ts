@@ -18,7 +18,7 @@ import { decodeError, type EncodedError, encodeError } from "./_error_codec.ts";
 import type { Prepared, Taken } from "./_item_codec.ts";
 import { served } from "./_futex.ts";
 import { CLOSED_RING, EMPTY, FULL, type Ring } from "./_ring.ts";
-import { servedRing } from "./_shared.ts";
+import { servedRing } from "./_served.ts";
 
 /** An operation on a ring at its home. Waits are relative milliseconds; null waits forever. */
 export type RingCall =

@@ -6,12 +6,27 @@
  * @module
  */
 
-import type { Hosting, KidHandle, KidListener } from "./_hosting.ts";
-import type { ChildIdentity, FromChild, KidEvent, LaunchSpec, ProcessInfo } from "./_protocol.ts";
+import type { Hosting } from "./_hosting.ts";
+import type {
+  ChildIdentity,
+  FromChild,
+  KidEvent,
+  KidHandle,
+  KidListener,
+  LaunchSpec,
+  ProcessInfo,
+  ProcessStatus,
+  StopHow,
+} from "./_protocol.ts";
 import { TAG } from "./_protocol.ts";
-import type { ProcessEngine } from "./_process_engine.ts";
-import { kidNotes } from "./_status.ts";
-import type { ProcessStatus } from "./ps.ts";
+import { type ChildView, kidNotes } from "./_status.ts";
+
+/** A child this isolate started, as `ps()` and `shutdown()` see it (a `ProcessEngine`). */
+export interface ChildEngine extends ChildView {
+  readonly daemon: boolean;
+  stop(how: StopHow): void;
+  join(timeoutMs?: number, signal?: AbortSignal): Promise<void>;
+}
 
 /** This process as it knows itself. */
 export interface SelfInfo extends ProcessInfo {
@@ -107,7 +122,7 @@ export class Runtime {
   /** The parent's mailbox; none in the root. */
   parentMailbox: object | undefined;
   /** Children this isolate created that have started and not yet been seen to exit. */
-  readonly children: Set<ProcessEngine> = new Set();
+  readonly children: Set<ChildEngine> = new Set();
   #mainModule: string | undefined;
   #counter = 0;
   #hosting: Hosting | undefined;

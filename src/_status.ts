@@ -7,30 +7,16 @@
  * @module
  */
 
-import type { HostedProcess } from "./_hosting.ts";
-import type { Backend } from "./_protocol.ts";
+import type { Backend, KidNote, ProbeReport, ProcessStatus } from "./_protocol.ts";
 import { cpuTimesOf, PAGE_BYTES, parseStat } from "./_proc_stat.ts";
-import type { ProcessEngine } from "./_process_engine.ts";
-import type { ProcessStatus } from "./ps.ts";
 
-/** What a process's creator knows about one of its children. */
-export interface KidNote {
+/** What `ps()` needs of a child this isolate started (a `ProcessEngine`). */
+export interface ChildView {
+  /** Its root-wide id; -1 until it is spawned. */
   readonly id: number;
-  readonly mailbox: number | null;
-  readonly restarts: number;
-  readonly tasksDone: number | null;
-}
-
-/** A process's answer to a probe. */
-export interface ProbeReport {
-  /** Its isolate's V8 heap in use, in bytes. */
-  readonly heapUsed: number;
-  /** Its OS process's resident memory, in bytes (for a subprocess off Linux). */
-  readonly rss: number;
-  /** The OS thread its isolate runs on (Linux), or null if it may not read /proc. */
-  readonly tid: number | null;
-  /** What it knows about its own children. */
-  readonly kids: readonly KidNote[];
+  /** The `Process` a pool or supervisor annotated. */
+  readonly facade: object;
+  readonly mailbox: { qsize(): number };
 }
 
 /** What a pool or a supervisor knows about a process it started. */
@@ -49,7 +35,7 @@ export function annotate(process: object, annotation: Annotation): void {
 }
 
 /** What this isolate knows about each of its live `children`. */
-export function kidNotes(children: Iterable<ProcessEngine>): KidNote[] {
+export function kidNotes(children: Iterable<ChildView>): KidNote[] {
   return [...children].filter((engine) => engine.id >= 0).map((engine) => {
     const annotation = annotations.get(engine.facade);
     let mailbox: number | null;
@@ -91,13 +77,18 @@ function mayRead(path: string): boolean {
 }
 
 /** This process's answer to a probe; `children` are the ones it started. */
-export function probeReport(children: Iterable<ProcessEngine>): ProbeReport {
+export function probeReport(children: Iterable<ChildView>): ProbeReport {
   const { heapUsed, rss } = Deno.memoryUsage();
   return { heapUsed, rss, tid: currentThreadId(), kids: kidNotes(children) };
 }
 
-/** What the root's registry knows about a live process, for `snapshot`. */
-export interface Registered extends HostedProcess {
+/** What the root's registry knows about a live process, for `snapshot`; `H` is its host. */
+export interface Registered<H extends { readonly pid: number } = { readonly pid: number }> {
+  readonly id: number;
+  readonly name: string;
+  /** The id of the process that created it; 0 is the root. */
+  readonly owner: number;
+  readonly host: H;
   /** The `performance.now()` at which it was launched. */
   readonly launchedAt: number;
   /** Whether its target runs (it reported `started`). */

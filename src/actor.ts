@@ -11,7 +11,6 @@ import { checkDuration, startTimer, stopTimer, type Timer } from "./_duration.ts
 import { ownMailbox } from "./_process_engine.ts";
 import { runtime } from "./_runtime.ts";
 import {
-  exportRingRef,
   makeShareable,
   reduce,
   registerReviver,
@@ -20,6 +19,7 @@ import {
   type RingRef,
   SHARED_KEY,
 } from "./_shared.ts";
+import { exportRingRef } from "./_served.ts";
 import { ProcessError, ProcessTimeoutError } from "./errors.ts";
 import { offer, Queue, QueueClosedError, takenTest } from "./queue.ts";
 

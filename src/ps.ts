@@ -6,59 +6,11 @@
  * @module
  */
 
-import type { Backend } from "./process.ts";
+import type { ProcessStatus } from "./_protocol.ts";
 import { runtime } from "./_runtime.ts";
 import { checkDuration } from "./_duration.ts";
 
-/**
- * One live troupe process, as {@linkcode ps} found it.
- *
- * @example
- * ```ts
- * import { Process, ps, type ProcessStatus } from "@troupe/troupe";
- *
- * const p = new Process();
- * await p.start();
- * const rows: ProcessStatus[] = await ps();
- * console.log(rows.map((row) => `${row.name} ${row.backend} ${row.status}`));
- * await p.join();
- * ```
- */
-export interface ProcessStatus {
-  /** Its name ("Process-1", "PoolWorker-3", "Supervisor-1:cache"). */
-  readonly name: string;
-  /** Its OS process id: its own for a subprocess, the main process's for a worker. */
-  readonly pid: number;
-  /** The name of the process that started it ("MainProcess" for the main module). */
-  readonly parent: string;
-  /** Where it runs: an isolate of the main OS process, or an OS process of its own. */
-  readonly backend: Backend;
-  /**
-   * "starting" until its target runs; "running" when it answered the probe;
-   * "busy" when it did not in time: synchronous work holds its event loop.
-   */
-  readonly status: "starting" | "running" | "busy";
-  /** Milliseconds since it was started. */
-  readonly uptimeMs: number;
-  /**
-   * How many processes a pool or supervisor replaced with this one (0 for the
-   * first of its place); null if its creator did not answer (it is busy).
-   */
-  readonly restarts: number | null;
-  /** Messages waiting in its mailbox; null if its creator did not answer. */
-  readonly mailbox: number | null;
-  /** Tasks it finished, for a pool worker; null for any other process, or if its creator is busy. */
-  readonly tasksDone: number | null;
-  /** A subprocess's resident memory in bytes (null for a worker, which shares its OS process's). */
-  readonly rss: number | null;
-  /** A worker's V8 heap in use, in bytes (null for a subprocess, or a worker that is busy). */
-  readonly heapUsed: number | null;
-  /**
-   * CPU time in seconds, where the OS gives it (Linux, with read permission
-   * for `/proc`): a subprocess's, or a worker's thread's.
-   */
-  readonly cpuTime: { readonly user: number; readonly system: number } | null;
-}
+export type { ProcessStatus } from "./_protocol.ts";
 
 /** Options for {@linkcode ps}. */
 export interface PsOptions {
