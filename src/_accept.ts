@@ -21,6 +21,12 @@ export interface GateLimits {
 
 /** The longest pause between two tries when accepting fails for want of descriptors. */
 const MAX_PAUSE_MS = 250;
+/**
+ * Descriptors given back when there are none left: the program needs some
+ * of its own (to start a child, or for Deno's internals, which panic when
+ * they find none), so unproven connections never take the last ones again.
+ */
+const DESCRIPTOR_MARGIN = 8;
 
 function closeQuietly(conn: Deno.Conn): void {
   try {
@@ -34,6 +40,8 @@ function closeQuietly(conn: Deno.Conn): void {
 export class Gate {
   readonly #limits: GateLimits;
   #pending = new Map<Deno.Conn, ReturnType<typeof setTimeout>>();
+  /** The most unproven connections this process can afford, learnt when descriptors ran out. */
+  #affordable = Infinity;
 
   constructor(limits: GateLimits) {
     this.#limits = limits;
@@ -50,15 +58,24 @@ export class Gate {
    * has proven itself or failed.
    */
   admit(conn: Deno.Conn): () => void {
-    while (this.#pending.size >= Math.max(1, this.#limits.maxPending)) this.shed();
+    while (this.#pending.size >= Math.max(1, Math.min(this.#limits.maxPending, this.#affordable))) {
+      this.shed();
+    }
     const timer = setTimeout(() => this.#drop(conn), this.#limits.handshakeMs);
     // An unproven connection must not keep the program alive.
     Deno.unrefTimer(timer);
     this.#pending.set(conn, timer);
-    return () => {
-      clearTimeout(this.#pending.get(conn));
-      this.#pending.delete(conn);
-    };
+    return () => this.#forget(conn);
+  }
+
+  /**
+   * Accepting failed for want of descriptors: from now on at most a few
+   * fewer unproven connections than are held now, and those few closed.
+   */
+  outOfDescriptors(): void {
+    // Never below the margin itself: children starting together must not push each other out.
+    this.#affordable = Math.max(DESCRIPTOR_MARGIN, this.#pending.size - DESCRIPTOR_MARGIN);
+    while (this.#pending.size > this.#affordable && this.shed());
   }
 
   /** Closes the oldest unproven connection; false if there is none. */
@@ -70,9 +87,15 @@ export class Gate {
   }
 
   #drop(conn: Deno.Conn): void {
+    this.#forget(conn);
+    closeQuietly(conn);
+  }
+
+  #forget(conn: Deno.Conn): void {
     clearTimeout(this.#pending.get(conn));
     this.#pending.delete(conn);
-    closeQuietly(conn);
+    // Once the flood that ran the descriptors out has drained, the limit is the configured one again.
+    if (this.#pending.size === 0) this.#affordable = Infinity;
   }
 }
 
@@ -107,10 +130,10 @@ export async function acceptEach<C extends Deno.Conn>(
       conn = await listener.accept();
     } catch (error) {
       if (error instanceof Deno.errors.BadResource) return;
-      // Out of descriptors: an unproven connection is the cheapest to give up.
-      // Its descriptor is freed once its pending read lets go, so try again
-      // after a pause, longer each time that did not help.
-      if (outOfDescriptors(error)) gate.shed();
+      // Out of descriptors: unproven connections are the cheapest to give up.
+      // Their descriptors are freed once their pending reads let go, so try
+      // again after a pause, longer each time that did not help.
+      if (outOfDescriptors(error)) gate.outOfDescriptors();
       pauseMs = Math.min(Math.max(pauseMs * 2, 1), MAX_PAUSE_MS);
       await pause(pauseMs);
       continue;
