@@ -4,7 +4,7 @@ import { runProgram } from "./_helpers.ts";
 /** The demo's job, cut down: the test checks what it shows, not how long it takes to show it. */
 const ARGS: Record<string, string[]> = { demo: ["--limit=3000000"] };
 
-/** Runs an example as its README says, and returns what it printed. */
+/** Runs an example as docs/examples.md says, and returns what it printed. */
 async function runExample(name: string): Promise<string> {
   const { code, stdout, stderr } = await runProgram(new URL(`../examples/${name}.ts`, import.meta.url), {
     args: ARGS[name] ?? [],
@@ -136,7 +136,7 @@ const expectations: Record<string, RegExp[]> = {
 };
 
 for (const [name, patterns] of Object.entries(expectations)) {
-  Deno.test(`examples/${name}.ts runs and prints what the README promises`, async () => {
+  Deno.test(`examples/${name}.ts runs and prints what its docs promise`, async () => {
     const output = await runExample(name);
     for (const pattern of patterns) assert.match(output, pattern);
   });
@@ -148,4 +148,12 @@ Deno.test("every example has a deno task and every ex: task has an example", asy
   const tasked = Object.keys(tasks).filter((t) => t.startsWith("ex:")).map((t) => `${t.slice(3)}.ts`);
   assert.deepEqual([...tasked, "demo.ts"].sort(), examples);
   assert.deepEqual(Object.keys(expectations).map((e) => `${e}.ts`).sort(), examples);
+});
+
+Deno.test("docs/examples.md lists every example, each with its task and file", async () => {
+  const page = await Deno.readTextFile(new URL("../docs/examples.md", import.meta.url));
+  const listed = [...page.matchAll(/^\| \[`(?:ex:)?(\w+)`\]\(\.\.\/examples\/(\w+)\.ts\) +\|/gm)];
+  for (const [row, task, file] of listed) assert.equal(task, file, row);
+  const examples = [...Deno.readDirSync(new URL("../examples/", import.meta.url))].map((e) => e.name).sort();
+  assert.deepEqual(listed.map(([, task]) => `${task}.ts`).sort(), examples);
 });
