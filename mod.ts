@@ -31,20 +31,20 @@ export {
   type Behaviour,
   serve,
   type ServeOptions,
-} from "./src/actor.ts";
-export { Barrier, type BarrierOptions, BrokenBarrierError } from "./src/barrier.ts";
-export { Condition } from "./src/condition.ts";
-export { AuthenticationError, ProcessError, ProcessTimeoutError } from "./src/errors.ts";
-export { Event } from "./src/event.ts";
-export { type AcquireOptions, Lock, RLock, type WaitOptions } from "./src/lock.ts";
+} from "./src/runtime/actor.ts";
+export { Barrier, type BarrierOptions, BrokenBarrierError } from "./src/sync/barrier.ts";
+export { Condition } from "./src/sync/condition.ts";
+export { AuthenticationError, ProcessError, ProcessTimeoutError } from "./src/core/errors.ts";
+export { Event } from "./src/sync/event.ts";
+export { type AcquireOptions, Lock, RLock, type WaitOptions } from "./src/sync/lock.ts";
 export {
   type ConnectOptions,
   Manager,
   type ManagerAddress,
   type ManagerOptions,
   type RegisterOptions,
-} from "./src/manager.ts";
-export { BrokenPipeError, Connection, EOFError, Pipe, type RecvOptions } from "./src/pipe.ts";
+} from "./src/manager/manager.ts";
+export { BrokenPipeError, Connection, EOFError, Pipe, type RecvOptions } from "./src/channels/pipe.ts";
 export {
   JoinableQueue,
   type JoinOptions,
@@ -54,7 +54,7 @@ export {
   QueueFullError,
   type QueueWaitOptions,
   SimpleQueue,
-} from "./src/queue.ts";
+} from "./src/channels/queue.ts";
 export {
   type ApplyAsyncOptions,
   AsyncResult,
@@ -69,7 +69,7 @@ export {
   type RunOptions,
   WorkerCrashedError,
   type WorkerStats,
-} from "./src/pool.ts";
+} from "./src/pool/pool.ts";
 export {
   activeChildren,
   type Backend,
@@ -79,7 +79,7 @@ export {
   Process,
   type ProcessOptions,
   type ProcessPermissions,
-} from "./src/process.ts";
+} from "./src/runtime/process.ts";
 export {
   ArrayProxy,
   BaseProxy,
@@ -89,8 +89,8 @@ export {
   ListProxy,
   NamespaceProxy,
   ValueProxy,
-} from "./src/proxy.ts";
-export { BoundedSemaphore, Semaphore } from "./src/semaphore.ts";
+} from "./src/manager/proxy.ts";
+export { BoundedSemaphore, Semaphore } from "./src/sync/semaphore.ts";
 export {
   BarrierProxy,
   ConditionProxy,
@@ -98,7 +98,7 @@ export {
   LockProxy,
   RLockProxy,
   SemaphoreProxy,
-} from "./src/sync_proxy.ts";
+} from "./src/manager/sync_proxy.ts";
 export {
   type ElementOf,
   RawArray,
@@ -109,16 +109,16 @@ export {
   type Typecode,
   type TypecodeStorage,
   Value,
-} from "./src/shared_memory.ts";
+} from "./src/sync/shared_memory.ts";
 export {
   AccessDeniedError,
   NoSuchProcessError,
   type OsProcessInfo,
   pids,
   processInfo,
-} from "./src/process_info.ts";
-export { type ProcessStatus, ps, type PsOptions } from "./src/ps.ts";
-export { shutdown, type ShutdownOptions } from "./src/shutdown.ts";
+} from "./src/runtime/process_info.ts";
+export { type ProcessStatus, ps, type PsOptions } from "./src/runtime/ps.ts";
+export { shutdown, type ShutdownOptions } from "./src/runtime/shutdown.ts";
 export {
   type ChildInfo,
   type ChildSpec,
@@ -127,4 +127,4 @@ export {
   SupervisorError,
   type SupervisorEventDetail,
   type SupervisorOptions,
-} from "./src/supervisor.ts";
+} from "./src/supervision/supervisor.ts";

@@ -11,8 +11,8 @@
  */
 
 import { Process } from "../mod.ts";
-import { encodeFrame, FrameWriter, readFrames } from "../src/_frame.ts";
-import { runtime } from "../src/_runtime.ts";
+import { encodeFrame, FrameWriter, readFrames } from "../src/wire/_frame.ts";
+import { runtime } from "../src/runtime/_runtime.ts";
 import * as actors from "./_actors.ts";
 import * as channels from "./_channels.ts";
 import * as managers from "./_manager.ts";

@@ -17,8 +17,8 @@
  * @module
  */
 
-import { runtime } from "./_runtime.ts";
-import { ProcessError } from "./errors.ts";
+import { runtime } from "./runtime/_runtime.ts";
+import { ProcessError } from "./core/errors.ts";
 
 /**
  * A live process, as {@linkcode liveProcesses} lists it.

@@ -13,12 +13,12 @@ import {
   greetParent,
   keyBytes,
   toHex,
-} from "../src/_auth.ts";
-import { entryUrl } from "../src/_entry.ts";
-import { encodeFrame, FrameError, FrameReader } from "../src/_frame.ts";
-import { switchboardLimits, switchboardPort } from "../src/_host_subprocess.ts";
-import { TAG } from "../src/_protocol.ts";
-import { AuthenticationError } from "../src/errors.ts";
+} from "../src/wire/_auth.ts";
+import { entryUrl } from "../src/runtime/_entry.ts";
+import { encodeFrame, FrameError, FrameReader } from "../src/wire/_frame.ts";
+import { switchboardLimits, switchboardPort } from "../src/runtime/_host_subprocess.ts";
+import { TAG } from "../src/runtime/_protocol.ts";
+import { AuthenticationError } from "../src/core/errors.ts";
 import { withLeakCheck } from "../src/testing.ts";
 import { PATIENCE_MS, reportFile, within } from "./_helpers.ts";
 import * as channelTargets from "./testdata/channel_targets.ts";
@@ -309,7 +309,7 @@ Deno.test("the channel handshake proves both ends: a fake parent is refused, and
 Deno.test("a child pointed at a fake parent exits with a clear message and never runs what it is sent", async () => {
   using fake = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = fake.addr.port;
-  const bootstrap = new URL("../src/_child_subprocess.ts", import.meta.url);
+  const bootstrap = new URL("../src/child/_child_subprocess.ts", import.meta.url);
   const entry = entryUrl(bootstrap, { self: null, channel: { port, id: "child-1" } }, null);
   const key = crypto.getRandomValues(new Uint8Array(CHANNEL_KEY_BYTES));
   const child = new Deno.Command(Deno.execPath(), {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { decode, encode } from "../src/_codec.ts";
-import { decodeError, encodeError } from "../src/_error_codec.ts";
-import type { FromChild, LaunchSpec } from "../src/_protocol.ts";
-import { checkFromChild, checkOutcome, checkReply } from "../src/_validate.ts";
+import { decode, encode } from "../src/wire/_codec.ts";
+import { decodeError, encodeError } from "../src/wire/_error_codec.ts";
+import type { FromChild, LaunchSpec } from "../src/runtime/_protocol.ts";
+import { checkFromChild, checkOutcome, checkReply } from "../src/runtime/_validate.ts";
 import { Process, Queue } from "../mod.ts";
 import { withLeakCheck } from "../src/testing.ts";
 import { PATIENCE_MS, runScript } from "./_helpers.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { findUncloneable } from "../src/_clone_path.ts";
+import { findUncloneable } from "../src/wire/_clone_path.ts";
 
 Deno.test("findUncloneable() names the path of what structured clone refuses", () => {
   const cases: [unknown, string | undefined][] = [

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { decode, encode } from "../src/_codec.ts";
+import { decode, encode } from "../src/wire/_codec.ts";
 
 const roundTrip = (value: unknown) => decode(encode(value));
 const show = (value: unknown) => Deno.inspect(value, { depth: 20, sorted: true, showHidden: false });

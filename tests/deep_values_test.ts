@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Pipe, Pool, Process, Queue } from "../mod.ts";
-import { decode, encode, MAX_NESTING } from "../src/_codec.ts";
-import { findUncloneable } from "../src/_clone_path.ts";
+import { decode, encode, MAX_NESTING } from "../src/wire/_codec.ts";
+import { findUncloneable } from "../src/wire/_clone_path.ts";
 import { withLeakCheck } from "../src/testing.ts";
 import { BACKENDS, PATIENCE_MS } from "./_helpers.ts";
 import { depthOf, MODULE, nested, poolDepth, putNested, reportDepth } from "./testdata/hostile_targets.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parse } from "../src/_deno_flags.ts";
+import { parse } from "../src/runtime/_deno_flags.ts";
 
 Deno.test("parse() passes on a parent's module-resolution flags and nothing else", () => {
   const cases: [string[], string[]][] = [

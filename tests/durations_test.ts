@@ -27,7 +27,7 @@ import {
   shutdown,
   Supervisor,
 } from "../mod.ts";
-import { MAX_TIMER_MS, startTimer } from "../src/_duration.ts";
+import { MAX_TIMER_MS, startTimer } from "../src/core/_duration.ts";
 import { withLeakCheck } from "../src/testing.ts";
 import { BACKENDS, runScript } from "./_helpers.ts";
 import { CASES, gated, MODULE, nap } from "./testdata/durations_script.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { decodeError, encodeError } from "../src/_error_codec.ts";
+import { decodeError, encodeError } from "../src/wire/_error_codec.ts";
 
 class CustomError extends Error {
   constructor(message: string, readonly code: string, readonly details: { retry: boolean }) {

@@ -19,7 +19,7 @@ import {
   ProcessError,
   Queue,
 } from "../mod.ts";
-import { encodeFrame, FrameReader } from "../src/_frame.ts";
+import { encodeFrame, FrameReader } from "../src/wire/_frame.ts";
 import { withLeakCheck } from "../src/testing.ts";
 import { BACKENDS, joined, PATIENCE_MS, runProgram, within } from "./_helpers.ts";
 import * as targets from "./testdata/connect_targets.ts";

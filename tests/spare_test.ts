@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Process, shutdown } from "../mod.ts";
-import { runtime } from "../src/_runtime.ts";
+import { runtime } from "../src/runtime/_runtime.ts";
 import { withLeakCheck } from "../src/testing.ts";
 import { BACKENDS, reportFile } from "./_helpers.ts";
 import * as targets from "./testdata/targets.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Process } from "../mod.ts";
-import { switchboardPort } from "../src/_host_subprocess.ts";
+import { switchboardPort } from "../src/runtime/_host_subprocess.ts";
 import { withLeakCheck } from "../src/testing.ts";
 import { reportFile, runProgram, runScript } from "./_helpers.ts";
 import * as targets from "./testdata/targets.ts";

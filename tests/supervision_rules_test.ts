@@ -9,7 +9,7 @@ import {
   type Strategy,
   validateChildSpec,
   validateFlags,
-} from "../src/_supervision_rules.ts";
+} from "../src/supervision/_supervision_rules.ts";
 
 /** A clock the test moves by hand. */
 function fakeClock(start = 1_000_000): { now: () => number; advance: (ms: number) => void } {

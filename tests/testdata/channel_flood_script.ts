@@ -2,7 +2,7 @@
 // (the test runs it under a low `ulimit -n`): it must keep running and start children afterwards.
 // Prints the switchboard's port, waits for a line on stdin, then starts a child and prints its exit code.
 import { Process } from "../../mod.ts";
-import * as host from "../../src/_host_subprocess.ts";
+import * as host from "../../src/runtime/_host_subprocess.ts";
 import { MODULE, noop } from "./targets.ts";
 
 const backend = "subprocess";

@@ -6,8 +6,8 @@
  */
 
 import { Process, Queue } from "../../mod.ts";
-import { reduce } from "../../src/_shared.ts";
-import { runtime } from "../../src/_runtime.ts";
+import { reduce } from "../../src/memory/_shared.ts";
+import { runtime } from "../../src/runtime/_runtime.ts";
 import { echoOne, MODULE, putOne, sendRaw, spawnForged } from "./hostile_targets.ts";
 
 const okReply = { ok: true, value: null, stat: null };

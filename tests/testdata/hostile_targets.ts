@@ -4,7 +4,7 @@
  * child could. Used by `hostile_messages_script.ts`.
  */
 
-import { encodeFrame } from "../../src/_frame.ts";
+import { encodeFrame } from "../../src/wire/_frame.ts";
 
 export const MODULE: string = import.meta.url;
 
@@ -183,7 +183,7 @@ export async function spawnForged(done: { put(value: unknown): Promise<void> }):
  * by a string.
  */
 export async function sabotage(): Promise<number> {
-  const { Ring } = await import("../../src/_ring.ts");
+  const { Ring } = await import("../../src/memory/_ring.ts");
   const tryPut = Ring.prototype.tryPut;
   Ring.prototype.tryPut = function (this: InstanceType<typeof Ring>, _item, task) {
     Ring.prototype.tryPut = tryPut;

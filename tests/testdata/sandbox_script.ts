@@ -8,7 +8,7 @@
 // Each scenario runs in a sandboxed child of its own, one after the other,
 // denied every permission ("nothing", the default) or only net ("no-net").
 import { Manager, Pool, Process, type ProcessOptions, Supervisor } from "../../mod.ts";
-import { runtime } from "../../src/_runtime.ts";
+import { runtime } from "../../src/runtime/_runtime.ts";
 
 export const MODULE: string = import.meta.url;
 

@@ -1,0 +1,36 @@
+/**
+ * A pool of worker processes: Python's `multiprocessing.Pool`, with
+ * `apply`, `map`, `imap` and their async forms, retries, per-task timeouts,
+ * and a crashed worker replaced without losing a task.
+ *
+ * ```ts
+ * import { Pool } from "@troupe/troupe/pool";
+ *
+ * export function square(x: number): number {
+ *   return x * x;
+ * }
+ *
+ * if (import.meta.main) {
+ *   await using pool = new Pool({ processes: 2 });
+ *   console.log(await pool.map(square, [1, 2, 3])); // [1, 4, 9]
+ * }
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type ApplyAsyncOptions,
+  AsyncResult,
+  type MapAsyncOptions,
+  type MapOptions,
+  Pool,
+  PoolClosedError,
+  type PoolOptions,
+  type PoolState,
+  type PoolStats,
+  type ResultWaitOptions,
+  type RunOptions,
+  WorkerCrashedError,
+  type WorkerStats,
+} from "./pool.ts";

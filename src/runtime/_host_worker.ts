@@ -1,0 +1,156 @@
+/**
+ * The worker backend's host: an isolate running the child bootstrap. A daemon
+ * or spare without a sandbox runs in a `node:worker_threads` Worker, which
+ * Deno lets the parent unref (a daemon must not keep the program running, see
+ * `_keep_alive.ts`) and whose exit it reports. Every other child runs in a web
+ * `Worker`, which starts in about half the time and always keeps the program
+ * running (a non-daemon child should); it is also the only kind on which Deno
+ * enforces `deno: { permissions }` (a node Worker accepts the option and
+ * ignores it), so a sandboxed daemon keeps the program running too. The exit code comes from the bootstrap's own report,
+ * from `stop()`, or, as a backstop, from an error the bootstrap failed to
+ * catch (or a node Worker's exit event).
+ *
+ * @module
+ */
+
+import { entryUrl } from "./_entry.ts";
+import { encodeError } from "../wire/_error_codec.ts";
+import type { Host } from "./_host.ts";
+import { Liveness } from "../core/_keep_alive.ts";
+import type { ResolvedPermissions } from "./_permissions.ts";
+import {
+  type FromChild,
+  isProtocolMessage,
+  type Preamble,
+  type StopHow,
+  TAG,
+  type ToChild,
+} from "./_protocol.ts";
+import { describeError, receiveFromChild, refuseChild } from "./_validate.ts";
+import { Worker as NodeWorker } from "node:worker_threads";
+
+const BOOTSTRAP_URL = new URL("../child/_child_worker.ts", import.meta.url);
+
+/** Exit codes Python reports for SIGTERM and SIGKILL, which a worker has no other way to get. */
+const STOP_CODES: Record<Exclude<StopHow, "request">, number> = { terminate: -15, kill: -9 };
+
+/** How to start a worker. */
+export interface WorkerOptions {
+  readonly preamble: Preamble;
+  /** The module of the target, imported by the entry module; null for none. */
+  readonly module: string | null;
+  /** A sandbox, which needs Deno's worker-options feature; null inherits the parent's permissions. */
+  readonly permissions: ResolvedPermissions | null;
+  /**
+   * Whether the program may end while the process runs (a daemon, a spare):
+   * only a node Worker can be let go. The others get a web Worker, which
+   * starts in about half the time.
+   */
+  readonly detachable: boolean;
+}
+
+/** What the host needs of either kind of worker. */
+interface Isolate {
+  post(message: ToChild): void;
+  terminate(): void;
+}
+
+/** A process hosted in an isolate of this OS process. */
+export class WorkerHost implements Host {
+  readonly pid: number = Deno.pid;
+  readonly exited: Promise<number>;
+  #isolate: Isolate;
+  #liveness: Liveness;
+  #ended = false;
+  #resolveExit: (code: number) => void;
+
+  constructor(name: string, onMessage: (message: FromChild) => void, options: WorkerOptions) {
+    const { promise, resolve } = Promise.withResolvers<number>();
+    const { preamble, module, permissions, detachable } = options;
+    this.exited = promise;
+    this.#resolveExit = resolve;
+    const entry = entryUrl(BOOTSTRAP_URL, preamble, module);
+    const deliver = (message: FromChild) =>
+      message[TAG] === "exit" ? this.#end(message.code) : onMessage(message);
+    const receive = (message: unknown) => {
+      if (!isProtocolMessage<FromChild>(message)) return;
+      // Untrusted: checked, and the worker is killed if it breaks the protocol.
+      receiveFromChild(this, name, "worker", message, deliver);
+    };
+    // A message this isolate cannot copy in (nested too deep, say); Deno reads nothing more from the worker.
+    const unreadable = (data: unknown) =>
+      refuseChild(this, name, `Cannot read a message it posted (${describeError(data)})`);
+    // The bootstrap catches its own errors; reaching here means it could not
+    // (a module of the entry failed to load), so the child is reported as
+    // failed and crashed.
+    const failed = (message: string) => {
+      console.error(`Process ${name}:\n${message}`);
+      onMessage({ [TAG]: "failed", error: encodeError(new Error(message)) });
+      this.#end(1);
+    };
+    if (permissions || !detachable) {
+      const worker = new Worker(entry, {
+        type: "module",
+        name,
+        // Every key is given: a key left out is denied, not inherited.
+        ...(permissions
+          ? { deno: { permissions: structuredClone(permissions) as Deno.PermissionOptionsObject } }
+          : {}),
+      });
+      // Set in the same tick as the constructor: a message that arrives
+      // before a listener exists is dropped.
+      worker.onmessage = (event: MessageEvent) => receive(event.data);
+      worker.onmessageerror = (event: MessageEvent) => unreadable(event.data);
+      // Without preventDefault an error in a worker kills the whole program.
+      worker.onerror = (event: ErrorEvent) => {
+        event.preventDefault();
+        failed(event.message);
+      };
+      this.#isolate = { post: (message) => worker.postMessage(message), terminate: () => worker.terminate() };
+      // A web Worker has no unref(): it always keeps the program running.
+      this.#liveness = new Liveness({ ref() {}, unref() {} });
+    } else {
+      const worker = new NodeWorker(new URL(entry), { name });
+      worker.on("message", receive);
+      worker.on("messageerror", unreadable);
+      worker.on("error", (error: unknown) => failed(error instanceof Error ? error.message : String(error)));
+      // Its own report came first, unless it could not make one.
+      worker.on("exit", (code: number) => this.#end(code));
+      this.#isolate = {
+        post: (message) => {
+          try {
+            worker.postMessage(message);
+          } catch (error) {
+            // A node Worker throws a plain error where a web Worker throws a DataCloneError.
+            if (error instanceof DOMException || !/could not be cloned/.test(String(error))) throw error;
+            throw new DOMException((error as Error).message, "DataCloneError");
+          }
+        },
+        terminate: () => void worker.terminate().catch(() => {}),
+      };
+      this.#liveness = new Liveness({ ref: () => worker.ref(), unref: () => worker.unref() });
+    }
+  }
+
+  send(message: ToChild): void {
+    if (!this.#ended) this.#isolate.post(message);
+  }
+
+  stop(how: StopHow): void {
+    if (how === "request") this.send({ [TAG]: "stop-request" });
+    else this.#end(STOP_CODES[how]);
+  }
+
+  keepAlive(held: boolean): void {
+    this.#liveness.always = held;
+  }
+
+  #end(code: number): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#liveness.dispose();
+    // Also after a reported exit: a worker handle keeps the program alive.
+    this.#isolate.terminate();
+    this.#resolveExit(code);
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * OTP-style supervisors: children restarted by `one_for_one`, `one_for_all`
+ * or `rest_for_one`, within a restart intensity, each reached through an
+ * `ActorRef` that survives its restarts.
+ *
+ * ```ts
+ * import { Supervisor } from "@troupe/troupe/supervisor";
+ *
+ * await using sup = new Supervisor({ children: [] });
+ * await sup.start();
+ * console.log(sup.countChildren().specs); // 0
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type ChildInfo,
+  type ChildSpec,
+  MAILBOX_SIZE,
+  Supervisor,
+  SupervisorError,
+  type SupervisorEventDetail,
+  type SupervisorOptions,
+} from "./supervisor.ts";

@@ -1,0 +1,733 @@
+/**
+ * `Value`, `RawValue`, `SharedArray` and `RawArray`: Python's shared ctypes,
+ * as typed arrays over a SharedArrayBuffer. A worker-backend child given one
+ * in its `args` reads and writes the very same memory as its parent.
+ *
+ * @module
+ */
+
+import {
+  allocate,
+  checkTypecode,
+  type ElementOf,
+  fromStored,
+  isAtomic,
+  type StorageOf,
+  toStored,
+  type Typecode,
+  view,
+} from "../memory/_typecodes.ts";
+import { engineOf } from "./_semlock.ts";
+import { makeShareable, reduce, registerMemoryReviver, revive, SHARED_KEY } from "../memory/_shared.ts";
+import { ProcessError } from "../core/errors.ts";
+import { type AcquireOptions, type Lock, RLock } from "./lock.ts";
+
+export type { ElementOf, StorageOf, Typecode, TypecodeStorage } from "../memory/_typecodes.ts";
+
+/**
+ * What guards a `Value` or `SharedArray`.
+ *
+ * @example Sharing one lock between two values
+ * ```ts
+ * import { Lock, Value } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const lock = new Lock();
+ * const a = new Value("i", 0, { lock }), b = new Value("i", 0, { lock });
+ * assert.equal(a.getLock(), b.getLock());
+ * ```
+ */
+export interface SharedOptions {
+  /**
+   * `true`: a new RLock; `false`: none (`getLock()` then throws; a RawValue
+   * or RawArray says so in its type); or the Lock or RLock to use.
+   * @default {true}
+   */
+  readonly lock?: boolean | Lock | RLock;
+}
+
+/** Storage a revived object adopts instead of allocating; set only while one is built. */
+let adopted: { buffer: SharedArrayBuffer; lock: Lock | RLock | null } | undefined;
+
+function adopt<T>(descriptor: Record<string, unknown>, make: (typecode: Typecode) => T): T {
+  adopted = {
+    buffer: descriptor.buffer as SharedArrayBuffer,
+    lock: descriptor.lock ? revive(descriptor.lock) as Lock | RLock : null,
+  };
+  try {
+    return make(descriptor.typecode as Typecode);
+  } finally {
+    adopted = undefined;
+  }
+}
+
+/** The lock `option` asks for; a TypeError naming `what` for something that is not one. */
+function lockFor(option: SharedOptions["lock"], what: string): Lock | RLock | null {
+  if (adopted) return adopted.lock;
+  if (option === undefined || option === true) return new RLock();
+  if (option === false) return null;
+  if (engineOf(option)) return option;
+  throw new TypeError(
+    `Cannot create a ${what} with lock ${String(option)}: give true, false, a Lock or an RLock`,
+  );
+}
+
+/** Reads element `index` (atomically for the integer codes). */
+function read(typecode: Typecode, cells: StorageOf<Typecode>, atomic: boolean, index: number): unknown {
+  // Atomics takes every integer typed array; the cast only quiets the overloads.
+  const stored = atomic ? Atomics.load(cells as Int32Array, index) : cells[index]!;
+  return fromStored(typecode, stored);
+}
+
+/** Writes element `index`, checked (atomically for the integer codes). */
+function write(
+  typecode: Typecode,
+  cells: StorageOf<Typecode>,
+  atomic: boolean,
+  index: number,
+  value: unknown,
+): void {
+  const stored = toStored(typecode, value);
+  if (atomic) Atomics.store(cells as Int32Array, index, stored as number);
+  else cells[index] = stored as number;
+}
+
+/**
+ * One number in shared memory with no lock: Python's `RawValue`. Each read
+ * and write of `value` is whole (atomic for the integer codes), but a
+ * read-modify-write such as `+=` is not.
+ *
+ * @typeParam C The typecode.
+ *
+ * @example
+ * ```ts
+ * import { RawValue } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const hits = new RawValue("i");
+ * hits.value = 3;
+ * assert.equal(hits.value, 3);
+ * ```
+ */
+export class RawValue<C extends Typecode = Typecode> {
+  /** The typecode the value was made with. */
+  readonly typecode: C;
+  readonly #cells: StorageOf<C>;
+  readonly #atomic: boolean;
+
+  /**
+   * Creates a value.
+   *
+   * @param typecode One of `b B h H i I l L q Q f d c`.
+   * @param value The initial value. @default {0, 0n or "\0"}
+   * @throws {TypeError} For an unknown typecode, or a value it cannot hold.
+   */
+  constructor(typecode: C, value?: ElementOf<C> | number) {
+    const what = new.target.name;
+    this.typecode = checkTypecode(typecode, what) as C;
+    this.#atomic = isAtomic(typecode);
+    this.#cells = adopted ? view(typecode, adopted.buffer) : allocate(typecode, 1);
+    if (!adopted && value !== undefined) this.value = value as ElementOf<C>;
+    const buffer = this.#cells.buffer;
+    makeShareable(this, () => ({ [SHARED_KEY]: "RawValue", typecode, buffer }), "RawValue");
+  }
+
+  /**
+   * The value. Integer overflow wraps silently, as in Python; a fraction
+   * for an integer code throws a TypeError.
+   *
+   * @example
+   * ```ts
+   * import { RawValue } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * const small = new RawValue("b", 127);
+   * small.value += 1;
+   * assert.equal(small.value, -128);
+   * ```
+   */
+  get value(): ElementOf<C> {
+    return read(this.typecode, this.#cells, this.#atomic, 0) as ElementOf<C>;
+  }
+
+  set value(value: ElementOf<C>) {
+    write(this.typecode, this.#cells, this.#atomic, 0, value);
+  }
+
+  /**
+   * The typed array of one element the value lives in: Python's `get_obj()`.
+   *
+   * @returns The view (shared, not a copy).
+   *
+   * @example
+   * ```ts
+   * import { RawValue } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * const v = new RawValue("i", 5);
+   * assert.equal(Atomics.add(v.getObj(), 0, 1), 5);
+   * assert.equal(v.value, 6);
+   * ```
+   */
+  getObj(): StorageOf<C> {
+    return this.#cells;
+  }
+
+  /**
+   * Python's repr.
+   *
+   * @returns For instance `Value("i", 5)`.
+   *
+   * @example
+   * ```ts
+   * import { Value } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(String(new Value("i", 5)), 'Value("i", 5)');
+   * ```
+   */
+  toString(): string {
+    const value = this.value;
+    const shown = typeof value === "string"
+      ? JSON.stringify(value)
+      : typeof value === "bigint"
+      ? `${value}n`
+      : value;
+    return `${this instanceof Value ? "Value" : "RawValue"}("${this.typecode}", ${shown})`;
+  }
+}
+
+/**
+ * One number in shared memory and the lock that guards it: Python's
+ * `multiprocessing.Value`. Reading or writing `value` is whole, but `+=`
+ * is a read and then a write, so guard it, as in Python:
+ * `using _ = await v.hold(); v.value += 1`. Unlike Python, a read or write
+ * of `value` does not take the lock itself (it cannot wait without an
+ * `await`): hold the lock around any update that must not interleave.
+ *
+ * @typeParam C The typecode.
+ *
+ * @example A counter shared with a worker
+ * ```ts
+ * import { Value } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const counter = new Value("i", 0);
+ * {
+ *   using _held = await counter.hold();
+ *   counter.value += 1;
+ * }
+ * assert.equal(counter.value, 1);
+ * ```
+ */
+export class Value<C extends Typecode = Typecode> extends RawValue<C> {
+  readonly #lock: Lock | RLock | null;
+
+  /**
+   * Creates a value with its lock.
+   *
+   * @param typecode One of `b B h H i I l L q Q f d c`.
+   * @param value The initial value. @default {0, 0n or "\0"}
+   * @param options `lock`: true (a new RLock), false, or the lock to use.
+   * @throws {TypeError} For an unknown typecode, a value it cannot hold, or a bad lock.
+   */
+  constructor(typecode: C, value?: ElementOf<C> | number, options: SharedOptions = {}) {
+    super(typecode, value);
+    const lock = this.#lock = lockFor(options.lock, "Value");
+    const buffer = this.getObj().buffer;
+    makeShareable(
+      this,
+      () => ({ [SHARED_KEY]: "Value", typecode, buffer, lock: lock && reduce(lock) }),
+      "Value",
+    );
+  }
+
+  /**
+   * The lock that guards the value: Python's `get_lock()`.
+   *
+   * @returns The Lock or RLock.
+   * @throws {ProcessError} For a value made with `lock: false`.
+   *
+   * @example
+   * ```ts
+   * import { RLock, Value } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * assert.ok(new Value("d", 0).getLock() instanceof RLock);
+   * ```
+   */
+  getLock(): Lock | RLock {
+    return lockOf(this.#lock, "Value");
+  }
+
+  /**
+   * Acquires the value's lock.
+   *
+   * @param options `block`, `timeout` (ms) and `signal`.
+   * @returns Whether the lock is now held.
+   *
+   * @example
+   * ```ts
+   * import { Value } from "@troupe/troupe";
+   *
+   * const v = new Value("i", 0);
+   * await v.acquire();
+   * v.value += 1;
+   * v.release();
+   * ```
+   */
+  acquire(options?: AcquireOptions): Promise<boolean> {
+    return this.getLock().acquire(options);
+  }
+
+  /**
+   * Releases the value's lock.
+   *
+   * @example
+   * ```ts
+   * import { Value } from "@troupe/troupe";
+   *
+   * const v = new Value("i", 0);
+   * await v.acquire();
+   * v.release();
+   * ```
+   */
+  release(): void {
+    this.getLock().release();
+  }
+
+  /**
+   * Acquires the value's lock and gives a guard that releases it.
+   *
+   * @param options `block`, `timeout` (ms) and `signal`.
+   * @returns A Disposable that releases once.
+   * @throws {ProcessTimeoutError} When the lock was not free in time (the promise rejects).
+   *
+   * @example
+   * ```ts
+   * import { Value } from "@troupe/troupe";
+   *
+   * const v = new Value("i", 0);
+   * using _held = await v.hold();
+   * v.value += 1;
+   * ```
+   */
+  hold(options?: AcquireOptions): Promise<Disposable> {
+    return this.getLock().hold(options);
+  }
+}
+
+function lockOf(lock: Lock | RLock | null, what: string): Lock | RLock {
+  if (lock) return lock;
+  throw new ProcessError(`Cannot get the lock of a ${what} made with lock: false: it has none`);
+}
+
+/**
+ * A fixed-length array in shared memory with no lock: Python's `RawArray`.
+ * `get(i)` and `set(i, v)` take Python's indexes (negative ones count from
+ * the end); `getObj()` gives the typed array itself for bulk work. An array
+ * of `c` is also a byte string: `value` and `raw`.
+ *
+ * @typeParam C The typecode.
+ *
+ * @example
+ * ```ts
+ * import { RawArray } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const squares = new RawArray("i", [0, 1, 4]);
+ * squares.set(-1, 9);
+ * assert.deepEqual([...squares], [0, 1, 9]);
+ * ```
+ */
+export class RawArray<C extends Typecode = Typecode> implements Iterable<ElementOf<C>> {
+  /** The typecode the array was made with. */
+  readonly typecode: C;
+  readonly #cells: StorageOf<C>;
+  readonly #atomic: boolean;
+
+  /**
+   * Creates an array.
+   *
+   * @param typecode One of `b B h H i I l L q Q f d c`.
+   * @param sizeOrItems A length (zero-filled), or the items (a string or bytes for `c`).
+   * @throws {TypeError} For an unknown typecode or an item it cannot hold.
+   * @throws {RangeError} For a length that is not a non-negative integer.
+   */
+  constructor(typecode: C, sizeOrItems: number | Iterable<ElementOf<C> | number>) {
+    const what = new.target.name;
+    this.typecode = checkTypecode(typecode, what) as C;
+    this.#atomic = isAtomic(typecode);
+    if (adopted) {
+      this.#cells = view(typecode, adopted.buffer);
+    } else if (typeof sizeOrItems === "number") {
+      if (!Number.isInteger(sizeOrItems) || sizeOrItems < 0) {
+        throw new RangeError(
+          `Cannot create a ${what} as its size must be a non-negative integer: current value is ${sizeOrItems}`,
+        );
+      }
+      this.#cells = allocate(typecode, sizeOrItems);
+    } else if (sizeOrItems !== null && typeof sizeOrItems === "object" || typeof sizeOrItems === "string") {
+      const items = [...sizeOrItems];
+      this.#cells = allocate(typecode, items.length);
+      items.forEach((item, i) => write(typecode, this.#cells, false, i, item));
+    } else {
+      throw new TypeError(`Cannot create a ${what} from ${String(sizeOrItems)}: give a length or the items`);
+    }
+    const buffer = this.#cells.buffer;
+    makeShareable(this, () => ({ [SHARED_KEY]: "RawArray", typecode, buffer }), "RawArray");
+  }
+
+  /**
+   * How many elements the array holds.
+   *
+   * @example
+   * ```ts
+   * import { RawArray } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(new RawArray("d", 4).length, 4);
+   * ```
+   */
+  get length(): number {
+    return this.#cells.length;
+  }
+
+  /**
+   * Element `index`; negative indexes count from the end.
+   *
+   * @param index From `-length` to `length - 1`.
+   * @returns The element.
+   * @throws {RangeError} For an index out of range.
+   *
+   * @example
+   * ```ts
+   * import { RawArray } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(new RawArray("c", "hello").get(1), "e");
+   * ```
+   */
+  get(index: number): ElementOf<C> {
+    return read(this.typecode, this.#cells, this.#atomic, this.#at(index, "read")) as ElementOf<C>;
+  }
+
+  /**
+   * Sets element `index`; negative indexes count from the end.
+   *
+   * @param index From `-length` to `length - 1`.
+   * @param value What the typecode holds (see `Value.value`).
+   * @throws {RangeError} For an index out of range.
+   * @throws {TypeError} For a value the typecode cannot hold.
+   *
+   * @example
+   * ```ts
+   * import { RawArray } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * const word = new RawArray("c", "hello");
+   * word.set(0, "H");
+   * assert.equal(word.value, "Hello");
+   * ```
+   */
+  set(index: number, value: ElementOf<C>): void {
+    write(this.typecode, this.#cells, this.#atomic, this.#at(index, "write"), value);
+  }
+
+  /**
+   * Elements `start` to `end` (exclusive), copied out, as Python's `a[start:end]`.
+   *
+   * @param start Where to start; negative counts from the end. @default {0}
+   * @param end Where to stop; negative counts from the end. @default {length}
+   * @returns The elements, in a plain array.
+   *
+   * @example
+   * ```ts
+   * import { RawArray } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * assert.deepEqual(new RawArray("i", [1, 2, 3, 4]).slice(1, -1), [2, 3]);
+   * ```
+   */
+  slice(start?: number, end?: number): ElementOf<C>[] {
+    const copy = this.#cells.slice(start, end);
+    return Array.from(
+      copy as ArrayLike<number | bigint>,
+      (stored) => fromStored(this.typecode, stored),
+    ) as ElementOf<
+      C
+    >[];
+  }
+
+  /**
+   * Iterates the elements, as Python's `for x in arr`.
+   *
+   * @returns An iterator over the elements.
+   *
+   * @example
+   * ```ts
+   * import { RawArray } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * assert.deepEqual([...new RawArray("i", 3)], [0, 0, 0]);
+   * ```
+   */
+  *[Symbol.iterator](): Iterator<ElementOf<C>> {
+    for (let i = 0; i < this.#cells.length; i++) yield this.get(i);
+  }
+
+  /**
+   * The typed array the elements live in: Python's `get_obj()`. Index it
+   * directly (`arr.getObj()[i]`) for speed, or use `Atomics` on it.
+   *
+   * @returns The view (shared, not a copy).
+   *
+   * @example
+   * ```ts
+   * import { RawArray } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * const arr = new RawArray("d", 3);
+   * arr.getObj().fill(0.5);
+   * assert.equal(arr.get(2), 0.5);
+   * ```
+   */
+  getObj(): StorageOf<C> {
+    return this.#cells;
+  }
+
+  /**
+   * A `c` array as a string: the bytes up to the first NUL, as Python's
+   * `.value`. Setting it writes the bytes and a NUL when there is room.
+   *
+   * @throws {TypeError} For an array of another typecode.
+   * @throws {RangeError} When set to a string longer than the array.
+   *
+   * @example
+   * ```ts
+   * import { RawArray } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * const name = new RawArray("c", 8);
+   * name.value = "troupe";
+   * assert.equal(name.value, "troupe");
+   * ```
+   */
+  get value(): string {
+    const bytes = this.#bytes("value");
+    const end = bytes.indexOf(0);
+    return String.fromCharCode(...bytes.slice(0, end === -1 ? bytes.length : end));
+  }
+
+  set value(text: string) {
+    const bytes = this.#bytes("value");
+    const codes = this.#codes(text, "value");
+    bytes.set(codes);
+    if (codes.length < bytes.length) bytes[codes.length] = 0;
+  }
+
+  /**
+   * A `c` array's bytes, all of them, copied out: Python's `.raw`. Setting
+   * it writes the bytes from the start.
+   *
+   * @throws {TypeError} For an array of another typecode.
+   * @throws {RangeError} When set to more bytes than the array holds.
+   *
+   * @example
+   * ```ts
+   * import { RawArray } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * assert.deepEqual(new RawArray("c", "hi").raw, new Uint8Array([104, 105]));
+   * ```
+   */
+  get raw(): Uint8Array {
+    return this.#bytes("raw").slice();
+  }
+
+  set raw(bytes: Uint8Array | string) {
+    this.#bytes("raw").set(this.#codes(bytes, "raw"));
+  }
+
+  /**
+   * Python's repr.
+   *
+   * @returns For instance `SharedArray("i", [1, 2, 3])`.
+   *
+   * @example
+   * ```ts
+   * import { SharedArray } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(String(new SharedArray("i", [1, 2])), 'SharedArray("i", [1, 2])');
+   * ```
+   */
+  toString(): string {
+    const items = this.slice().map((item) =>
+      typeof item === "string" ? JSON.stringify(item) : typeof item === "bigint" ? `${item}n` : item
+    );
+    return `${this instanceof SharedArray ? "SharedArray" : "RawArray"}("${this.typecode}", [${
+      items.join(", ")
+    }])`;
+  }
+
+  #at(index: number, action: string): number {
+    const length = this.#cells.length;
+    if (!Number.isInteger(index)) {
+      throw new TypeError(`Cannot ${action} index ${String(index)} of an array: give an integer index`);
+    }
+    const at = index < 0 ? index + length : index;
+    if (at < 0 || at >= length) {
+      throw new RangeError(
+        `Cannot ${action} index ${index} of an array of length ${length}: give -${length} to ${length - 1}`,
+      );
+    }
+    return at;
+  }
+
+  #bytes(what: string): Uint8Array {
+    if (this.typecode !== "c") {
+      throw new TypeError(
+        `Cannot use ${what} of a "${this.typecode}" array: it is for "c" arrays (byte strings)`,
+      );
+    }
+    return this.#cells as Uint8Array;
+  }
+
+  #codes(text: Uint8Array | string, what: string): Uint8Array {
+    const codes = typeof text === "string" ? Uint8Array.from(text, (c) => toStored("c", c) as number) : text;
+    if (codes.length > this.#cells.length) {
+      throw new RangeError(
+        `Cannot set ${what} to ${codes.length} bytes as the array holds ${this.#cells.length}: the string is too long`,
+      );
+    }
+    return codes;
+  }
+}
+
+/**
+ * A fixed-length array in shared memory and the lock that guards it:
+ * Python's `multiprocessing.Array` (named so as not to shadow JavaScript's
+ * `Array`). Element reads and writes are whole but do not take the lock:
+ * hold it around updates that must not interleave.
+ *
+ * @typeParam C The typecode.
+ *
+ * @example
+ * ```ts
+ * import { SharedArray } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const shm = new SharedArray("i", [1, 2, 3]);
+ * {
+ *   using _held = await shm.hold();
+ *   shm.set(1, shm.get(1) * 500);
+ * }
+ * assert.deepEqual([...shm], [1, 1000, 3]);
+ * ```
+ */
+export class SharedArray<C extends Typecode = Typecode> extends RawArray<C> {
+  readonly #lock: Lock | RLock | null;
+
+  /**
+   * Creates an array with its lock.
+   *
+   * @param typecode One of `b B h H i I l L q Q f d c`.
+   * @param sizeOrItems A length (zero-filled), or the items (a string or bytes for `c`).
+   * @param options `lock`: true (a new RLock), false, or the lock to use.
+   * @throws {TypeError} For an unknown typecode, an item it cannot hold, or a bad lock.
+   * @throws {RangeError} For a length that is not a non-negative integer.
+   */
+  constructor(
+    typecode: C,
+    sizeOrItems: number | Iterable<ElementOf<C> | number>,
+    options: SharedOptions = {},
+  ) {
+    super(typecode, sizeOrItems);
+    const lock = this.#lock = lockFor(options.lock, "SharedArray");
+    const buffer = this.getObj().buffer;
+    makeShareable(
+      this,
+      () => ({ [SHARED_KEY]: "SharedArray", typecode, buffer, lock: lock && reduce(lock) }),
+      "SharedArray",
+    );
+  }
+
+  /**
+   * The lock that guards the array: Python's `get_lock()`.
+   *
+   * @returns The Lock or RLock.
+   * @throws {ProcessError} For an array made with `lock: false`.
+   *
+   * @example
+   * ```ts
+   * import { RLock, SharedArray } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * assert.ok(new SharedArray("d", 2).getLock() instanceof RLock);
+   * ```
+   */
+  getLock(): Lock | RLock {
+    return lockOf(this.#lock, "SharedArray");
+  }
+
+  /**
+   * Acquires the array's lock.
+   *
+   * @param options `block`, `timeout` (ms) and `signal`.
+   * @returns Whether the lock is now held.
+   *
+   * @example
+   * ```ts
+   * import { SharedArray } from "@troupe/troupe";
+   *
+   * const arr = new SharedArray("i", 2);
+   * await arr.acquire();
+   * arr.release();
+   * ```
+   */
+  acquire(options?: AcquireOptions): Promise<boolean> {
+    return this.getLock().acquire(options);
+  }
+
+  /**
+   * Releases the array's lock.
+   *
+   * @example
+   * ```ts
+   * import { SharedArray } from "@troupe/troupe";
+   *
+   * const arr = new SharedArray("i", 2);
+   * await arr.acquire();
+   * arr.release();
+   * ```
+   */
+  release(): void {
+    this.getLock().release();
+  }
+
+  /**
+   * Acquires the array's lock and gives a guard that releases it.
+   *
+   * @param options `block`, `timeout` (ms) and `signal`.
+   * @returns A Disposable that releases once.
+   * @throws {ProcessTimeoutError} When the lock was not free in time (the promise rejects).
+   *
+   * @example
+   * ```ts
+   * import { SharedArray } from "@troupe/troupe";
+   *
+   * const arr = new SharedArray("i", 2);
+   * using _held = await arr.hold();
+   * arr.set(0, 1);
+   * ```
+   */
+  hold(options?: AcquireOptions): Promise<Disposable> {
+    return this.getLock().hold(options);
+  }
+}
+
+registerMemoryReviver("RawValue", (d) => adopt(d, (typecode) => new RawValue(typecode)));
+registerMemoryReviver("Value", (d) => adopt(d, (typecode) => new Value(typecode)));
+registerMemoryReviver("RawArray", (d) => adopt(d, (typecode) => new RawArray(typecode, 0)));
+registerMemoryReviver("SharedArray", (d) => adopt(d, (typecode) => new SharedArray(typecode, 0)));
