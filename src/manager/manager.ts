@@ -7,6 +7,7 @@
  * @module
  */
 
+import { BACKEND_NAMES, isBackend } from "../runtime/_backends.ts";
 import { keyBytes, toHex } from "../wire/_auth.ts";
 import { checkDuration } from "../core/_duration.ts";
 import { functionKey } from "../wire/_function_key.ts";
@@ -174,10 +175,8 @@ export class Manager implements AsyncDisposable {
    */
   constructor(options: ManagerOptions = {}) {
     const { backend = "worker", module, address, authkey } = options;
-    if (backend !== "worker" && backend !== "subprocess") {
-      throw new TypeError(
-        `Cannot create a Manager with backend ${String(backend)}: use "worker" or "subprocess"`,
-      );
+    if (!isBackend(backend)) {
+      throw new TypeError(`Cannot create a Manager with backend ${String(backend)}: use ${BACKEND_NAMES}`);
     }
     this.#backend = backend;
     this.#module = moduleOf(module, "Manager");

@@ -26,6 +26,7 @@
  * @module
  */
 
+import { BACKENDS } from "../runtime/_backends.ts";
 import { decodeError, type EncodedError } from "../wire/_error_codec.ts";
 import { finishItem, type Prepared } from "../memory/_item_codec.ts";
 import { hold } from "../core/_keep_alive.ts";
@@ -257,7 +258,7 @@ export class PoolEngine {
   constructor(options: EngineOptions, errors: EngineErrors) {
     this.options = options;
     this.#errors = errors;
-    this.#sharesMemory = options.backend === "worker" && home.id === 0;
+    this.#sharesMemory = BACKENDS[options.backend].sharesMemory && home.id === 0;
     this.#intensity = new RestartIntensity(options.intensity, options.periodMs, () => performance.now());
     // Made first, started after: a bad option then throws with nothing started.
     const slots = Array.from({ length: options.processes }, () => this.#newSlot());

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { BACKENDS } from "../runtime/_backends.ts";
 import { functionKey } from "../wire/_function_key.ts";
 import { PoolEngine, type PoolStats, type TaskOptions } from "./_pool_engine.ts";
 import {
@@ -903,7 +904,7 @@ function validatePoolOptions(options: PoolOptions) {
     throw new TypeError(`Pool: initializer must be a function, not ${typeof initializer}`);
   }
   if (!Array.isArray(initargs)) throw new TypeError("Pool: initargs must be an array");
-  const memoryKind = options.backend === "subprocess" ? memoryKindIn(initargs) : undefined;
+  const memoryKind = BACKENDS[options.backend ?? "worker"].sharesMemory ? undefined : memoryKindIn(initargs);
   if (memoryKind) {
     const what = aKind(memoryKind);
     throw new TypeError(

@@ -1,12 +1,34 @@
 /**
- * A host runs one process somewhere (an isolate now, an OS process later) and
- * owns the only authoritative report of how it ended. `Process` never sees a
+ * A host runs one process somewhere (an isolate of this OS process, or an
+ * OS process of its own) and owns the only authoritative report of how it
+ * ended. `Process` never sees a
  * host directly: the root's hosting registry does.
  *
  * @module
  */
 
-import type { StopHow, ToChild } from "./_protocol.ts";
+import type { ResolvedPermissions } from "./_permissions.ts";
+import type { FromChild, Preamble, StopHow, ToChild } from "./_protocol.ts";
+
+/** How to start a process, whatever hosts it. */
+export interface HostOptions {
+  readonly preamble: Preamble;
+  /** The module of the target, imported by the entry module; null for none. */
+  readonly module: string | null;
+  /** Its sandbox; null: what the root holds, no sandbox of its own (see `BackendTraits.sandbox`). */
+  readonly permissions: ResolvedPermissions | null;
+  /** The V8 heap limit, where the backend has one of its own; null for V8's default. */
+  readonly memoryLimitMb: number | null;
+  /** Whether the program may end while the process runs (a daemon, a supervisor's child, a spare). */
+  readonly detachable: boolean;
+}
+
+/** Starts a host: a backend's entry in `_hosting.ts`'s `HOSTS`. */
+export type HostFactory = (
+  name: string,
+  onMessage: (message: FromChild) => void,
+  options: HostOptions,
+) => Host;
 
 /** One running process, as its host sees it. */
 export interface Host {

@@ -21,17 +21,10 @@ import { acceptChild, CHANNEL_KEY_BYTES } from "../wire/_auth.ts";
 import { inheritedFlags } from "./_deno_flags.ts";
 import { entryUrl } from "./_entry.ts";
 import { encodeFrame, FrameError, FrameWriter, readFrames } from "../wire/_frame.ts";
-import type { Host } from "./_host.ts";
+import type { Host, HostOptions } from "./_host.ts";
 import { Liveness } from "../core/_keep_alive.ts";
-import { permissionFlags, type ResolvedPermissions, withGrants } from "./_permissions.ts";
-import {
-  type FromChild,
-  isProtocolMessage,
-  type Preamble,
-  type StopHow,
-  TAG,
-  type ToChild,
-} from "./_protocol.ts";
+import { permissionFlags, resolvePermissions, withGrants } from "./_permissions.ts";
+import { type FromChild, isProtocolMessage, type StopHow, TAG, type ToChild } from "./_protocol.ts";
 import { AuthenticationError } from "../core/errors.ts";
 import { receiveFromChild, refuseChild } from "./_validate.ts";
 
@@ -174,15 +167,6 @@ export function switchboardPort(): number | undefined {
   return Switchboard.port;
 }
 
-/** How to start a subprocess. */
-export interface SubprocessOptions {
-  readonly preamble: Preamble;
-  /** The module of the target, imported by the entry module; null for none. */
-  readonly module: string | null;
-  readonly permissions: ResolvedPermissions;
-  readonly memoryLimitMb: number | null;
-}
-
 /** A process hosted in an OS process of its own. */
 export class SubprocessHost implements Host {
   readonly pid: number;
@@ -194,7 +178,7 @@ export class SubprocessHost implements Host {
   #backlog: Uint8Array[] = [];
   #ended = false;
 
-  constructor(name: string, onMessage: (message: FromChild) => void, options: SubprocessOptions) {
+  constructor(name: string, onMessage: (message: FromChild) => void, options: HostOptions) {
     const board = Switchboard.get();
     // Which child this is, in its command line: public. What proves it is
     // secret, so it goes through the child's stdin, never argv or the
@@ -202,7 +186,9 @@ export class SubprocessHost implements Host {
     const id = crypto.randomUUID();
     const key = crypto.getRandomValues(new Uint8Array(CHANNEL_KEY_BYTES));
     // The child needs its one port, and nothing more, to talk to us.
-    const permissions = withGrants(options.permissions, { net: [`127.0.0.1:${board.port}`] });
+    const permissions = withGrants(options.permissions ?? resolvePermissions(), {
+      net: [`127.0.0.1:${board.port}`],
+    });
     const args = ["run", ...inheritedFlags(), ...permissionFlags(permissions)];
     if (options.memoryLimitMb !== null) args.push(`--v8-flags=--max-old-space-size=${options.memoryLimitMb}`);
     const preamble = { ...options.preamble, channel: { port: board.port, id } };

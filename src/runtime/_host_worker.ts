@@ -15,17 +15,9 @@
 
 import { entryUrl } from "./_entry.ts";
 import { encodeError } from "../wire/_error_codec.ts";
-import type { Host } from "./_host.ts";
+import type { Host, HostOptions } from "./_host.ts";
 import { Liveness } from "../core/_keep_alive.ts";
-import type { ResolvedPermissions } from "./_permissions.ts";
-import {
-  type FromChild,
-  isProtocolMessage,
-  type Preamble,
-  type StopHow,
-  TAG,
-  type ToChild,
-} from "./_protocol.ts";
+import { type FromChild, isProtocolMessage, type StopHow, TAG, type ToChild } from "./_protocol.ts";
 import { describeError, receiveFromChild, refuseChild } from "./_validate.ts";
 import { Worker as NodeWorker } from "node:worker_threads";
 
@@ -33,21 +25,6 @@ const BOOTSTRAP_URL = new URL("../child/_child_worker.ts", import.meta.url);
 
 /** Exit codes Python reports for SIGTERM and SIGKILL, which a worker has no other way to get. */
 const STOP_CODES: Record<Exclude<StopHow, "request">, number> = { terminate: -15, kill: -9 };
-
-/** How to start a worker. */
-export interface WorkerOptions {
-  readonly preamble: Preamble;
-  /** The module of the target, imported by the entry module; null for none. */
-  readonly module: string | null;
-  /** A sandbox, which needs Deno's worker-options feature; null inherits the parent's permissions. */
-  readonly permissions: ResolvedPermissions | null;
-  /**
-   * Whether the program may end while the process runs (a daemon, a spare):
-   * only a node Worker can be let go. The others get a web Worker, which
-   * starts in about half the time.
-   */
-  readonly detachable: boolean;
-}
 
 /** What the host needs of either kind of worker. */
 interface Isolate {
@@ -64,7 +41,7 @@ export class WorkerHost implements Host {
   #ended = false;
   #resolveExit: (code: number) => void;
 
-  constructor(name: string, onMessage: (message: FromChild) => void, options: WorkerOptions) {
+  constructor(name: string, onMessage: (message: FromChild) => void, options: HostOptions) {
     const { promise, resolve } = Promise.withResolvers<number>();
     const { preamble, module, permissions, detachable } = options;
     this.exited = promise;

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { BACKENDS } from "./_backends.ts";
 import { workerOptionsEnabled, workerSandboxUnavailable } from "./_deno_flags.ts";
 import { startTimer, stopTimer } from "../core/_duration.ts";
 import { runnerEntryParts } from "./_entry.ts";
@@ -19,7 +20,7 @@ import {
   serveRingCall,
   setCallSender,
 } from "../memory/_remote.ts";
-import type { Host } from "./_host.ts";
+import type { Host, HostFactory } from "./_host.ts";
 import { SubprocessHost } from "./_host_subprocess.ts";
 import { WorkerHost } from "./_host_worker.ts";
 import {
@@ -49,6 +50,12 @@ import { discard } from "../memory/_shared.ts";
 import { serveRing, unserve } from "../memory/_served.ts";
 import { checkReply, describeError, refuseChild } from "./_validate.ts";
 import { ProcessError } from "../core/errors.ts";
+
+/** How each backend's processes are started (its traits are in `_backends.ts`). */
+const HOSTS: { readonly [B in Backend]: HostFactory } = {
+  worker: (name, onMessage, options) => new WorkerHost(name, onMessage, options),
+  subprocess: (name, onMessage, options) => new SubprocessHost(name, onMessage, options),
+};
 
 export type { KidHandle, KidListener } from "./_protocol.ts";
 
@@ -128,7 +135,7 @@ function identityOf(spec: LaunchSpec, id: number): ChildIdentity {
  */
 function grantOf(spec: LaunchSpec, parent: Entry | undefined): ResolvedPermissions | null {
   const { backend, permissions, sandboxed } = spec.host;
-  if (backend === "subprocess") return permissions;
+  if (BACKENDS[backend].sandbox === "flags") return permissions;
   const parentHoldsAll = parent === undefined || parent.permissions === null;
   if (parentHoldsAll && !sandboxed) return null;
   // All of everything is what the root holds: a sandbox would change nothing.
@@ -196,11 +203,8 @@ function startHost(
   const preamble: Preamble = { self: identityOf(spec, id), channel: null };
   const module = spec.entry.kind === "none" ? null : spec.entry.module;
   const name = spec.name;
-  if (backend === "subprocess") {
-    return new SubprocessHost(name, onMessage, { preamble, module, permissions: grant!, memoryLimitMb });
-  }
   const detachable = spec.daemon || spec.detached;
-  return new WorkerHost(name, onMessage, { preamble, module, permissions: grant, detachable });
+  return HOSTS[backend](name, onMessage, { preamble, module, permissions: grant, memoryLimitMb, detachable });
 }
 
 /**
@@ -271,14 +275,14 @@ export class Hosting {
       };
       const preamble: Preamble = { self: null, channel: null };
       const onMessage = (message: FromChild) => spare.deliver(message);
-      spare.host = backend === "subprocess"
-        ? new SubprocessHost("spare", onMessage, {
-          preamble,
-          module: null,
-          permissions: spare.permissions,
-          memoryLimitMb: null,
-        })
-        : new WorkerHost("spare", onMessage, { preamble, module: null, permissions: null, detachable: true });
+      spare.host = HOSTS[backend]("spare", onMessage, {
+        preamble,
+        module: null,
+        // What the root holds: explicit where the backend's sandbox is its flags, else none.
+        permissions: BACKENDS[backend].sandbox === "flags" ? spare.permissions : null,
+        memoryLimitMb: null,
+        detachable: true,
+      });
       spare.host.exited.then(() => {
         this.#spares = this.#spares.filter((s) => s !== spare);
         loaded.resolve();
@@ -319,7 +323,7 @@ export class Hosting {
     if (sandboxed || memoryLimitMb !== null) return undefined;
     const at = this.#spares.findIndex((spare) =>
       spare.backend === backend &&
-      (backend === "subprocess"
+      (BACKENDS[backend].sandbox === "flags"
         ? grant !== null && grant.read === true && samePermissions(grant, spare.permissions)
         : grant === null)
     );
@@ -351,7 +355,9 @@ export class Hosting {
     if (parent && refused !== undefined) throw moduleRefused(spec.name, refused, parent);
     const grant = grantOf(spec, parent);
     // Without the feature, Deno would end the whole program with exit code 70.
-    if (spec.host.backend !== "subprocess" && grant !== null && !workerOptionsEnabled()) {
+    if (
+      BACKENDS[spec.host.backend].sandbox === "worker-options" && grant !== null && !workerOptionsEnabled()
+    ) {
       throw parent?.permissions ? sandboxUnavailable(spec.name, parent) : workerSandboxUnavailable();
     }
     const id = this.#nextId++;

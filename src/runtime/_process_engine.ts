@@ -10,6 +10,7 @@
  * @module
  */
 
+import { BACKENDS } from "./_backends.ts";
 import { decodeError } from "../wire/_error_codec.ts";
 import { findTooDeep, findUncloneable } from "../wire/_clone_path.ts";
 import { holdWhile } from "../core/_keep_alive.ts";
@@ -181,7 +182,7 @@ export class ProcessEngine {
           "and fields, and deeper values would overflow the stack; flatten it, or pass it as a string",
       );
     }
-    const memoryKind = this.#host!.backend === "subprocess" ? memoryKindIn([entry, args]) : undefined;
+    const memoryKind = BACKENDS[this.#host!.backend].sharesMemory ? undefined : memoryKindIn([entry, args]);
     if (memoryKind) {
       throw new TypeError(
         `Cannot start ${this.name} with ${aKind(memoryKind)} in its args: it lives in shared memory, and a ` +

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { BACKENDS } from "./_backends.ts";
 import type { Backend, KidNote, ProbeReport, ProcessStatus } from "./_protocol.ts";
 import { cpuTimesOf, PAGE_BYTES, parseStat } from "../core/_proc_stat.ts";
 
@@ -136,7 +137,7 @@ export async function snapshot(
   return Promise.all(live.map(async (process, i): Promise<ProcessStatus> => {
     const report = reports[i];
     const note = notes.get(process.id);
-    const worker = process.backend === "worker";
+    const worker = BACKENDS[process.backend].sharesMemory;
     // A worker's CPU time is its thread's; a subprocess's, its whole OS process's.
     const tid = report?.tid ?? process.tid;
     const usage = worker && tid === null ? null : await procUsage(process.host.pid, worker ? tid : null);

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { BACKENDS } from "./_backends.ts";
 import type { EncodedError } from "../wire/_error_codec.ts";
 import { PERMISSION_NAMES } from "./_permissions.ts";
 import { type Backend, type FromChild, TAG } from "./_protocol.ts";
@@ -308,7 +309,7 @@ const CHECKS = new Map(Object.entries(MESSAGES));
 export function checkFromChild(message: { readonly [TAG]: string }, backend: Backend): string | undefined {
   const kind = message[TAG];
   const check = CHECKS.get(kind);
-  if (check === undefined || (backend === "subprocess" && WORKER_ONLY.has(kind))) {
+  if (check === undefined || (!BACKENDS[backend].sharesMemory && WORKER_ONLY.has(kind))) {
     return `Cannot accept a message of kind ${show(kind)}: a ${backend} child sends none`;
   }
   const problem = check(message);

@@ -3,14 +3,13 @@ import { checkDuration } from "../core/_duration.ts";
 import { workerOptionsEnabled, workerSandboxUnavailable } from "./_deno_flags.ts";
 import { type PermissionOptions, resolvePermissions, validatePermissions } from "./_permissions.ts";
 import { ProcessEngine } from "./_process_engine.ts";
+import { BACKEND_NAMES, BACKENDS, isBackend } from "./_backends.ts";
 import type { Backend, EntrySpec } from "./_protocol.ts";
 import { runtime } from "./_runtime.ts";
 import { Queue } from "../channels/queue.ts";
 import { type ActorRef, actorRef } from "./actor.ts";
 
 export type { Backend } from "./_protocol.ts";
-
-const BACKENDS: readonly Backend[] = ["worker", "subprocess"];
 
 /**
  * A Deno permission set for a child: for each permission, `true` (all of
@@ -813,18 +812,17 @@ function validateOptions<Args extends unknown[]>(options: ProcessOptions<Args>):
       `Cannot create a Process as daemon must be a boolean: current value is ${describe(daemon)}`,
     );
   }
-  if (backend !== undefined && !BACKENDS.includes(backend)) {
+  if (backend !== undefined && !isBackend(backend)) {
     throw new TypeError(
-      `Cannot create a Process as backend must be ${
-        BACKENDS.map((b) => `"${b}"`).join(" or ")
-      }: current value is ${describe(backend)}`,
+      `Cannot create a Process as backend must be ${BACKEND_NAMES}: current value is ${describe(backend)}`,
     );
   }
+  const traits = BACKENDS[backend ?? "worker"];
   if (permissions !== undefined) {
     validatePermissions(permissions);
     // The root hosts every worker and is the one that can tell; a child may
     // not even be allowed to read the flags (its request is checked there).
-    if (backend !== "subprocess" && runtime.role === "root" && !workerOptionsEnabled()) {
+    if (traits.sandbox === "worker-options" && runtime.role === "root" && !workerOptionsEnabled()) {
       throw workerSandboxUnavailable();
     }
   }
@@ -836,7 +834,7 @@ function validateOptions<Args extends unknown[]>(options: ProcessOptions<Args>):
         }`,
       );
     }
-    if (backend !== "subprocess") {
+    if (!traits.memoryLimit) {
       throw new TypeError(
         'Cannot limit the memory of a worker as isolates share the program\'s heap limit: use backend: "subprocess"',
       );
