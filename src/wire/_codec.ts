@@ -17,6 +17,8 @@
  * @module
  */
 
+import { BUILTIN_ERRORS } from "./_error_codec.ts";
+
 type Json = null | boolean | number | string | Json[];
 
 const TYPED_ARRAYS = {
@@ -34,19 +36,9 @@ const TYPED_ARRAYS = {
 } as const;
 type TypedArrayName = keyof typeof TYPED_ARRAYS;
 
-const ERRORS: Record<string, ErrorConstructor> = {
-  Error,
-  EvalError,
-  RangeError,
-  ReferenceError,
-  SyntaxError,
-  TypeError,
-  URIError,
-};
-
 /**
  * Rewrites an object on its way out of this OS process, or returns it as is.
- * `_shared.ts` installs one that turns a ring held in shared memory into a
+ * `memory/_served.ts` installs one that turns a ring held in shared memory into a
  * reference served from here.
  */
 let exportObject: (object: object) => object = (object) => object;
@@ -295,9 +287,9 @@ export function decode(payload: Uint8Array, maxLevels: number = MAX_LEVELS): unk
           Json,
           boolean,
         ];
-        const error: Error = keep(Object.create((ERRORS[name] ?? Error).prototype));
+        const error: Error = keep(Object.create((BUILTIN_ERRORS[name] ?? Error).prototype));
         Object.defineProperty(error, "message", { value: message, writable: true, configurable: true });
-        if (!(name in ERRORS)) {
+        if (!(name in BUILTIN_ERRORS)) {
           Object.defineProperty(error, "name", { value: name, writable: true, configurable: true });
         }
         if (stack !== null) {

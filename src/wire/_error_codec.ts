@@ -20,7 +20,8 @@ export interface EncodedError {
   readonly fields: Record<string, unknown>;
 }
 
-const BUILTIN_ERRORS: Record<string, ErrorConstructor> = {
+/** The built-in error classes an error keeps across a boundary, by name: the one table both codecs use. */
+export const BUILTIN_ERRORS: Readonly<Record<string, ErrorConstructor>> = {
   Error,
   TypeError,
   RangeError,
