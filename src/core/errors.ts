@@ -1,7 +1,7 @@
 /**
  * The base class of troupe's own errors: a misused process, a child that
- * could not start, and (in later modules) queue, pool and supervision
- * failures all extend it, so one `instanceof ProcessError` catches them all.
+ * could not start, and the queue, pool and supervisor failures all extend
+ * it, so one `instanceof ProcessError` catches them all.
  *
  * @example Catching a misuse
  * ```ts
