@@ -25,6 +25,7 @@ import {
 import { channelsSettled } from "./_channel.ts";
 import { deliverReply, serveRingCall, setCallSender } from "./_remote.ts";
 import { currentThreadId, probeReport } from "./_status.ts";
+import { report } from "./_report.ts";
 import { runtime } from "./_runtime.ts";
 import { home, revive, revivedReady, setRingRegistrar, unknownKindIn } from "./_shared.ts";
 import { closeInheritedConnections } from "./pipe.ts";
@@ -77,14 +78,8 @@ async function finish(code: number): Promise<void> {
 function crash(error: unknown): void {
   if (phase === "finishing" || phase === "exited") return;
   if (phase === "importing") post({ [TAG]: "failed", error: encodeError(error) });
-  printCrash(error);
+  report(`Process ${runtime.self.name}:\n`, error);
   finish(1);
-}
-
-function printCrash(error: unknown): void {
-  const colors = !Deno.noColor && Deno.stderr.isTerminal();
-  const shown = typeof error === "string" ? error : Deno.inspect(error, { colors });
-  console.error(`Process ${runtime.self.name}:\n${shown}`);
 }
 
 async function launch(entry: EntrySpec, args: readonly unknown[], mailboxes: Mailboxes): Promise<void> {

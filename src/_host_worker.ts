@@ -17,6 +17,7 @@ import { entryUrl } from "./_entry.ts";
 import { encodeError } from "./_error_codec.ts";
 import type { Host } from "./_host.ts";
 import { Liveness } from "./_keep_alive.ts";
+import { report } from "./_report.ts";
 import type { ResolvedPermissions } from "./_permissions.ts";
 import {
   type FromChild,
@@ -84,7 +85,7 @@ export class WorkerHost implements Host {
     // (a module of the entry failed to load), so the child is reported as
     // failed and crashed.
     const failed = (message: string) => {
-      console.error(`Process ${name}:\n${message}`);
+      report(`Process ${name}:\n${message}`);
       onMessage({ [TAG]: "failed", error: encodeError(new Error(message)) });
       this.#end(1);
     };

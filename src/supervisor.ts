@@ -24,6 +24,7 @@ import { ProcessError } from "./errors.ts";
 import { type Backend, detach, Process, type ProcessPermissions, requestStop } from "./process.ts";
 import { Queue } from "./queue.ts";
 import { holdWhile } from "./_keep_alive.ts";
+import { report } from "./_report.ts";
 import { runtime } from "./_runtime.ts";
 import { isDuration, sleep } from "./_duration.ts";
 import { annotate } from "./_status.ts";
@@ -635,9 +636,7 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
       await sleep(everyMs, false);
       if (child.process !== process || child.stopping) return;
       if (!await runtime.check(id, everyMs) && child.process === process && !child.stopping) {
-        console.error(
-          `${this.name}: child "${child.spec.id}" missed a heartbeat (${everyMs} ms); killing it`,
-        );
+        report(`${this.name}: child "${child.spec.id}" missed a heartbeat (${everyMs} ms); killing it`);
         process.kill();
         return;
       }

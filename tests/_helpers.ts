@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import type { Backend, Process } from "../mod.ts";
+import { CAPTURE_VARIABLE } from "../src/_report.ts";
 
 /** Every backend the shared Process suite runs on. */
 export const BACKENDS: readonly Backend[] = ["worker", "subprocess"];
@@ -113,4 +114,55 @@ export async function within<T>(promise: Promise<T>, ms = PATIENCE_MS): Promise<
 export async function joined(p: Process, code = 0): Promise<void> {
   await p.join(PATIENCE_MS);
   assert.equal(p.exitCode, code, `${p.name} exit code`);
+}
+
+/**
+ * Runs `fn` with troupe's reports on stderr (a child's crash, a child killed
+ * for breaking the protocol, a missed heartbeat: see `src/_report.ts`)
+ * captured instead of printed, in this isolate and in every child, and
+ * asserts that each of `expected` matches one of them at least. Reports that
+ * match none are printed as they would have been, and so is every report
+ * when `fn` fails: nothing unexpected is hidden. Returns what `fn` returned.
+ */
+export async function expectReports<T>(expected: readonly RegExp[], fn: () => Promise<T>): Promise<T> {
+  const path = await Deno.makeTempFile({ prefix: "troupe-reports-" });
+  const previous = Deno.env.get(CAPTURE_VARIABLE);
+  Deno.env.set(CAPTURE_VARIABLE, path);
+  let failed = true;
+  let result: T;
+  let reports: string[];
+  try {
+    result = await fn();
+    failed = false;
+  } finally {
+    if (previous === undefined) Deno.env.delete(CAPTURE_VARIABLE);
+    else Deno.env.set(CAPTURE_VARIABLE, previous);
+    const text = await Deno.readTextFile(path);
+    // Removed: a child that reports later (it outlived the test) prints again.
+    await Deno.remove(path);
+    reports = text.split("\n").filter((line) => line !== "").map((line) => JSON.parse(line) as string);
+    for (const report of reports) {
+      if (failed || !expected.some((pattern) => pattern.test(report))) console.error(report);
+    }
+  }
+  for (const pattern of expected) {
+    assert.ok(
+      reports.some((report) => pattern.test(report)),
+      `Cannot find a report that matches ${pattern} among ${JSON.stringify(reports, null, 2)}`,
+    );
+  }
+  return result;
+}
+
+/** A test body (`fn`) that runs under {@linkcode expectReports}: for tests whose children crash on purpose. */
+export function withReports<Args extends unknown[]>(
+  expected: readonly RegExp[],
+  fn: (...args: Args) => Promise<void>,
+): (...args: Args) => Promise<void> {
+  return (...args: Args) => expectReports(expected, () => fn(...args));
+}
+
+/** The report of a process that crashed with an error shown as `shown` (its first line, or more). */
+export function crashReport(shown: string): RegExp {
+  return new RegExp(`^Process [^\\n]+:\\n${shown.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`);
 }
