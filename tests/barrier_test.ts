@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Barrier, BrokenBarrierError, Event, Process, ProcessError, Queue, RawArray } from "../mod.ts";
 import { withLeakCheck } from "../src/testing.ts";
-import { joined, PATIENCE_MS, within } from "./_helpers.ts";
+import { crashReport, joined, PATIENCE_MS, within, withReports } from "./_helpers.ts";
 import * as targets from "./testdata/barrier_targets.ts";
 
 const module = targets.MODULE;
@@ -264,7 +264,7 @@ Deno.test("Barrier rejects bad arguments", async () => {
 
 Deno.test(
   "Barrier: an inline action runs in the main isolate, but a worker child cannot be given its barrier",
-  withLeakCheck(async () => {
+  withLeakCheck(withReports([crashReport(`ReferenceError: Cannot find the function "action"`)], async () => {
     let trips = 0;
     const countUp = () => void trips++;
     const cases: [string, () => void][] = [
@@ -302,7 +302,7 @@ Deno.test(
     await assert.rejects(child.start(), { message: /Cannot find the function "action" among the exports/ });
     await child.join(PATIENCE_MS);
     assert.equal(child.exitCode, 1);
-  }),
+  })),
 );
 
 // ---------------------------------------------------------------------------

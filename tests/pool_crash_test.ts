@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { PoolClosedError, ProcessError, ProcessTimeoutError, WorkerCrashedError } from "../mod.ts";
 import type { AsyncResult, Backend } from "../mod.ts";
 import { withLeakCheck } from "../src/testing.ts";
-import { BACKENDS, PATIENCE_MS, within } from "./_helpers.ts";
+import { BACKENDS, crashReport, PATIENCE_MS, within, withReports } from "./_helpers.ts";
 import * as targets from "./testdata/pool_targets.ts";
 import { pool, tempDir } from "./testdata/pool_helpers.ts";
 
@@ -128,7 +128,7 @@ for (const backend of BACKENDS) {
     }
   });
 
-  test("a crash loop (an initializer that throws) breaks the pool: pending tasks reject, nothing hangs", async () => {
+  test("a crash loop (an initializer that throws) breaks the pool: pending tasks reject, nothing hangs", withReports([crashReport("Error: the initializer failed on purpose")], async () => {
     const p = pool(backend, 2, { initializer: targets.failingInit });
     try {
       const errors: unknown[] = [];
@@ -156,9 +156,9 @@ for (const backend of BACKENDS) {
     } finally {
       await p.terminate();
     }
-  });
+  }));
 
-  test("an inline initializer the workers cannot find breaks the pool with a ReferenceError", async () => {
+  test("an inline initializer the workers cannot find breaks the pool with a ReferenceError", withReports([crashReport(`ReferenceError: Cannot find the function "initializer"`)], async () => {
     // The arrow is named "initializer" after the option, so it passes the name check here.
     const p = pool(backend, 1, { initializer: () => {} });
     try {
@@ -170,7 +170,7 @@ for (const backend of BACKENDS) {
     } finally {
       await p.terminate();
     }
-  });
+  }));
 
   test("intensity 2 in 60 s: the pool breaks after the 3rd crash", async () => {
     const p = pool(backend, 1, { intensity: 2, periodMs: 60_000 });

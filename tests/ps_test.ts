@@ -21,7 +21,7 @@ import {
   WorkerCrashedError,
 } from "../mod.ts";
 import { withLeakCheck } from "../src/testing.ts";
-import { BACKENDS, joined, PATIENCE_MS, waitForReport, within } from "./_helpers.ts";
+import { BACKENDS, crashReport, joined, PATIENCE_MS, waitForReport, within, withReports } from "./_helpers.ts";
 import * as targets from "./testdata/ps_targets.ts";
 import * as actorTargets from "./testdata/actor_targets.ts";
 import * as slow from "./testdata/ps_slow_module.ts";
@@ -350,7 +350,7 @@ for (const backend of BACKENDS) {
     assert.deepEqual(await snapshot(), []);
   });
 
-  test("a supervised child's restarts counts its restarts after crashes", async () => {
+  test("a supervised child's restarts counts its restarts after crashes", withReports([crashReport("Error: m crashed on purpose")], async () => {
     await using sup = new Supervisor({
       intensity: 5,
       periodMs: 60_000,
@@ -383,7 +383,7 @@ for (const backend of BACKENDS) {
     }
     await sup.stop();
     assert.deepEqual(await snapshot(), []);
-  });
+  }));
 }
 
 // ---------------------------------------------------------------------------
