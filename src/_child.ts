@@ -77,8 +77,9 @@ async function finish(code: number): Promise<void> {
 
 function crash(error: unknown): void {
   if (phase === "finishing" || phase === "exited") return;
-  if (phase === "importing") post({ [TAG]: "failed", error: encodeError(error) });
+  // Reported before the parent hears of it: a test that caused it on purpose finds the report then.
   report(`Process ${runtime.self.name}:\n`, error);
+  if (phase === "importing") post({ [TAG]: "failed", error: encodeError(error) });
   finish(1);
 }
 

@@ -11,7 +11,7 @@ import {
   type SupervisorOptions,
 } from "../mod.ts";
 import { withLeakCheck } from "../src/testing.ts";
-import { BACKENDS, PATIENCE_MS, within } from "./_helpers.ts";
+import { BACKENDS, crashReport, PATIENCE_MS, within, withReports } from "./_helpers.ts";
 import * as targets from "./testdata/actor_targets.ts";
 
 const module = targets.MODULE;
@@ -164,7 +164,7 @@ Deno.test("ref(id) queues tells for a child not yet started, up to MAILBOX_SIZE,
 
 Deno.test(
   "backoff: a restart waits minMs after the crash",
-  withLeakCheck(async () => {
+  withLeakCheck(withReports([crashReport("Error: m crashed on purpose")], async () => {
     const DELAY_MS = 300;
     await using sup = new Supervisor({
       intensity: 3,
@@ -178,7 +178,7 @@ Deno.test(
     await events.until("restarted", "m", 1, 3_000);
     const waited = events.when("restarted", "m") - events.when("exited", "m");
     assert.ok(waited >= DELAY_MS * 0.95, `restarted ${Math.round(waited)} ms after the crash`);
-  }),
+  })),
 );
 
 // ---------------------------------------------------------------------------
@@ -241,7 +241,7 @@ for (const backend of BACKENDS) {
     },
   } as const;
   for (const [strategy, expected] of Object.entries(strategies)) {
-    test(`${strategy}: a crash of b restarts ${expected.restarted.join(", ")} and leaves the others be`, async () => {
+    test(`${strategy}: a crash of b restarts ${expected.restarted.join(", ")} and leaves the others be`, withReports([crashReport("Error: b crashed on purpose")], async () => {
       await using sup = new Supervisor({
         strategy: strategy as keyof typeof strategies,
         intensity: 1, // one_for_all and rest_for_one count as one restart, however many children restart
@@ -265,10 +265,10 @@ for (const backend of BACKENDS) {
         assert.equal(c.process !== processes[i], restarted, `${c.id} is a new process: ${restarted}`);
         if (!restarted) assert.equal(c.process?.pid, processes[i]?.pid);
       });
-    });
+    }));
   }
 
-  test("one_for_all stops a temporary sibling with the crashed child, and forgets it instead of restarting it", async () => {
+  test("one_for_all stops a temporary sibling with the crashed child, and forgets it instead of restarting it", withReports([crashReport("Error: a crashed on purpose")], async () => {
     await using sup = new Supervisor({
       strategy: "one_for_all",
       children: [
@@ -282,9 +282,9 @@ for (const backend of BACKENDS) {
     await events.until("restarted", "a");
     assert.deepEqual(events.lines(2), ["exited a crash", "exited tmp shutdown", "restarted a"]);
     assert.deepEqual(sup.whichChildren().map((c) => [c.id, c.state]), [["a", "running"]]);
-  });
+  }));
 
-  test("heartbeatMs: a child whose event loop is stuck is killed and handled as a crash", async () => {
+  test("heartbeatMs: a child whose event loop is stuck is killed and handled as a crash", withReports([/^Supervisor: child "spinner" missed a heartbeat \(200 ms\); killing it$/], async () => {
     await using sup = new Supervisor({
       intensity: 0,
       children: [child("spinner", targets.spin, { backend, heartbeatMs: 200, shutdownMs: "brutal_kill" })],
@@ -299,9 +299,9 @@ for (const backend of BACKENDS) {
       reason: "crash",
     });
     await assert.rejects(within(sup.done), SupervisorError);
-  });
+  }));
 
-  test("a restart that fails is retried, each retry counting toward the intensity, until the supervisor gives up", async () => {
+  test("a restart that fails is retried, each retry counting toward the intensity, until the supervisor gives up", withReports([crashReport("Error: m crashed on purpose"), ...(backend === "worker" ? [/^Process Supervisor:m:\n(TypeError: Module not found|Cannot find module)/] : [])], async () => {
     // The child's module exists for the first start only.
     const dir = await Deno.makeTempDir({ prefix: "troupe-sup-" });
     const file = `${dir}/member.ts`;
@@ -323,9 +323,9 @@ for (const backend of BACKENDS) {
     } finally {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
-  });
+  }));
 
-  test("transient: a normal exit is not restarted, a crash is; temporary: never restarted, and forgotten", async () => {
+  test("transient: a normal exit is not restarted, a crash is; temporary: never restarted, and forgotten", withReports([crashReport(`Error: told "boom"`)], async () => {
     await using sup = new Supervisor({
       intensity: 3,
       periodMs: 60_000,
@@ -357,9 +357,9 @@ for (const backend of BACKENDS) {
     await assert.rejects(sup.restartChild("tmp"), { name: "SupervisorError", message: /no child "tmp"/ });
     assert.equal(events.count("restarted", "tmp"), 0);
     assert.deepEqual(sup.whichChildren().map((c) => c.id), ["t"]);
-  });
+  }));
 
-  test('more than intensity restarts within periodMs: "gave-up", the others stopped, done rejects', async () => {
+  test('more than intensity restarts within periodMs: "gave-up", the others stopped, done rejects', withReports([crashReport("Error: crashes at once")], async () => {
     const log = new Queue<targets.MemberEvent>();
     await using sup = new Supervisor({
       intensity: 1,
@@ -391,9 +391,9 @@ for (const backend of BACKENDS) {
     assert.deepEqual(sup.whichChildren().map((c) => c.state), ["stopped", "stopped"]);
     assert.equal(sup.countChildren().active, 0);
     await assert.rejects(sup.startChild(child("late", targets.member, { backend })), SupervisorError);
-  });
+  }));
 
-  test("a child that fails to start: start() rejects naming it, and the ones started are stopped", async () => {
+  test("a child that fails to start: start() rejects naming it, and the ones started are stopped", withReports([crashReport(`ReferenceError: Cannot find the target "notExported"`)], async () => {
     const log = new Queue<targets.MemberEvent>();
     await using sup = new Supervisor({
       children: [
@@ -415,9 +415,9 @@ for (const backend of BACKENDS) {
     ]);
     assert.deepEqual(events.lines(), ["started a", "exited a shutdown"]);
     assert.deepEqual(sup.whichChildren().map((c) => c.state), ["stopped", "stopped", "stopped"]);
-  });
+  }));
 
-  test("ref(id) survives a restart: tells sent while the child dies and restarts reach the new incarnation", async () => {
+  test("ref(id) survives a restart: tells sent while the child dies and restarts reach the new incarnation", withReports([crashReport("Error: m crashed on purpose")], async () => {
     await using sup = new Supervisor({
       intensity: 3,
       periodMs: 60_000,
@@ -438,7 +438,7 @@ for (const backend of BACKENDS) {
     assert.deepEqual(await asked, ["right after", "during"]);
     assert.deepEqual(await ref.ask("marks", { timeout: PATIENCE_MS }), ["right after", "during", "after"]);
     assert.notEqual(await incarnation(ref), first);
-  });
+  }));
 
   test("ref(id): an ask the dying child had taken fails at once; one still queued is answered after the restart", async () => {
     await using sup = new Supervisor({
@@ -458,7 +458,7 @@ for (const backend of BACKENDS) {
     await events.until("restarted", "e");
   });
 
-  test("dynamic children: startChild, terminateChild, restartChild, deleteChild, whichChildren, countChildren", async () => {
+  test("dynamic children: startChild, terminateChild, restartChild, deleteChild, whichChildren, countChildren", withReports([crashReport(`ReferenceError: Cannot find the target "notExported"`)], async () => {
     await using sup = new Supervisor();
     const events = new Events(sup);
     await sup.start();
@@ -506,7 +506,7 @@ for (const backend of BACKENDS) {
     await sup.terminateChild("b"); // temporary: forgotten once stopped
     assert.deepEqual(sup.countChildren(), { specs: 0, active: 0, supervisors: 0, workers: 0 });
     await assert.rejects(sup.terminateChild("nope"), { name: "SupervisorError", message: /no child "nope"/ });
-  });
+  }));
 
   test("shutdown: a serve() child stops gracefully, a deaf one is killed after shutdownMs, brutal_kill at once", async () => {
     const SHUTDOWN_MS = 500;
@@ -555,7 +555,7 @@ for (const backend of BACKENDS) {
     assert.ok(graceful < 5_000, `a graceful stop took ${Math.round(graceful)} ms`);
   });
 
-  test("escalation: a supervisor child whose own supervisor gives up crashes, and is restarted", async () => {
+  test("escalation: a supervisor child whose own supervisor gives up crashes, and is restarted", withReports([crashReport("Error: w crashed on purpose"), crashReport(`SupervisorError: inner gave up: child "w"`)], async () => {
     const out = new Queue<unknown>();
     await using sup = new Supervisor({
       intensity: 1,
@@ -581,7 +581,7 @@ for (const backend of BACKENDS) {
     second.tell("crash"); // and again: now the outer supervisor gives up too
     await events.until("gave-up", "inner");
     await assert.rejects(within(sup.done), SupervisorError);
-  });
+  }));
 
   test("stop() reaches a supervisor child: its own children are stopped and stop() resolves", async () => {
     // OTP: a supervisor child (shutdown infinity) is sent a shutdown and
