@@ -33,7 +33,9 @@ export function report(text: string, error?: unknown): void {
 function captured(text: string): boolean {
   try {
     // Queried first: reading a variable without the permission would prompt on a terminal.
-    if (Deno.permissions.querySync({ name: "env", variable: CAPTURE_VARIABLE }).state !== "granted") return false;
+    if (Deno.permissions.querySync({ name: "env", variable: CAPTURE_VARIABLE }).state !== "granted") {
+      return false;
+    }
     const path = Deno.env.get(CAPTURE_VARIABLE);
     if (!path || Deno.permissions.querySync({ name: "write", path }).state !== "granted") return false;
     // Never created: once the test that made the file removes it, reports print again.

@@ -59,7 +59,10 @@ Deno.test("waitChange resolves false at its deadline, and at once when the deadl
 Deno.test("waitChange rejects with the signal's reason on abort, before or while it waits", async () => {
   const word = cells();
   const reason = new Error("enough");
-  await assert.rejects(waitChange(word, WORD, 0, after(PATIENCE_MS, AbortSignal.abort(reason))), (e) => e === reason);
+  await assert.rejects(
+    waitChange(word, WORD, 0, after(PATIENCE_MS, AbortSignal.abort(reason))),
+    (e) => e === reason,
+  );
   const controller = new AbortController();
   const waiting = waitChange(word, WORD, 0, { until: Infinity, signal: controller.signal }, WAITERS);
   controller.abort(reason);
@@ -153,8 +156,15 @@ Deno.test("checkedDeadline refuses a bad option with a TypeError naming the meth
       return true;
     });
   }
-  assert.throws(() => checkedDeadline("Event.wait", { timeout: NaN }, "timeoutMs"), /Event\.wait: timeoutMs /);
-  assert.equal(checkedDeadline("Lock.acquire", { block: false, timeout: 1_000 }).until, 0, "block false ignores it");
+  assert.throws(
+    () => checkedDeadline("Event.wait", { timeout: NaN }, "timeoutMs"),
+    /Event\.wait: timeoutMs /,
+  );
+  assert.equal(
+    checkedDeadline("Lock.acquire", { block: false, timeout: 1_000 }).until,
+    0,
+    "block false ignores it",
+  );
   assert.equal(checkedDeadline("Lock.acquire").until, Infinity);
   assert.equal(checkedDeadline("Lock.acquire", { timeout: -1 }).until <= performance.now(), true);
 });

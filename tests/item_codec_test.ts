@@ -9,8 +9,8 @@ import assert from "node:assert/strict";
 import {
   finishItem,
   maxEncodedBytes,
-  type Prepared,
   prepare,
+  type Prepared,
   prepareOrExplain,
   takeItem,
   writeItem,
@@ -21,7 +21,10 @@ import { Queue } from "../mod.ts";
 /** Writes `prepared` at `at` in `memory`, as a ring does, and reads it back. */
 function throughMemory(prepared: Prepared, memory: Uint8Array, at = 0): unknown {
   const written = writeItem(prepared, memory, at);
-  assert.ok(written <= maxEncodedBytes(prepared), `${written} bytes written, at most ${maxEncodedBytes(prepared)}`);
+  assert.ok(
+    written <= maxEncodedBytes(prepared),
+    `${written} bytes written, at most ${maxEncodedBytes(prepared)}`,
+  );
   return finishItem(takeItem(memory, at, written));
 }
 
@@ -147,7 +150,10 @@ Deno.test("the values JSON gets wrong keep their exact identity", () => {
   assert.equal(pair!.first, pair!.second, "an object met twice is one object again");
 
   const bytes = new Uint8Array([1, 2, 3]);
-  const [views] = roundTrips({ whole: bytes, part: bytes.subarray(1) }) as { whole: Uint8Array; part: Uint8Array }[];
+  const [views] = roundTrips({ whole: bytes, part: bytes.subarray(1) }) as {
+    whole: Uint8Array;
+    part: Uint8Array;
+  }[];
   assert.equal(views!.whole.buffer, views!.part.buffer, "two views of one buffer share a buffer again");
 });
 
@@ -226,12 +232,21 @@ Deno.test("items written one after another at any offset are each read back alon
     entries.push([at, written]);
     at += written + 1;
   }
-  assert.deepStrictEqual(entries.map(([start, length]) => finishItem(takeItem(memory, start, length))), values);
+  assert.deepStrictEqual(
+    entries.map(([start, length]) => finishItem(takeItem(memory, start, length))),
+    values,
+  );
 });
 
 Deno.test("a value that cannot be copied is refused with the path to the part that cannot", () => {
   const refusals: [string, unknown, string, string, RegExp][] = [
-    ["a function", { a: [1, { f: () => 1 }] }, "item", "put", /^Cannot put item\.a\[1\]\.f is a function: an item /],
+    [
+      "a function",
+      { a: [1, { f: () => 1 }] },
+      "item",
+      "put",
+      /^Cannot put item\.a\[1\]\.f is a function: an item /,
+    ],
     ["a symbol", { s: Symbol("s") }, "message", "send", /^Cannot send message\.s is a symbol: a message /],
     ["a WeakMap", [new WeakMap()], "item", "put", /^Cannot put item\[0\] is a WeakMap/],
     ["a promise", { p: Promise.resolve() }, "item", "put", /^Cannot put item\.p is a Promise/],
@@ -245,7 +260,11 @@ Deno.test("a value that cannot be copied is refused with the path to the part th
     ],
   ];
   for (const [what, value, noun, verb, message] of refusals) {
-    assert.throws(() => prepare(value), (error) => error instanceof DOMException && error.name === "DataCloneError", what);
+    assert.throws(
+      () => prepare(value),
+      (error) => error instanceof DOMException && error.name === "DataCloneError",
+      what,
+    );
     assert.throws(() => prepareOrExplain(value, noun, verb), (error) => {
       assert.ok(error instanceof TypeError, what);
       assert.match(error.message, message, what);
@@ -260,9 +279,14 @@ Deno.test("nesting up to the limit crosses, and a caller can lower the limit for
   const deep = nested(MAX_NESTING - 1);
   const [copy] = roundTrips(deep);
   let levels = 0;
-  for (let at = copy as { next?: unknown }; typeof at === "object"; at = at.next as { next?: unknown }) levels++;
+  for (let at = copy as { next?: unknown }; typeof at === "object"; at = at.next as { next?: unknown }) {
+    levels++;
+  }
   assert.equal(levels, MAX_NESTING - 1);
   const wrapped = nested(50);
   assert.doesNotThrow(() => prepare(wrapped, 60));
-  assert.throws(() => prepare(wrapped, 40), (error) => error instanceof DOMException && error.name === "DataCloneError");
+  assert.throws(
+    () => prepare(wrapped, 40),
+    (error) => error instanceof DOMException && error.name === "DataCloneError",
+  );
 });

@@ -282,7 +282,10 @@ Deno.test("a Worker and this isolate pass items both ways through one ring each"
   try {
     const inbox = Ring.create(4, 64), outbox = Ring.create(0);
     worker.postMessage([inbox.buffer, outbox.buffer]);
-    const items = Array.from({ length: 200 }, (_, n) => n % 3 === 0 ? sized(n, n) : n % 3 === 1 ? [n, -0] : `${n}`);
+    const items = Array.from(
+      { length: 200 },
+      (_, n) => n % 3 === 0 ? sized(n, n) : n % 3 === 1 ? [n, -0] : `${n}`,
+    );
     const reading = (async () => {
       const got: unknown[] = [];
       for (;;) {

@@ -163,11 +163,14 @@ Deno.test("holdOrTimeOut gives a guard that releases once, or a ProcessTimeoutEr
   guard[Symbol.dispose]();
   guard[Symbol.dispose]();
   assert.equal(releases, 2, "disposing twice releases once");
-  await assert.rejects(holdOrTimeOut(Promise.resolve(false), () => releases++, "semaphore", { timeout: 5 }), (e) => {
-    assert.ok(e instanceof ProcessTimeoutError);
-    assert.equal(e.message, "Cannot hold the semaphore as it was not free within 5 ms");
-    return true;
-  });
+  await assert.rejects(
+    holdOrTimeOut(Promise.resolve(false), () => releases++, "semaphore", { timeout: 5 }),
+    (e) => {
+      assert.ok(e instanceof ProcessTimeoutError);
+      assert.equal(e.message, "Cannot hold the semaphore as it was not free within 5 ms");
+      return true;
+    },
+  );
   assert.equal(releases, 2, "nothing to release when nothing was taken");
   assert.equal(
     notHeld("lock", { block: false }).message,
@@ -190,8 +193,10 @@ Deno.test("adoptEngine offers the engine over a buffer only while the front is b
   assert.ok(seen instanceof SemLock);
   assert.equal(seen.buffer, original.buffer);
   assert.equal(adopted(), undefined, "gone once built");
-  assert.throws(() => adoptEngine(original.buffer, () => {
-    throw new Error("failed");
-  }));
+  assert.throws(() =>
+    adoptEngine(original.buffer, () => {
+      throw new Error("failed");
+    })
+  );
   assert.equal(adopted(), undefined, "gone when building fails");
 });

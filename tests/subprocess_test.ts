@@ -42,16 +42,21 @@ test("a subprocess that runs out of memory dies alone", async () => {
   assert.equal(sibling.exitCode, -15);
 });
 
-test("a subprocess that writes garbage on its channel is killed, and the parent carries on", withReports([crashReport("Cannot read the channel as it carries bytes that are not a troupe frame; killing it")], async () => {
-  const p = new Process({ target: targets.writeGarbage, module, backend });
-  await p.start();
-  await p.join();
-  assert.equal(p.exitCode, -9);
-  const next = new Process({ target: targets.noop, module, backend });
-  await next.start();
-  await next.join();
-  assert.equal(next.exitCode, 0);
-}));
+test(
+  "a subprocess that writes garbage on its channel is killed, and the parent carries on",
+  withReports([
+    crashReport("Cannot read the channel as it carries bytes that are not a troupe frame; killing it"),
+  ], async () => {
+    const p = new Process({ target: targets.writeGarbage, module, backend });
+    await p.start();
+    await p.join();
+    assert.equal(p.exitCode, -9);
+    const next = new Process({ target: targets.noop, module, backend });
+    await next.start();
+    await next.join();
+    assert.equal(next.exitCode, 0);
+  }),
+);
 
 test("a subprocess that exits in the middle of a message leaves the parent and its siblings working", async () => {
   const sibling = new Process({ target: targets.forever, module, backend });

@@ -6,8 +6,10 @@
 
 import { waitChange } from "../../src/_futex.ts";
 
-self.onmessage = async ({ data }: MessageEvent<SharedArrayBuffer>) => {
-  const word = new Int32Array(data);
+const scope = self as unknown as { postMessage(message: unknown): void };
+
+addEventListener("message", async (event) => {
+  const word = new Int32Array((event as MessageEvent<SharedArrayBuffer>).data);
   const woke = await waitChange(word, 0, 0, { until: performance.now() + 30_000 }, 1);
-  self.postMessage({ woke, value: Atomics.load(word, 0) });
-};
+  scope.postMessage({ woke, value: Atomics.load(word, 0) });
+});

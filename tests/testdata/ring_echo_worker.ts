@@ -7,7 +7,8 @@
 import { finishItem, prepare } from "../../src/_item_codec.ts";
 import { Ring } from "../../src/_ring.ts";
 
-self.onmessage = async ({ data: [inbox, outbox] }: MessageEvent<[SharedArrayBuffer, SharedArrayBuffer]>) => {
+addEventListener("message", async (event) => {
+  const [inbox, outbox] = (event as MessageEvent<[SharedArrayBuffer, SharedArrayBuffer]>).data;
   const input = new Ring(inbox), output = new Ring(outbox);
   for (;;) {
     const taken = await input.take({ until: Infinity });
@@ -15,4 +16,4 @@ self.onmessage = async ({ data: [inbox, outbox] }: MessageEvent<[SharedArrayBuff
     await output.put(prepare({ echo: finishItem(taken) }), { until: Infinity });
   }
   output.close();
-};
+});
