@@ -196,9 +196,16 @@ export async function joined(p: Process, code = 0): Promise<void> {
  * started before the test included; the file exists only while a test
  * expects reports, and a report made at any other time is printed.
  */
-const REPORTS_PATH = `${tmpdir()}/troupe-reports-${Deno.pid}-${crypto.randomUUID()}`;
-if (currentProcess().name === "MainProcess" && Deno.env.get(CAPTURE_VARIABLE) === undefined) {
-  Deno.env.set(CAPTURE_VARIABLE, REPORTS_PATH);
+let reportsPath: string | undefined;
+// Only the test program's isolates (deno test gives each test file one), and only with the permission:
+// children load these helpers too. Named by the program's pid, so every test file finds the same name.
+if (
+  currentProcess().name === "MainProcess" && Deno.permissions.querySync({ name: "env" }).state === "granted"
+) {
+  const path = `${tmpdir()}/troupe-reports-${Deno.pid}`;
+  const named = Deno.env.get(CAPTURE_VARIABLE);
+  if (named === undefined) Deno.env.set(CAPTURE_VARIABLE, path);
+  if (named === undefined || named === path) reportsPath = path;
 }
 
 /**
@@ -210,8 +217,11 @@ if (currentProcess().name === "MainProcess" && Deno.env.get(CAPTURE_VARIABLE) ==
  * when `fn` fails: nothing unexpected is hidden. Returns what `fn` returned.
  */
 export async function expectReports<T>(expected: readonly RegExp[], fn: () => Promise<T>): Promise<T> {
-  const path = Deno.env.get(CAPTURE_VARIABLE);
-  assert.equal(path, REPORTS_PATH, `${CAPTURE_VARIABLE} names the file these helpers read`);
+  const path = reportsPath;
+  assert.ok(
+    path && Deno.env.get(CAPTURE_VARIABLE) === path,
+    `${CAPTURE_VARIABLE} names the file these helpers read`,
+  );
   await Deno.writeTextFile(path, "", { createNew: true });
   let failed = true;
   let result: T;
