@@ -93,22 +93,49 @@ Deno.test("waitChange counts its sleepers in the waiters word, so a releaser may
   assert.equal(word[WAITERS], 0);
 });
 
-Deno.test("a waiter in a Worker is woken by a change made here", async () => {
-  const word = cells();
+/** What a waiter in a Worker saw: what its wait resolved to, the word, and how long it waited. */
+interface Seen {
+  woke: boolean;
+  value: number;
+  waited: number;
+}
+
+/**
+ * Starts a Worker that waits up to `ms` on `word`, waits until it sleeps
+ * (it counts itself a waiter just before), runs `change`, and returns what
+ * the worker saw.
+ */
+async function workerWait(word: Int32Array, ms: number, change: () => void): Promise<Seen> {
   const worker = new Worker(new URL("./testdata/futex_worker.ts", import.meta.url), { type: "module" });
   try {
-    const answer = new Promise<unknown>((resolve) => worker.onmessage = ({ data }) => resolve(data));
-    worker.postMessage(word.buffer);
-    // The worker counts itself a waiter before it sleeps.
+    const answer = new Promise<Seen>((resolve) => worker.onmessage = ({ data }) => resolve(data));
+    worker.postMessage({ buffer: word.buffer, ms });
     await within((async () => {
       while (Atomics.load(word, WAITERS) === 0) await new Promise((resolve) => setTimeout(resolve, 1));
     })());
-    Atomics.store(word, WORD, 7);
-    wake(word, WORD);
-    assert.deepEqual(await within(answer), { woke: true, value: 7 });
+    change();
+    return await within(answer);
   } finally {
     worker.terminate();
   }
+}
+
+Deno.test("a waiter in a Worker is woken by a change made here", async () => {
+  const word = cells();
+  const seen = await workerWait(word, 30_000, () => {
+    Atomics.store(word, WORD, 7);
+    wake(word, WORD);
+  });
+  assert.deepEqual([seen.woke, seen.value], [true, 7]);
+  assert.ok(seen.waited < 15_000, `woken, not timed out (${Math.round(seen.waited)} ms)`);
+});
+
+Deno.test("a change made without a wake-up is seen at the deadline at the latest, as a change", async () => {
+  const word = cells();
+  const seen = await workerWait(word, 200, () => Atomics.store(word, WORD, 3));
+  // Nothing notifies: the wait ends at its deadline (or at once, if the change came before it slept)
+  // and says the word may have changed.
+  assert.deepEqual([seen.woke, seen.value], [true, 3]);
 });
 
 Deno.test("takeOne takes one from a positive word, atomically, and nothing from 0 or less", () => {
