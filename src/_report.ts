@@ -23,8 +23,16 @@ export const CAPTURE_VARIABLE = "TROUPE_CAPTURE_REPORTS";
  * a terminal), unless reports are being captured.
  */
 export function report(text: string, error?: unknown): void {
-  const show = (colors: boolean) =>
-    error === undefined ? "" : typeof error === "string" ? error : Deno.inspect(error, { colors });
+  const show = (colors: boolean) => {
+    if (error === undefined) return "";
+    if (typeof error === "string") return error;
+    try {
+      return Deno.inspect(error, { colors });
+    } catch {
+      // A revoked Proxy, say: the report must still be made, and whoever called must go on.
+      return `(${typeof error} that cannot be shown)`;
+    }
+  };
   if (captured(text + show(false))) return;
   console.error(text + show(error !== undefined && !Deno.noColor && Deno.stderr.isTerminal()));
 }
