@@ -9,7 +9,7 @@ import {
   Queue,
 } from "../mod.ts";
 import { withLeakCheck } from "../src/testing.ts";
-import { BACKENDS, joined, PATIENCE_MS, within } from "./_helpers.ts";
+import { BACKENDS, crashReport, joined, PATIENCE_MS, within, withReports } from "./_helpers.ts";
 import * as targets from "./testdata/actor_targets.ts";
 
 const module = targets.MODULE;
@@ -119,20 +119,23 @@ for (const backend of BACKENDS) {
     await joined(p, 0);
   });
 
-  test("an ask to a process that has exited rejects with ActorExitedError at once, not at its timeout", async () => {
-    const p = new Process({ target: targets.crashAtOnce, module, backend });
-    await p.start();
-    await joined(p, 1);
-    const timeout = 4_000;
-    const started = performance.now();
-    await assert.rejects(p.ref().ask("anyone?", { timeout }), (error) => {
-      assert.ok(error instanceof ActorExitedError && error instanceof ProcessError);
-      assert.equal(error.name, "ActorExitedError");
-      return true;
-    });
-    const elapsed = performance.now() - started;
-    assert.ok(elapsed < timeout / 2, `rejected after ${Math.round(elapsed)} ms`);
-  });
+  test(
+    "an ask to a process that has exited rejects with ActorExitedError at once, not at its timeout",
+    withReports([crashReport("Error: crashes at once")], async () => {
+      const p = new Process({ target: targets.crashAtOnce, module, backend });
+      await p.start();
+      await joined(p, 1);
+      const timeout = 4_000;
+      const started = performance.now();
+      await assert.rejects(p.ref().ask("anyone?", { timeout }), (error) => {
+        assert.ok(error instanceof ActorExitedError && error instanceof ProcessError);
+        assert.equal(error.name, "ActorExitedError");
+        return true;
+      });
+      const elapsed = performance.now() - started;
+      assert.ok(elapsed < timeout / 2, `rejected after ${Math.round(elapsed)} ms`);
+    }),
+  );
 
   test("an ask whose actor exits while handling it rejects with ActorExitedError at once", async () => {
     const p = new Process({ target: targets.echo, module, backend });
@@ -151,34 +154,40 @@ for (const backend of BACKENDS) {
     await joined(p, 3);
   });
 
-  test("a handler that throws: the ask rejects with its error, then the actor exits with code 1", async () => {
-    const p = new Process({ target: targets.echo, module, backend });
-    await p.start();
-    const ref = p.ref<string, string>();
-    await assert.rejects(ref.ask("throw", { timeout: PATIENCE_MS }), (error) => {
-      assert.ok(error instanceof Error);
-      assert.equal(error.name, "RangeError");
-      assert.equal(error.message, "cannot answer throw");
-      return true;
-    });
-    await joined(p, 1);
-    // And the next ask learns it is gone.
-    await assert.rejects(ref.ask("more?", { timeout: PATIENCE_MS }), ActorExitedError);
-  });
+  test(
+    "a handler that throws: the ask rejects with its error, then the actor exits with code 1",
+    withReports([crashReport("RangeError: cannot answer throw")], async () => {
+      const p = new Process({ target: targets.echo, module, backend });
+      await p.start();
+      const ref = p.ref<string, string>();
+      await assert.rejects(ref.ask("throw", { timeout: PATIENCE_MS }), (error) => {
+        assert.ok(error instanceof Error);
+        assert.equal(error.name, "RangeError");
+        assert.equal(error.message, "cannot answer throw");
+        return true;
+      });
+      await joined(p, 1);
+      // And the next ask learns it is gone.
+      await assert.rejects(ref.ask("more?", { timeout: PATIENCE_MS }), ActorExitedError);
+    }),
+  );
 
-  test("a tell handler that throws ends the actor with code 1, terminate seeing the error", async () => {
-    const log = new Queue<targets.MemberEvent>();
-    const p = new Process({ target: targets.member, args: ["m", log], module, backend });
-    await p.start();
-    p.ref<string>().tell("crash");
-    assert.deepEqual(await log.get({ timeout: PATIENCE_MS }), { event: "init", name: "m" });
-    assert.deepEqual(await log.get({ timeout: PATIENCE_MS }), {
-      event: "terminate",
-      name: "m",
-      reason: "error: m crashed on purpose",
-    });
-    await joined(p, 1);
-  });
+  test(
+    "a tell handler that throws ends the actor with code 1, terminate seeing the error",
+    withReports([crashReport("Error: m crashed on purpose")], async () => {
+      const log = new Queue<targets.MemberEvent>();
+      const p = new Process({ target: targets.member, args: ["m", log], module, backend });
+      await p.start();
+      p.ref<string>().tell("crash");
+      assert.deepEqual(await log.get({ timeout: PATIENCE_MS }), { event: "init", name: "m" });
+      assert.deepEqual(await log.get({ timeout: PATIENCE_MS }), {
+        event: "terminate",
+        name: "m",
+        reason: "error: m crashed on purpose",
+      });
+      await joined(p, 1);
+    }),
+  );
 
   test('terminate runs with reason "normal" once the mailbox is closed and drained', async () => {
     const log = new Queue<targets.MemberEvent>();
@@ -251,20 +260,25 @@ for (const backend of BACKENDS) {
 
 Deno.test(
   "a ref in args, asked from a child, learns at once that its actor has exited",
-  withLeakCheck(async () => {
-    // The asking child sees the exit too, not only the main process.
-    const server = new Process({ target: targets.crashAtOnce, module });
-    await server.start();
-    await joined(server, 1);
-    const out = new Queue<unknown>();
-    const user = new Process({
-      target: targets.useCounter,
-      args: [server.ref<number | "get", number>(), out],
-      module,
-    });
-    await user.start();
-    await within(user.join());
-    assert.equal(user.exitCode, 1, "useCounter's ask rejected, failing it");
-    await assert.rejects(out.get({ block: false }), { name: "QueueEmptyError" });
-  }),
+  withLeakCheck(
+    withReports(
+      [crashReport("Error: crashes at once"), crashReport("ActorExitedError: Cannot ask Process-")],
+      async () => {
+        // The asking child sees the exit too, not only the main process.
+        const server = new Process({ target: targets.crashAtOnce, module });
+        await server.start();
+        await joined(server, 1);
+        const out = new Queue<unknown>();
+        const user = new Process({
+          target: targets.useCounter,
+          args: [server.ref<number | "get", number>(), out],
+          module,
+        });
+        await user.start();
+        await within(user.join());
+        assert.equal(user.exitCode, 1, "useCounter's ask rejected, failing it");
+        await assert.rejects(out.get({ block: false }), { name: "QueueEmptyError" });
+      },
+    ),
+  ),
 );

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Barrier, BrokenBarrierError, Event, Process, ProcessError, Queue, RawArray } from "../mod.ts";
 import { withLeakCheck } from "../src/testing.ts";
-import { joined, PATIENCE_MS, within } from "./_helpers.ts";
+import { type Caught, crashReport, joined, PATIENCE_MS, within, withReports } from "./_helpers.ts";
 import * as targets from "./testdata/barrier_targets.ts";
 
 const module = targets.MODULE;
@@ -264,7 +264,7 @@ Deno.test("Barrier rejects bad arguments", async () => {
 
 Deno.test(
   "Barrier: an inline action runs in the main isolate, but a worker child cannot be given its barrier",
-  withLeakCheck(async () => {
+  withLeakCheck(withReports([crashReport(`ReferenceError: Cannot find the function "action"`)], async () => {
     let trips = 0;
     const countUp = () => void trips++;
     const cases: [string, () => void][] = [
@@ -278,7 +278,7 @@ Deno.test(
       assert.equal(trips, 1, `${what} ran in the main isolate`);
       const child = new Process({
         target: targets.waitOnce,
-        args: [barrier, new Event(), null, new Queue<{ index: number } | targets.Caught>()],
+        args: [barrier, new Event(), null, new Queue<{ index: number } | Caught>()],
         module,
         backend: "worker",
       });
@@ -295,14 +295,14 @@ Deno.test(
     const barrier = new Barrier(2, { action: () => void trips++, module });
     const child = new Process({
       target: targets.waitOnce,
-      args: [barrier, new Event(), null, new Queue<{ index: number } | targets.Caught>()],
+      args: [barrier, new Event(), null, new Queue<{ index: number } | Caught>()],
       module,
       backend: "worker",
     });
     await assert.rejects(child.start(), { message: /Cannot find the function "action" among the exports/ });
     await child.join(PATIENCE_MS);
     assert.equal(child.exitCode, 1);
-  }),
+  })),
 );
 
 // ---------------------------------------------------------------------------
@@ -317,7 +317,7 @@ Deno.test(
     const barrier = new Barrier(4, { action: targets.countCycle, module });
     // The main isolate is party 0; it may be the one that trips the barrier.
     targets.useTally(cells, 0);
-    const out = new Queue<targets.Passage | targets.Caught>();
+    const out = new Queue<targets.Passage | Caught>();
     const children = [1, 2, 3].map((party) =>
       new Process({
         target: targets.passCycles,
@@ -365,7 +365,7 @@ Deno.test(
   withLeakCheck(async () => {
     const barrier = new Barrier(3);
     const go = new Event();
-    const out = new Queue<{ index: number } | targets.Caught>();
+    const out = new Queue<{ index: number } | Caught>();
     const child = new Process({
       target: targets.waitOnce,
       args: [barrier, go, 100, out],
@@ -379,8 +379,8 @@ Deno.test(
     const outcome = await within(mine);
     assert.ok(isBrokenByOther(outcome), "the parent's wait is broken by the child, not its own timeout");
     const report = await out.get({ timeout: PATIENCE_MS });
-    assert.equal((report as targets.Caught).name, "BrokenBarrierError");
-    assert.match((report as targets.Caught).message, /not full within the timeout/);
+    assert.equal((report as Caught).name, "BrokenBarrierError");
+    assert.match((report as Caught).message, /not full within the timeout/);
     await joined(child);
     assert.equal(barrier.broken, true);
     await assert.rejects(barrier.wait(PATIENCE_MS), BrokenBarrierError);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Condition, Event, Lock, Process, ProcessError, Queue, RLock, Value } from "../mod.ts";
 import { withLeakCheck } from "../src/testing.ts";
-import { joined, PATIENCE_MS, within } from "./_helpers.ts";
+import { type Caught, joined, PATIENCE_MS, within } from "./_helpers.ts";
 import * as targets from "./testdata/barrier_targets.ts";
 
 const module = targets.MODULE;
@@ -301,7 +301,7 @@ Deno.test(
     const cond = new Condition();
     const flag = new Value("i", 0);
     const waiting = new Event();
-    const out = new Queue<targets.Handoff | targets.Caught>();
+    const out = new Queue<targets.Handoff | Caught>();
     const child = new Process({
       target: targets.awaitFlag,
       args: [cond, flag, waiting, out],

@@ -18,18 +18,10 @@ import {
   Semaphore,
 } from "../mod.ts";
 import { withLeakCheck } from "../src/testing.ts";
-import { joined, PATIENCE_MS, within } from "./_helpers.ts";
+import { joined, PATIENCE_MS, QUICK_MS, started, within } from "./_helpers.ts";
 import * as targets from "./testdata/sync_targets.ts";
 
 const module = targets.MODULE;
-
-/** Longer than any wait below could take unless it did not wait at all. */
-const QUICK_MS = 1_000;
-
-/** Starts processes, failing rather than hanging (a worker type-checks its module on its first start). */
-async function started(...processes: Process[]): Promise<void> {
-  await within(Promise.all(processes.map((p) => p.start())), 3 * PATIENCE_MS);
-}
 
 /** Waits for `event`, failing rather than hanging. */
 async function seen(event: Event, what: string): Promise<void> {

@@ -8,7 +8,6 @@
 
 import assert from "node:assert/strict";
 import {
-  activeChildren,
   ActorExitedError,
   AuthenticationError,
   type Backend,
@@ -20,22 +19,22 @@ import {
   Queue,
 } from "../mod.ts";
 import { encodeFrame, FrameReader } from "../src/wire/_frame.ts";
-import { withLeakCheck } from "../src/testing.ts";
-import { BACKENDS, joined, PATIENCE_MS, runProgram, within } from "./_helpers.ts";
+import {
+  BACKENDS,
+  joined,
+  managerProcess,
+  type Outcome,
+  PATIENCE_MS,
+  processTest as test,
+  runProgram,
+  within,
+} from "./_helpers.ts";
 import * as targets from "./testdata/connect_targets.ts";
 
 const module = targets.MODULE;
 
-/** How long a whole test may take before it fails instead of hanging. */
-const TEST_PATIENCE_MS = 6 * PATIENCE_MS;
-
 /** How long the server gives a connection to pass the handshake (`HANDSHAKE_MS` in src/_manager_server.ts). */
 const HANDSHAKE_MS = 10_000;
-
-/** A test that starts processes: checked for leaks, and failed rather than hung. */
-function test(name: string, fn: () => Promise<void>): void {
-  Deno.test(name, withLeakCheck(() => within(fn(), TEST_PATIENCE_MS)));
-}
 
 /** A started manager listening at `address` with `authkey`, the Hanger type registered. */
 function startManager(
@@ -44,13 +43,6 @@ function startManager(
   const manager = new Manager(options);
   manager.register("Hanger", targets.hanger, { module });
   return manager.start();
-}
-
-/** The manager's own process, found among the children. */
-function managerProcess(): Process {
-  const found = activeChildren().filter((p) => p.name.startsWith("SyncManager-"));
-  assert.equal(found.length, 1, `one manager process runs: ${found.map((p) => p.name)}`);
-  return found[0]!;
 }
 
 /** Checks that a connected handle on the manager at `address` makes objects that work. */
@@ -749,7 +741,7 @@ for (const backend of BACKENDS) {
         backend: "subprocess",
       });
       await connector.start();
-      const outcome = await out.get({ timeout: PATIENCE_MS }) as targets.Outcome;
+      const outcome = await out.get({ timeout: PATIENCE_MS }) as Outcome;
       await joined(connector);
       assert.ok(expected in outcome, `${authkey}: ${JSON.stringify(outcome)}`);
       if ("value" in outcome) assert.equal(outcome.value, `pid ${connector.pid}`);
@@ -770,7 +762,7 @@ for (const backend of BACKENDS) {
       const client = await Manager.connect(manager.address, { authkey: "k" });
       const owned = await manager.create("Hanger");
       const viaClient = await client.create("Hanger");
-      const out = new Queue<targets.Outcome>();
+      const out = new Queue<Outcome>();
       const child = new Process({
         target: targets.callHang,
         args: [owned, out],

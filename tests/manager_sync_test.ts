@@ -29,21 +29,10 @@ import {
   RLockProxy,
   SemaphoreProxy,
 } from "../mod.ts";
-import { withLeakCheck } from "../src/testing.ts";
-import { BACKENDS, joined, PATIENCE_MS, within } from "./_helpers.ts";
+import { BACKENDS, joined, PATIENCE_MS, processTest as test, QUICK_MS, started, within } from "./_helpers.ts";
 import * as targets from "./testdata/manager_sync_targets.ts";
 
 const module = targets.MODULE;
-
-/**
- * How long a whole test may take before it fails instead of hanging (a
- * proxy call waits as long as the manager lives; withLeakCheck then kills
- * the manager, which rejects whatever still waits).
- */
-const TEST_PATIENCE_MS = 6 * PATIENCE_MS;
-
-/** Longer than any call below could take unless it did not wait at all. */
-const QUICK_MS = 1_000;
 
 /**
  * How long a waiter that should not be notified waits before it times out:
@@ -51,11 +40,6 @@ const QUICK_MS = 1_000;
  * slow machine.
  */
 const UNNOTIFIED_MS = 2_000;
-
-/** A test that starts processes: checked for leaks, and failed rather than hung. */
-function test(name: string, fn: () => Promise<void>): void {
-  Deno.test(name, withLeakCheck(() => within(fn(), TEST_PATIENCE_MS)));
-}
 
 /** A started manager on `backend`, with the Gauge type registered. */
 function startManager(backend: Backend = "worker"): Promise<Manager> {
@@ -71,11 +55,6 @@ function child<Args extends unknown[]>(
   backend: Backend,
 ): Process {
   return new Process({ target, args, module, backend });
-}
-
-/** Starts processes, failing rather than hanging (a worker type-checks its module on its first start). */
-async function started(...processes: Process[]): Promise<void> {
-  await within(Promise.all(processes.map((p) => p.start())), 3 * PATIENCE_MS);
 }
 
 /** Asserts that `promise` rejects with an error of exactly class `kind`, matching `message`. */

@@ -18,23 +18,10 @@ import {
   QueueFullError,
   ValueProxy,
 } from "../mod.ts";
-import { withLeakCheck } from "../src/testing.ts";
-import { BACKENDS, joined, PATIENCE_MS, within } from "./_helpers.ts";
+import { BACKENDS, joined, managerProcess, PATIENCE_MS, processTest as test, within } from "./_helpers.ts";
 import * as targets from "./testdata/manager_targets.ts";
 
 const module = targets.MODULE;
-
-/**
- * How long a whole test may take before it fails instead of hanging: proxy
- * methods wait for as long as the manager lives, so a test bounds them all.
- * (withLeakCheck then kills the manager, which rejects whatever still waits.)
- */
-const TEST_PATIENCE_MS = 6 * PATIENCE_MS;
-
-/** A test that starts processes: checked for leaks, and failed rather than hung. */
-function test(name: string, fn: () => Promise<void>): void {
-  Deno.test(name, withLeakCheck(() => within(fn(), TEST_PATIENCE_MS)));
-}
 
 /** A started manager on `backend`, with the test types registered. */
 function startManager(backend: Backend): Promise<Manager> {
@@ -42,13 +29,6 @@ function startManager(backend: Backend): Promise<Manager> {
   manager.register("Counter", targets.counter, { module });
   manager.register("Gate", targets.gate, { module });
   return manager.start();
-}
-
-/** The manager's own process, found among the children. */
-function managerProcess(): Process {
-  const found = activeChildren().filter((p) => p.name.startsWith("SyncManager-"));
-  assert.equal(found.length, 1, `one manager process runs: ${found.map((p) => p.name)}`);
-  return found[0]!;
 }
 
 /** Asserts that `promise` rejects with an error of exactly the built-in class `kind`, matching `message`. */

@@ -10,7 +10,7 @@ import {
   Queue,
 } from "../mod.ts";
 import { withLeakCheck } from "../src/testing.ts";
-import { BACKENDS, joined, PATIENCE_MS, within } from "./_helpers.ts";
+import { BACKENDS, crashReport, joined, PATIENCE_MS, within, withReports } from "./_helpers.ts";
 import * as targets from "./testdata/queue_targets.ts";
 
 const module = targets.MODULE;
@@ -330,15 +330,18 @@ for (const backend of BACKENDS) {
     mine.close();
   });
 
-  test("the parent reads what a child sent, then EOFError once the child crashes", async () => {
-    const [reader, writer] = Pipe<number>(false);
-    const p = new Process({ target: targets.sendThenThrow, args: [writer, [1, 2, 3]], module, backend });
-    await p.start();
-    writer.close();
-    assert.deepEqual(await recvAll(reader), [1, 2, 3]);
-    await joined(p, 1);
-    reader.close();
-  });
+  test(
+    "the parent reads what a child sent, then EOFError once the child crashes",
+    withReports([crashReport("Error: crashed on purpose")], async () => {
+      const [reader, writer] = Pipe<number>(false);
+      const p = new Process({ target: targets.sendThenThrow, args: [writer, [1, 2, 3]], module, backend });
+      await p.start();
+      writer.close();
+      assert.deepEqual(await recvAll(reader), [1, 2, 3]);
+      await joined(p, 1);
+      reader.close();
+    }),
+  );
 
   test("the parent's copy keeps the pipe open after the child exits", async () => {
     const [mine, theirs] = Pipe<number>();
@@ -405,15 +408,18 @@ for (const backend of BACKENDS) {
     });
   }
 
-  test("a child that cannot find its target closes the pipe end it was given", async () => {
-    const [mine, theirs] = Pipe<unknown>();
-    const p = new Process({ target: targets.hiddenTarget(), args: [theirs], module, backend });
-    await assert.rejects(p.start(), ProcessError);
-    theirs.close();
-    await joined(p, 1);
-    await assert.rejects(mine.recv({ timeout: PATIENCE_MS }), EOFError);
-    mine.close();
-  });
+  test(
+    "a child that cannot find its target closes the pipe end it was given",
+    withReports([crashReport(`ReferenceError: Cannot find the target "hidden"`)], async () => {
+      const [mine, theirs] = Pipe<unknown>();
+      const p = new Process({ target: targets.hiddenTarget(), args: [theirs], module, backend });
+      await assert.rejects(p.start(), ProcessError);
+      theirs.close();
+      await joined(p, 1);
+      await assert.rejects(mine.recv({ timeout: PATIENCE_MS }), EOFError);
+      mine.close();
+    }),
+  );
 
   test("a start that fails on an uncloneable argument does not keep the pipe end it carried open", async () => {
     const [mine, theirs] = Pipe<unknown>();

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { PoolClosedError, ProcessError, ProcessTimeoutError, WorkerCrashedError } from "../mod.ts";
 import type { AsyncResult, Backend } from "../mod.ts";
 import { withLeakCheck } from "../src/testing.ts";
-import { BACKENDS, PATIENCE_MS, within } from "./_helpers.ts";
+import { BACKENDS, crashReport, PATIENCE_MS, within, withReports } from "./_helpers.ts";
 import * as targets from "./testdata/pool_targets.ts";
 import { pool, tempDir } from "./testdata/pool_helpers.ts";
 
@@ -128,49 +128,55 @@ for (const backend of BACKENDS) {
     }
   });
 
-  test("a crash loop (an initializer that throws) breaks the pool: pending tasks reject, nothing hangs", async () => {
-    const p = pool(backend, 2, { initializer: targets.failingInit });
-    try {
-      const errors: unknown[] = [];
-      const pending = p.applyAsync(targets.square, [2], { errorCallback: (e) => errors.push(e) });
-      const mapped = p.mapAsync(targets.square, [1, 2, 3]);
-      const it = p.imap(targets.square, [1, 2]);
-      const error = await within(pending.get(), PATIENCE_MS).then(() => undefined, (e) => e);
-      assert.ok(error instanceof PoolClosedError, `a PoolClosedError, not ${error}`);
-      assert.match(error.message, /broke/);
-      assert.match(error.message, /3 workers in a row exited before they were ready/);
-      // What broke it, down to the initializer's own error.
-      const cause = (error.cause as Error | undefined)?.cause as Error | undefined;
-      assert.match(String(cause?.message), /the initializer failed on purpose/);
-      assert.deepEqual(errors, [error]);
-      await assert.rejects(within(mapped.get()), PoolClosedError);
-      await assert.rejects(within(it.next()), PoolClosedError);
-      assert.equal(String(p), "<Pool state=TERMINATE pool_size=2>");
-      assert.throws(() => p.applyAsync(targets.square, [1]), {
-        name: "PoolClosedError",
-        message: /^Pool not running \(it broke: /,
-      });
-      await assert.rejects(p.map(targets.square, [1]), PoolClosedError);
-      await within(p.join());
-      assert.deepEqual(p.stats().workers, []);
-    } finally {
-      await p.terminate();
-    }
-  });
+  test(
+    "a crash loop (an initializer that throws) breaks the pool: pending tasks reject, nothing hangs",
+    withReports([crashReport("Error: the initializer failed on purpose")], async () => {
+      const p = pool(backend, 2, { initializer: targets.failingInit });
+      try {
+        const errors: unknown[] = [];
+        const pending = p.applyAsync(targets.square, [2], { errorCallback: (e) => errors.push(e) });
+        const mapped = p.mapAsync(targets.square, [1, 2, 3]);
+        const it = p.imap(targets.square, [1, 2]);
+        const error = await within(pending.get(), PATIENCE_MS).then(() => undefined, (e) => e);
+        assert.ok(error instanceof PoolClosedError, `a PoolClosedError, not ${error}`);
+        assert.match(error.message, /broke/);
+        assert.match(error.message, /3 workers in a row exited before they were ready/);
+        // What broke it, down to the initializer's own error.
+        const cause = (error.cause as Error | undefined)?.cause as Error | undefined;
+        assert.match(String(cause?.message), /the initializer failed on purpose/);
+        assert.deepEqual(errors, [error]);
+        await assert.rejects(within(mapped.get()), PoolClosedError);
+        await assert.rejects(within(it.next()), PoolClosedError);
+        assert.equal(String(p), "<Pool state=TERMINATE pool_size=2>");
+        assert.throws(() => p.applyAsync(targets.square, [1]), {
+          name: "PoolClosedError",
+          message: /^Pool not running \(it broke: /,
+        });
+        await assert.rejects(p.map(targets.square, [1]), PoolClosedError);
+        await within(p.join());
+        assert.deepEqual(p.stats().workers, []);
+      } finally {
+        await p.terminate();
+      }
+    }),
+  );
 
-  test("an inline initializer the workers cannot find breaks the pool with a ReferenceError", async () => {
-    // The arrow is named "initializer" after the option, so it passes the name check here.
-    const p = pool(backend, 1, { initializer: () => {} });
-    try {
-      const error = await within(p.apply(targets.square, [2])).then(() => undefined, (e) => e);
-      assert.ok(error instanceof PoolClosedError, `a PoolClosedError, not ${error}`);
-      const cause = (error.cause as Error | undefined)?.cause;
-      assert.ok(cause instanceof ReferenceError, `caused by a ReferenceError, not ${cause}`);
-      assert.match(cause.message, /Cannot find the function "initializer"/);
-    } finally {
-      await p.terminate();
-    }
-  });
+  test(
+    "an inline initializer the workers cannot find breaks the pool with a ReferenceError",
+    withReports([crashReport(`ReferenceError: Cannot find the function "initializer"`)], async () => {
+      // The arrow is named "initializer" after the option, so it passes the name check here.
+      const p = pool(backend, 1, { initializer: () => {} });
+      try {
+        const error = await within(p.apply(targets.square, [2])).then(() => undefined, (e) => e);
+        assert.ok(error instanceof PoolClosedError, `a PoolClosedError, not ${error}`);
+        const cause = (error.cause as Error | undefined)?.cause;
+        assert.ok(cause instanceof ReferenceError, `caused by a ReferenceError, not ${cause}`);
+        assert.match(cause.message, /Cannot find the function "initializer"/);
+      } finally {
+        await p.terminate();
+      }
+    }),
+  );
 
   test("intensity 2 in 60 s: the pool breaks after the 3rd crash", async () => {
     const p = pool(backend, 1, { intensity: 2, periodMs: 60_000 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Process, ProcessError } from "../mod.ts";
 import { withLeakCheck } from "../src/testing.ts";
-import { BACKENDS, reportFile } from "./_helpers.ts";
+import { BACKENDS, crashReport, reportFile, runScript, withReports } from "./_helpers.ts";
 import * as targets from "./testdata/targets.ts";
 
 const module = targets.MODULE;
@@ -61,19 +61,27 @@ for (const backend of BACKENDS) {
     }
   });
 
-  test("Process exit code is 1 for a throw, a rejection, an error in a timer or a background rejection", async () => {
-    const crashing = [
-      new Process({ target: targets.throwError, args: ["sync"], module, backend }),
-      new Process({ target: targets.rejectAsync, args: ["async"], module, backend }),
-      new Process({ target: targets.throwInTimer, args: ["timer"], module, backend }),
-      new Process({ target: targets.rejectInBackground, args: ["background"], module, backend }),
-    ];
-    for (const p of crashing) await p.start();
-    for (const p of crashing) {
-      await p.join();
-      assert.equal(p.exitCode, 1, `${p.name} exit code`);
-    }
-  });
+  test(
+    "Process exit code is 1 for a throw, a rejection, an error in a timer or a background rejection",
+    withReports([
+      crashReport("TargetError: sync"),
+      crashReport("TypeError: async"),
+      crashReport("RangeError: timer"),
+      crashReport("EvalError: background"),
+    ], async () => {
+      const crashing = [
+        new Process({ target: targets.throwError, args: ["sync"], module, backend }),
+        new Process({ target: targets.rejectAsync, args: ["async"], module, backend }),
+        new Process({ target: targets.throwInTimer, args: ["timer"], module, backend }),
+        new Process({ target: targets.rejectInBackground, args: ["background"], module, backend }),
+      ];
+      for (const p of crashing) await p.start();
+      for (const p of crashing) {
+        await p.join();
+        assert.equal(p.exitCode, 1, `${p.name} exit code`);
+      }
+    }),
+  );
 
   test("Process.terminate() gives -15 and kill() gives -9; both are no-ops after exit", async () => {
     const t = new Process({ target: targets.forever, module, backend });
@@ -180,41 +188,50 @@ for (const backend of BACKENDS) {
     });
   });
 
-  test("Process.start() rejects, and the child exits 1, when the target is not exported", async () => {
-    const hidden = targets.notExported();
-    const p = new Process({ target: hidden, module, backend });
-    await assert.rejects(p.start(), (error: Error) => {
-      assert.ok(error instanceof ProcessError);
-      assert.match(error.message, /Cannot find the target "hidden"/);
-      assert.match(error.message, /export/);
-      assert.equal((error.cause as Error).name, "ReferenceError");
-      return true;
-    });
-    await p.join();
-    assert.equal(p.exitCode, 1);
+  test(
+    "Process.start() rejects, and the child exits 1, when the target is not exported",
+    withReports([
+      crashReport(`ReferenceError: Cannot find the target "hidden"`),
+      crashReport(`ReferenceError: Cannot find the Process subclass "HiddenClock"`),
+    ], async () => {
+      const hidden = targets.notExported();
+      const p = new Process({ target: hidden, module, backend });
+      await assert.rejects(p.start(), (error: Error) => {
+        assert.ok(error instanceof ProcessError);
+        assert.match(error.message, /Cannot find the target "hidden"/);
+        assert.match(error.message, /export/);
+        assert.equal((error.cause as Error).name, "ReferenceError");
+        return true;
+      });
+      await p.join();
+      assert.equal(p.exitCode, 1);
 
-    const subclass = targets.makeHiddenClock();
-    await assert.rejects(subclass.start(), /Cannot find the Process subclass "HiddenClock"/);
-    await subclass.join();
-    assert.equal(subclass.exitCode, 1);
-  });
+      const subclass = targets.makeHiddenClock();
+      await assert.rejects(subclass.start(), /Cannot find the Process subclass "HiddenClock"/);
+      await subclass.join();
+      assert.equal(subclass.exitCode, 1);
+    }),
+  );
 
-  test("Process.start() rejects when the target module cannot be imported, keeping the error's class and fields", async () => {
-    const broken = "data:text/javascript,class BootError extends Error { name = 'BootError'; code = 42 };" +
-      "throw new BootError('cannot boot', { cause: new RangeError('inner') }); export function t() {}";
-    const p = new Process({ target: function t() {}, module: broken, backend });
-    await assert.rejects(p.start(), (error: Error) => {
-      const cause = error.cause as Error & { code: number };
-      assert.equal(cause.name, "BootError");
-      assert.equal(cause.message, "cannot boot");
-      assert.equal(cause.code, 42);
-      assert.ok(cause.cause instanceof RangeError);
-      assert.match(cause.stack ?? "", /BootError: cannot boot/);
-      return true;
-    });
-    await p.join();
-    assert.equal(p.exitCode, 1);
-  });
+  test(
+    "Process.start() rejects when the target module cannot be imported, keeping the error's class and fields",
+    withReports([crashReport("BootError: cannot boot")], async () => {
+      const broken = "data:text/javascript,class BootError extends Error { name = 'BootError'; code = 42 };" +
+        "throw new BootError('cannot boot', { cause: new RangeError('inner') }); export function t() {}";
+      const p = new Process({ target: function t() {}, module: broken, backend });
+      await assert.rejects(p.start(), (error: Error) => {
+        const cause = error.cause as Error & { code: number };
+        assert.equal(cause.name, "BootError");
+        assert.equal(cause.message, "cannot boot");
+        assert.equal(cause.code, 42);
+        assert.ok(cause.cause instanceof RangeError);
+        assert.match(cause.stack ?? "", /BootError: cannot boot/);
+        return true;
+      });
+      await p.join();
+      assert.equal(p.exitCode, 1);
+    }),
+  );
 
   test("Process.start() throws a TypeError naming the path of an argument that cannot be cloned", () => {
     const p = new Process({
@@ -250,11 +267,13 @@ for (const backend of BACKENDS) {
     Deno.test(`[${backend}] ${name}`, withLeakCheck(fn));
 
   test("Process.start() rejects, and the child exits 1, when the target's module does not exist", async () => {
-    const missing = new URL("./testdata/no_such_module.ts", import.meta.url).href;
-    const p = new Process({ target: targets.noop, module: missing, backend });
-    await assert.rejects(p.start(), ProcessError);
-    await p.join();
-    assert.equal(p.exitCode, 1);
+    // Deno prints this failure itself, so it runs as a program of its own (see the script).
+    const { code, stdout, stderr } = await runScript("deno_errors_script.ts", {
+      args: ["missingModule", backend],
+    });
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(JSON.parse(stdout), { started: "ProcessError", exitCode: 1 });
+    assert.match(stderr, /Module not found ".*no_such_module\.ts"/);
   });
 
   test("every start() and exit settles exactly once, whenever processes are stopped", async () => {

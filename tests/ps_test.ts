@@ -21,7 +21,15 @@ import {
   WorkerCrashedError,
 } from "../mod.ts";
 import { withLeakCheck } from "../src/testing.ts";
-import { BACKENDS, joined, PATIENCE_MS, waitForReport, within } from "./_helpers.ts";
+import {
+  BACKENDS,
+  crashReport,
+  joined,
+  PATIENCE_MS,
+  waitForReport,
+  within,
+  withReports,
+} from "./_helpers.ts";
 import * as targets from "./testdata/ps_targets.ts";
 import * as actorTargets from "./testdata/actor_targets.ts";
 import * as slow from "./testdata/ps_slow_module.ts";
@@ -350,40 +358,43 @@ for (const backend of BACKENDS) {
     assert.deepEqual(await snapshot(), []);
   });
 
-  test("a supervised child's restarts counts its restarts after crashes", async () => {
-    await using sup = new Supervisor({
-      intensity: 5,
-      periodMs: 60_000,
-      children: [{
-        id: "m",
-        target: actorTargets.member as ChildSpec["target"],
-        args: ["m"],
-        module: actorTargets.MODULE,
-        backend,
-      }],
-    });
-    await sup.start();
-    const name = `${sup.name}:m`;
-    const first = rowOf(await snapshot(), name);
-    assert.equal(first.restarts, 0);
-    assert.equal(first.parent, "MainProcess");
-    assert.equal(first.backend, backend);
-    assert.equal(first.tasksDone, null);
-    for (const n of [1, 2]) {
-      const restarted = nextEvent(sup, "restarted");
-      sup.ref("m").tell("crash");
-      const detail = await within(restarted);
-      assert.equal(detail.id, "m");
-      const rows = await snapshot();
-      assert.equal(rows.length, 1, Deno.inspect(rows));
-      const row = rowOf(rows, name);
-      assert.equal(row.restarts, n);
-      assert.equal(row.status, "running");
-      if (backend === "subprocess") assert.equal(row.pid, (detail as { pid: number | null }).pid);
-    }
-    await sup.stop();
-    assert.deepEqual(await snapshot(), []);
-  });
+  test(
+    "a supervised child's restarts counts its restarts after crashes",
+    withReports([crashReport("Error: m crashed on purpose")], async () => {
+      await using sup = new Supervisor({
+        intensity: 5,
+        periodMs: 60_000,
+        children: [{
+          id: "m",
+          target: actorTargets.member as ChildSpec["target"],
+          args: ["m"],
+          module: actorTargets.MODULE,
+          backend,
+        }],
+      });
+      await sup.start();
+      const name = `${sup.name}:m`;
+      const first = rowOf(await snapshot(), name);
+      assert.equal(first.restarts, 0);
+      assert.equal(first.parent, "MainProcess");
+      assert.equal(first.backend, backend);
+      assert.equal(first.tasksDone, null);
+      for (const n of [1, 2]) {
+        const restarted = nextEvent(sup, "restarted");
+        sup.ref("m").tell("crash");
+        const detail = await within(restarted);
+        assert.equal(detail.id, "m");
+        const rows = await snapshot();
+        assert.equal(rows.length, 1, Deno.inspect(rows));
+        const row = rowOf(rows, name);
+        assert.equal(row.restarts, n);
+        assert.equal(row.status, "running");
+        if (backend === "subprocess") assert.equal(row.pid, (detail as { pid: number | null }).pid);
+      }
+      await sup.stop();
+      assert.deepEqual(await snapshot(), []);
+    }),
+  );
 }
 
 // ---------------------------------------------------------------------------

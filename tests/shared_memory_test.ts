@@ -24,7 +24,7 @@ import {
   Value,
 } from "../mod.ts";
 import { liveProcesses, withLeakCheck } from "../src/testing.ts";
-import { joined, PATIENCE_MS, within } from "./_helpers.ts";
+import { joined, PATIENCE_MS, started, within } from "./_helpers.ts";
 import * as targets from "./testdata/sync_targets.ts";
 
 const module = targets.MODULE;
@@ -40,11 +40,6 @@ function zeroOf(typecode: Typecode): unknown {
 /** The message every refusal to copy a shared-memory object starts with. */
 function refusal(kind: string): RegExp {
   return new RegExp(`^Cannot send an? ${kind} to another OS process`);
-}
-
-/** Starts processes, failing rather than hanging (a worker type-checks its module on its first start). */
-async function started(...processes: Process[]): Promise<void> {
-  await within(Promise.all(processes.map((p) => p.start())), 3 * PATIENCE_MS);
 }
 
 // ---------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import {
   type SupervisorOptions,
 } from "../mod.ts";
 import { withLeakCheck } from "../src/testing.ts";
-import { BACKENDS, PATIENCE_MS, within } from "./_helpers.ts";
+import { BACKENDS, crashReport, PATIENCE_MS, runScript, within, withReports } from "./_helpers.ts";
 import * as targets from "./testdata/actor_targets.ts";
 
 const module = targets.MODULE;
@@ -164,7 +164,7 @@ Deno.test("ref(id) queues tells for a child not yet started, up to MAILBOX_SIZE,
 
 Deno.test(
   "backoff: a restart waits minMs after the crash",
-  withLeakCheck(async () => {
+  withLeakCheck(withReports([crashReport("Error: m crashed on purpose")], async () => {
     const DELAY_MS = 300;
     await using sup = new Supervisor({
       intensity: 3,
@@ -178,7 +178,7 @@ Deno.test(
     await events.until("restarted", "m", 1, 3_000);
     const waited = events.when("restarted", "m") - events.when("exited", "m");
     assert.ok(waited >= DELAY_MS * 0.95, `restarted ${Math.round(waited)} ms after the crash`);
-  }),
+  })),
 );
 
 // ---------------------------------------------------------------------------
@@ -241,204 +241,216 @@ for (const backend of BACKENDS) {
     },
   } as const;
   for (const [strategy, expected] of Object.entries(strategies)) {
-    test(`${strategy}: a crash of b restarts ${expected.restarted.join(", ")} and leaves the others be`, async () => {
-      await using sup = new Supervisor({
-        strategy: strategy as keyof typeof strategies,
-        intensity: 1, // one_for_all and rest_for_one count as one restart, however many children restart
-        periodMs: 60_000,
-        children: ["a", "b", "c"].map((id) => child(id, targets.member, { args: [id], backend })),
-      });
-      const events = new Events(sup);
-      await sup.start();
-      const refs = ["a", "b", "c"].map((id) => sup.ref<string, unknown>(id));
-      const before = await Promise.all(refs.map(incarnation));
-      const processes = sup.whichChildren().map((c) => c.process);
-      refs[1]!.tell("crash");
-      for (const id of expected.restarted) await events.until("restarted", id);
-      assert.deepEqual(events.lines(3), expected.lines);
-      assert.equal(events.exited("b").exitCode, 1);
-      const after = await Promise.all(refs.map(incarnation));
-      sup.whichChildren().forEach((c, i) => {
-        const restarted = (expected.restarted as readonly string[]).includes(c.id);
-        assert.equal(c.state, "running");
-        assert.equal(after[i] !== before[i], restarted, `${c.id} is a new incarnation: ${restarted}`);
-        assert.equal(c.process !== processes[i], restarted, `${c.id} is a new process: ${restarted}`);
-        if (!restarted) assert.equal(c.process?.pid, processes[i]?.pid);
-      });
-    });
+    test(
+      `${strategy}: a crash of b restarts ${expected.restarted.join(", ")} and leaves the others be`,
+      withReports([crashReport("Error: b crashed on purpose")], async () => {
+        await using sup = new Supervisor({
+          strategy: strategy as keyof typeof strategies,
+          intensity: 1, // one_for_all and rest_for_one count as one restart, however many children restart
+          periodMs: 60_000,
+          children: ["a", "b", "c"].map((id) => child(id, targets.member, { args: [id], backend })),
+        });
+        const events = new Events(sup);
+        await sup.start();
+        const refs = ["a", "b", "c"].map((id) => sup.ref<string, unknown>(id));
+        const before = await Promise.all(refs.map(incarnation));
+        const processes = sup.whichChildren().map((c) => c.process);
+        refs[1]!.tell("crash");
+        for (const id of expected.restarted) await events.until("restarted", id);
+        assert.deepEqual(events.lines(3), expected.lines);
+        assert.equal(events.exited("b").exitCode, 1);
+        const after = await Promise.all(refs.map(incarnation));
+        sup.whichChildren().forEach((c, i) => {
+          const restarted = (expected.restarted as readonly string[]).includes(c.id);
+          assert.equal(c.state, "running");
+          assert.equal(after[i] !== before[i], restarted, `${c.id} is a new incarnation: ${restarted}`);
+          assert.equal(c.process !== processes[i], restarted, `${c.id} is a new process: ${restarted}`);
+          if (!restarted) assert.equal(c.process?.pid, processes[i]?.pid);
+        });
+      }),
+    );
   }
 
-  test("one_for_all stops a temporary sibling with the crashed child, and forgets it instead of restarting it", async () => {
-    await using sup = new Supervisor({
-      strategy: "one_for_all",
-      children: [
-        child("a", targets.member, { args: ["a"], backend }),
-        child("tmp", targets.member, { args: ["tmp"], backend, restart: "temporary" }),
-      ],
-    });
-    const events = new Events(sup);
-    await sup.start();
-    sup.ref("a").tell("crash");
-    await events.until("restarted", "a");
-    assert.deepEqual(events.lines(2), ["exited a crash", "exited tmp shutdown", "restarted a"]);
-    assert.deepEqual(sup.whichChildren().map((c) => [c.id, c.state]), [["a", "running"]]);
-  });
-
-  test("heartbeatMs: a child whose event loop is stuck is killed and handled as a crash", async () => {
-    await using sup = new Supervisor({
-      intensity: 0,
-      children: [child("spinner", targets.spin, { backend, heartbeatMs: 200, shutdownMs: "brutal_kill" })],
-    });
-    const events = new Events(sup);
-    await sup.start();
-    await events.until("gave-up", "spinner");
-    assert.deepEqual(events.exited("spinner"), {
-      type: "exited",
-      id: "spinner",
-      exitCode: -9,
-      reason: "crash",
-    });
-    await assert.rejects(within(sup.done), SupervisorError);
-  });
-
-  test("a restart that fails is retried, each retry counting toward the intensity, until the supervisor gives up", async () => {
-    // The child's module exists for the first start only.
-    const dir = await Deno.makeTempDir({ prefix: "troupe-sup-" });
-    const file = `${dir}/member.ts`;
-    await Deno.writeTextFile(file, `export { member } from ${JSON.stringify(module)};\n`);
-    try {
+  test(
+    "one_for_all stops a temporary sibling with the crashed child, and forgets it instead of restarting it",
+    withReports([crashReport("Error: a crashed on purpose")], async () => {
       await using sup = new Supervisor({
-        intensity: 2,
-        periodMs: 60_000,
-        children: [child("m", targets.member, { args: ["m"], backend, module: `file://${file}` })],
+        strategy: "one_for_all",
+        children: [
+          child("a", targets.member, { args: ["a"], backend }),
+          child("tmp", targets.member, { args: ["tmp"], backend, restart: "temporary" }),
+        ],
       });
       const events = new Events(sup);
       await sup.start();
-      await Deno.remove(dir, { recursive: true });
-      sup.ref("m").tell("crash");
-      // Restart 1 fails, restart 2 fails, restart 3 is one too many.
-      await events.until("gave-up", "m", 1, PATIENCE_MS);
-      assert.equal(events.count("restarted", "m"), 0);
+      sup.ref("a").tell("crash");
+      await events.until("restarted", "a");
+      assert.deepEqual(events.lines(2), ["exited a crash", "exited tmp shutdown", "restarted a"]);
+      assert.deepEqual(sup.whichChildren().map((c) => [c.id, c.state]), [["a", "running"]]);
+    }),
+  );
+
+  test(
+    "heartbeatMs: a child whose event loop is stuck is killed and handled as a crash",
+    withReports([/^Supervisor: child "spinner" missed a heartbeat \(200 ms\); killing it$/], async () => {
+      await using sup = new Supervisor({
+        intensity: 0,
+        children: [child("spinner", targets.spin, { backend, heartbeatMs: 200, shutdownMs: "brutal_kill" })],
+      });
+      const events = new Events(sup);
+      await sup.start();
+      await events.until("gave-up", "spinner");
+      assert.deepEqual(events.exited("spinner"), {
+        type: "exited",
+        id: "spinner",
+        exitCode: -9,
+        reason: "crash",
+      });
       await assert.rejects(within(sup.done), SupervisorError);
-    } finally {
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    }
+    }),
+  );
+
+  test("a restart that fails is retried, each retry counting toward the intensity, until the supervisor gives up", async () => {
+    // Deno prints why the module cannot load itself, so this runs as a program of its own (see the script):
+    // the child's module exists for its first start only; restart 1 fails, restart 2 fails, 3 is one too many.
+    const { code, stdout, stderr } = await runScript("deno_errors_script.ts", {
+      args: ["moduleGone", backend],
+    });
+    assert.equal(code, 0, stderr);
+    const { events, done } = JSON.parse(stdout) as { events: string[]; done: string };
+    assert.ok(events.includes("gave-up m"), `gave up: ${events}`);
+    assert.ok(!events.includes("restarted m"), `never restarted: ${events}`);
+    assert.equal(done, "SupervisorError");
+    assert.match(stderr, /^Process Supervisor:m:\nError: m crashed on purpose/m);
+    assert.match(stderr, /Module not found ".*member\.ts"/);
   });
 
-  test("transient: a normal exit is not restarted, a crash is; temporary: never restarted, and forgotten", async () => {
-    await using sup = new Supervisor({
-      intensity: 3,
-      periodMs: 60_000,
-      children: [
-        child("t", targets.oneMessage, { restart: "transient", backend, shutdownMs: "brutal_kill" }),
-        child("tmp", targets.oneMessage, { restart: "temporary", backend, shutdownMs: "brutal_kill" }),
-      ],
-    });
-    const events = new Events(sup);
-    await sup.start();
-    assert.deepEqual(sup.whichChildren().map((c) => c.restart), ["transient", "temporary"]);
+  test(
+    "transient: a normal exit is not restarted, a crash is; temporary: never restarted, and forgotten",
+    withReports([crashReport(`Error: told "boom"`)], async () => {
+      await using sup = new Supervisor({
+        intensity: 3,
+        periodMs: 60_000,
+        children: [
+          child("t", targets.oneMessage, { restart: "transient", backend, shutdownMs: "brutal_kill" }),
+          child("tmp", targets.oneMessage, { restart: "temporary", backend, shutdownMs: "brutal_kill" }),
+        ],
+      });
+      const events = new Events(sup);
+      await sup.start();
+      assert.deepEqual(sup.whichChildren().map((c) => c.restart), ["transient", "temporary"]);
 
-    sup.ref("t").tell("normal");
-    await events.until("exited", "t");
-    assert.deepEqual(events.exited("t"), { type: "exited", id: "t", exitCode: 0, reason: "normal" });
-    // The supervisor works one request at a time: restartChild runs after it
-    // has decided about that exit, and succeeds only for a stopped child.
-    await sup.restartChild("t");
-    assert.equal(events.count("restarted", "t"), 0, "not restarted by the supervisor");
-    assert.equal(events.count("started", "t"), 2, "started again by restartChild");
+      sup.ref("t").tell("normal");
+      await events.until("exited", "t");
+      assert.deepEqual(events.exited("t"), { type: "exited", id: "t", exitCode: 0, reason: "normal" });
+      // The supervisor works one request at a time: restartChild runs after it
+      // has decided about that exit, and succeeds only for a stopped child.
+      await sup.restartChild("t");
+      assert.equal(events.count("restarted", "t"), 0, "not restarted by the supervisor");
+      assert.equal(events.count("started", "t"), 2, "started again by restartChild");
 
-    sup.ref("t").tell("boom");
-    await events.until("restarted", "t");
-    assert.equal(events.exited("t").reason, "crash");
+      sup.ref("t").tell("boom");
+      await events.until("restarted", "t");
+      assert.equal(events.exited("t").reason, "crash");
 
-    sup.ref("tmp").tell("boom");
-    await events.until("exited", "tmp");
-    assert.equal(events.exited("tmp").reason, "crash");
-    await assert.rejects(sup.restartChild("tmp"), { name: "SupervisorError", message: /no child "tmp"/ });
-    assert.equal(events.count("restarted", "tmp"), 0);
-    assert.deepEqual(sup.whichChildren().map((c) => c.id), ["t"]);
-  });
+      sup.ref("tmp").tell("boom");
+      await events.until("exited", "tmp");
+      assert.equal(events.exited("tmp").reason, "crash");
+      await assert.rejects(sup.restartChild("tmp"), { name: "SupervisorError", message: /no child "tmp"/ });
+      assert.equal(events.count("restarted", "tmp"), 0);
+      assert.deepEqual(sup.whichChildren().map((c) => c.id), ["t"]);
+    }),
+  );
 
-  test('more than intensity restarts within periodMs: "gave-up", the others stopped, done rejects', async () => {
-    const log = new Queue<targets.MemberEvent>();
-    await using sup = new Supervisor({
-      intensity: 1,
-      periodMs: 60_000,
-      children: [
-        child("keeper", targets.member, { args: ["keeper", log], backend }),
-        child("crasher", targets.crashAtOnce, { backend }),
-      ],
-    });
-    const events = new Events(sup);
-    await sup.start();
-    await events.until("gave-up", "crasher");
-    await assert.rejects(within(sup.done), (error) => {
-      assert.ok(error instanceof SupervisorError);
-      assert.match(error.message, /gave up: child "crasher" needed more than 1 restarts within 60000 ms/);
-      return true;
-    });
-    assert.deepEqual(events.seen.find((e) => e.type === "gave-up"), {
-      type: "gave-up",
-      id: "crasher",
-      restarts: 2,
-    });
-    assert.equal(events.count("restarted", "crasher"), 1);
-    assert.equal(events.count("exited", "crasher"), 2);
-    assert.deepEqual(await take(log, 2), [
-      { event: "init", name: "keeper" },
-      { event: "terminate", name: "keeper", reason: "shutdown" },
-    ]);
-    assert.deepEqual(sup.whichChildren().map((c) => c.state), ["stopped", "stopped"]);
-    assert.equal(sup.countChildren().active, 0);
-    await assert.rejects(sup.startChild(child("late", targets.member, { backend })), SupervisorError);
-  });
+  test(
+    'more than intensity restarts within periodMs: "gave-up", the others stopped, done rejects',
+    withReports([crashReport("Error: crashes at once")], async () => {
+      const log = new Queue<targets.MemberEvent>();
+      await using sup = new Supervisor({
+        intensity: 1,
+        periodMs: 60_000,
+        children: [
+          child("keeper", targets.member, { args: ["keeper", log], backend }),
+          child("crasher", targets.crashAtOnce, { backend }),
+        ],
+      });
+      const events = new Events(sup);
+      await sup.start();
+      await events.until("gave-up", "crasher");
+      await assert.rejects(within(sup.done), (error) => {
+        assert.ok(error instanceof SupervisorError);
+        assert.match(error.message, /gave up: child "crasher" needed more than 1 restarts within 60000 ms/);
+        return true;
+      });
+      assert.deepEqual(events.seen.find((e) => e.type === "gave-up"), {
+        type: "gave-up",
+        id: "crasher",
+        restarts: 2,
+      });
+      assert.equal(events.count("restarted", "crasher"), 1);
+      assert.equal(events.count("exited", "crasher"), 2);
+      assert.deepEqual(await take(log, 2), [
+        { event: "init", name: "keeper" },
+        { event: "terminate", name: "keeper", reason: "shutdown" },
+      ]);
+      assert.deepEqual(sup.whichChildren().map((c) => c.state), ["stopped", "stopped"]);
+      assert.equal(sup.countChildren().active, 0);
+      await assert.rejects(sup.startChild(child("late", targets.member, { backend })), SupervisorError);
+    }),
+  );
 
-  test("a child that fails to start: start() rejects naming it, and the ones started are stopped", async () => {
-    const log = new Queue<targets.MemberEvent>();
-    await using sup = new Supervisor({
-      children: [
-        child("a", targets.member, { args: ["a", log], backend }),
-        child("b", notExported, { backend }),
-        child("c", targets.member, { args: ["c", log], backend }),
-      ],
-    });
-    const events = new Events(sup);
-    await assert.rejects(sup.start(), (error) => {
-      assert.ok(error instanceof SupervisorError, `a SupervisorError, not ${error}`);
-      assert.match(error.message, /could not start child "b"/);
-      return true;
-    });
-    await assert.rejects(within(sup.done), SupervisorError);
-    assert.deepEqual(await take(log, 2), [
-      { event: "init", name: "a" },
-      { event: "terminate", name: "a", reason: "shutdown" },
-    ]);
-    assert.deepEqual(events.lines(), ["started a", "exited a shutdown"]);
-    assert.deepEqual(sup.whichChildren().map((c) => c.state), ["stopped", "stopped", "stopped"]);
-  });
+  test(
+    "a child that fails to start: start() rejects naming it, and the ones started are stopped",
+    withReports([crashReport(`ReferenceError: Cannot find the target "notExported"`)], async () => {
+      const log = new Queue<targets.MemberEvent>();
+      await using sup = new Supervisor({
+        children: [
+          child("a", targets.member, { args: ["a", log], backend }),
+          child("b", notExported, { backend }),
+          child("c", targets.member, { args: ["c", log], backend }),
+        ],
+      });
+      const events = new Events(sup);
+      await assert.rejects(sup.start(), (error) => {
+        assert.ok(error instanceof SupervisorError, `a SupervisorError, not ${error}`);
+        assert.match(error.message, /could not start child "b"/);
+        return true;
+      });
+      await assert.rejects(within(sup.done), SupervisorError);
+      assert.deepEqual(await take(log, 2), [
+        { event: "init", name: "a" },
+        { event: "terminate", name: "a", reason: "shutdown" },
+      ]);
+      assert.deepEqual(events.lines(), ["started a", "exited a shutdown"]);
+      assert.deepEqual(sup.whichChildren().map((c) => c.state), ["stopped", "stopped", "stopped"]);
+    }),
+  );
 
-  test("ref(id) survives a restart: tells sent while the child dies and restarts reach the new incarnation", async () => {
-    await using sup = new Supervisor({
-      intensity: 3,
-      periodMs: 60_000,
-      children: [child("m", targets.member, { args: ["m"], backend })],
-    });
-    const events = new Events(sup);
-    await sup.start();
-    const ref = sup.ref<string, unknown>("m");
-    assert.equal(String(ref), "<ActorRef m>");
-    const first = await incarnation(ref);
-    ref.tell("crash");
-    ref.tell("right after");
-    await events.until("exited", "m");
-    ref.tell("during");
-    const asked = ref.ask("marks", { timeout: PATIENCE_MS }); // waits in the mailbox too
-    await events.until("restarted", "m");
-    ref.tell("after");
-    assert.deepEqual(await asked, ["right after", "during"]);
-    assert.deepEqual(await ref.ask("marks", { timeout: PATIENCE_MS }), ["right after", "during", "after"]);
-    assert.notEqual(await incarnation(ref), first);
-  });
+  test(
+    "ref(id) survives a restart: tells sent while the child dies and restarts reach the new incarnation",
+    withReports([crashReport("Error: m crashed on purpose")], async () => {
+      await using sup = new Supervisor({
+        intensity: 3,
+        periodMs: 60_000,
+        children: [child("m", targets.member, { args: ["m"], backend })],
+      });
+      const events = new Events(sup);
+      await sup.start();
+      const ref = sup.ref<string, unknown>("m");
+      assert.equal(String(ref), "<ActorRef m>");
+      const first = await incarnation(ref);
+      ref.tell("crash");
+      ref.tell("right after");
+      await events.until("exited", "m");
+      ref.tell("during");
+      const asked = ref.ask("marks", { timeout: PATIENCE_MS }); // waits in the mailbox too
+      await events.until("restarted", "m");
+      ref.tell("after");
+      assert.deepEqual(await asked, ["right after", "during"]);
+      assert.deepEqual(await ref.ask("marks", { timeout: PATIENCE_MS }), ["right after", "during", "after"]);
+      assert.notEqual(await incarnation(ref), first);
+    }),
+  );
 
   test("ref(id): an ask the dying child had taken fails at once; one still queued is answered after the restart", async () => {
     await using sup = new Supervisor({
@@ -458,55 +470,67 @@ for (const backend of BACKENDS) {
     await events.until("restarted", "e");
   });
 
-  test("dynamic children: startChild, terminateChild, restartChild, deleteChild, whichChildren, countChildren", async () => {
-    await using sup = new Supervisor();
-    const events = new Events(sup);
-    await sup.start();
-    await sup.startChild(child("a", targets.member, { args: ["a"], backend }));
-    await sup.startChild(child("b", targets.member, { args: ["b"], backend, restart: "temporary" }));
-    assert.deepEqual(sup.whichChildren().map((c) => [c.id, c.state, c.restart]), [
-      ["a", "running", "permanent"],
-      ["b", "running", "temporary"],
-    ]);
-    assert.deepEqual(sup.countChildren(), { specs: 2, active: 2, supervisors: 0, workers: 2 });
-    await assert.rejects(sup.startChild(child("a", targets.member, { backend })), {
-      name: "TypeError",
-      message: /"a" is used twice/,
-    });
-    await assert.rejects(sup.startChild(child("x", notExported, { backend })), {
-      name: "SupervisorError",
-      message: /could not start child "x"/,
-    });
-    assert.equal(sup.countChildren().specs, 2, "a child that failed to start is not kept");
+  test(
+    "dynamic children: startChild, terminateChild, restartChild, deleteChild, whichChildren, countChildren",
+    withReports([crashReport(`ReferenceError: Cannot find the target "notExported"`)], async () => {
+      await using sup = new Supervisor();
+      const events = new Events(sup);
+      await sup.start();
+      await sup.startChild(child("a", targets.member, { args: ["a"], backend }));
+      await sup.startChild(child("b", targets.member, { args: ["b"], backend, restart: "temporary" }));
+      assert.deepEqual(sup.whichChildren().map((c) => [c.id, c.state, c.restart]), [
+        ["a", "running", "permanent"],
+        ["b", "running", "temporary"],
+      ]);
+      assert.deepEqual(sup.countChildren(), { specs: 2, active: 2, supervisors: 0, workers: 2 });
+      await assert.rejects(sup.startChild(child("a", targets.member, { backend })), {
+        name: "TypeError",
+        message: /"a" is used twice/,
+      });
+      await assert.rejects(sup.startChild(child("x", notExported, { backend })), {
+        name: "SupervisorError",
+        message: /could not start child "x"/,
+      });
+      assert.equal(sup.countChildren().specs, 2, "a child that failed to start is not kept");
 
-    const first = sup.whichChildren()[0]!.process;
-    await sup.terminateChild("a");
-    assert.deepEqual(events.exited("a"), { type: "exited", id: "a", exitCode: 0, reason: "shutdown" });
-    assert.deepEqual(sup.whichChildren()[0], {
-      id: "a",
-      process: null,
-      state: "stopped",
-      type: "worker",
-      restart: "permanent",
-    });
-    assert.deepEqual(sup.countChildren(), { specs: 2, active: 1, supervisors: 0, workers: 2 });
-    await assert.rejects(sup.deleteChild("b"), { name: "SupervisorError", message: /"b" as it is running/ });
-    await assert.rejects(sup.restartChild("b"), { name: "SupervisorError", message: /"b" as it is running/ });
+      const first = sup.whichChildren()[0]!.process;
+      await sup.terminateChild("a");
+      assert.deepEqual(events.exited("a"), { type: "exited", id: "a", exitCode: 0, reason: "shutdown" });
+      assert.deepEqual(sup.whichChildren()[0], {
+        id: "a",
+        process: null,
+        state: "stopped",
+        type: "worker",
+        restart: "permanent",
+      });
+      assert.deepEqual(sup.countChildren(), { specs: 2, active: 1, supervisors: 0, workers: 2 });
+      await assert.rejects(sup.deleteChild("b"), {
+        name: "SupervisorError",
+        message: /"b" as it is running/,
+      });
+      await assert.rejects(sup.restartChild("b"), {
+        name: "SupervisorError",
+        message: /"b" as it is running/,
+      });
 
-    await sup.restartChild("a");
-    const second = sup.whichChildren()[0]!.process;
-    assert.ok(second && second !== first, "a new process");
-    assert.equal(sup.whichChildren()[0]!.state, "running");
-    assert.ok(typeof await incarnation(sup.ref("a")) === "string");
-    assert.equal(events.count("restarted", "a"), 0, "terminateChild is not a crash");
+      await sup.restartChild("a");
+      const second = sup.whichChildren()[0]!.process;
+      assert.ok(second && second !== first, "a new process");
+      assert.equal(sup.whichChildren()[0]!.state, "running");
+      assert.ok(typeof await incarnation(sup.ref("a")) === "string");
+      assert.equal(events.count("restarted", "a"), 0, "terminateChild is not a crash");
 
-    await sup.terminateChild("a");
-    await sup.deleteChild("a");
-    assert.throws(() => sup.ref("a"), { name: "SupervisorError", message: /no child "a"/ });
-    await sup.terminateChild("b"); // temporary: forgotten once stopped
-    assert.deepEqual(sup.countChildren(), { specs: 0, active: 0, supervisors: 0, workers: 0 });
-    await assert.rejects(sup.terminateChild("nope"), { name: "SupervisorError", message: /no child "nope"/ });
-  });
+      await sup.terminateChild("a");
+      await sup.deleteChild("a");
+      assert.throws(() => sup.ref("a"), { name: "SupervisorError", message: /no child "a"/ });
+      await sup.terminateChild("b"); // temporary: forgotten once stopped
+      assert.deepEqual(sup.countChildren(), { specs: 0, active: 0, supervisors: 0, workers: 0 });
+      await assert.rejects(sup.terminateChild("nope"), {
+        name: "SupervisorError",
+        message: /no child "nope"/,
+      });
+    }),
+  );
 
   test("shutdown: a serve() child stops gracefully, a deaf one is killed after shutdownMs, brutal_kill at once", async () => {
     const SHUTDOWN_MS = 500;
@@ -555,33 +579,39 @@ for (const backend of BACKENDS) {
     assert.ok(graceful < 5_000, `a graceful stop took ${Math.round(graceful)} ms`);
   });
 
-  test("escalation: a supervisor child whose own supervisor gives up crashes, and is restarted", async () => {
-    const out = new Queue<unknown>();
-    await using sup = new Supervisor({
-      intensity: 1,
-      periodMs: 60_000,
-      children: [
-        child("inner", targets.innerSupervisor, { args: [out, backend], type: "supervisor", backend }),
-      ],
-    });
-    const events = new Events(sup);
-    await sup.start();
-    assert.deepEqual(sup.countChildren(), { specs: 1, active: 1, supervisors: 1, workers: 0 });
-    const first = await out.get({ timeout: PATIENCE_MS }) as ActorRef<string, unknown>;
-    const firstId = await incarnation(first);
-    first.tell("crash"); // the inner supervisor (intensity 0) gives up, failing its process
-    await events.until("restarted", "inner");
-    assert.equal(events.exited("inner").reason, "crash");
-    assert.equal(events.exited("inner").exitCode, 1);
+  test(
+    "escalation: a supervisor child whose own supervisor gives up crashes, and is restarted",
+    withReports([
+      crashReport("Error: w crashed on purpose"),
+      crashReport(`SupervisorError: inner gave up: child "w"`),
+    ], async () => {
+      const out = new Queue<unknown>();
+      await using sup = new Supervisor({
+        intensity: 1,
+        periodMs: 60_000,
+        children: [
+          child("inner", targets.innerSupervisor, { args: [out, backend], type: "supervisor", backend }),
+        ],
+      });
+      const events = new Events(sup);
+      await sup.start();
+      assert.deepEqual(sup.countChildren(), { specs: 1, active: 1, supervisors: 1, workers: 0 });
+      const first = await out.get({ timeout: PATIENCE_MS }) as ActorRef<string, unknown>;
+      const firstId = await incarnation(first);
+      first.tell("crash"); // the inner supervisor (intensity 0) gives up, failing its process
+      await events.until("restarted", "inner");
+      assert.equal(events.exited("inner").reason, "crash");
+      assert.equal(events.exited("inner").exitCode, 1);
 
-    const second = await out.get({ timeout: PATIENCE_MS }) as ActorRef<string, unknown>;
-    const secondId = await incarnation(second);
-    assert.notEqual(secondId, firstId, "a new inner supervisor started a new worker");
+      const second = await out.get({ timeout: PATIENCE_MS }) as ActorRef<string, unknown>;
+      const secondId = await incarnation(second);
+      assert.notEqual(secondId, firstId, "a new inner supervisor started a new worker");
 
-    second.tell("crash"); // and again: now the outer supervisor gives up too
-    await events.until("gave-up", "inner");
-    await assert.rejects(within(sup.done), SupervisorError);
-  });
+      second.tell("crash"); // and again: now the outer supervisor gives up too
+      await events.until("gave-up", "inner");
+      await assert.rejects(within(sup.done), SupervisorError);
+    }),
+  );
 
   test("stop() reaches a supervisor child: its own children are stopped and stop() resolves", async () => {
     // OTP: a supervisor child (shutdown infinity) is sent a shutdown and

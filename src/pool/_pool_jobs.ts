@@ -15,6 +15,7 @@ import { MAX_NESTING } from "../wire/_codec.ts";
 import { prepare, type Prepared } from "../memory/_item_codec.ts";
 import type { PoolEngine, TaskOptions } from "./_pool_engine.ts";
 import { type FunctionKey, packNumbers, type PoolTask, TaskKind } from "../runtime/_protocol.ts";
+import { report } from "../core/_report.ts";
 
 /** Reports progress: items done, and the total (undefined while an imap's source is not exhausted). */
 export type ProgressListener = (done: number, total: number | undefined) => void;
@@ -71,7 +72,7 @@ export function callSafely<A extends unknown[]>(
   try {
     callback(...args);
   } catch (error) {
-    console.error(`Pool: the ${what} threw; the pool goes on without it:`, error);
+    report(`Pool: the ${what} threw; the pool goes on without it: `, error);
   }
 }
 

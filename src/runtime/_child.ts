@@ -25,6 +25,7 @@ import {
 import { channelsSettled } from "../memory/_channel.ts";
 import { deliverReply, serveRingCall, setCallSender } from "../memory/_remote.ts";
 import { currentThreadId, probeReport } from "./_status.ts";
+import { report } from "../core/_report.ts";
 import { runtime } from "./_runtime.ts";
 import { revive, revivedReady, unknownKindIn } from "../memory/_shared.ts";
 import { home, setRingRegistrar } from "../memory/_served.ts";
@@ -83,15 +84,10 @@ async function finish(code: number): Promise<void> {
 
 function crash(error: unknown): void {
   if (phase === "finishing" || phase === "exited") return;
+  // Reported before the parent hears of it: a test that caused it on purpose finds the report then.
+  report(`Process ${runtime.self.name}:\n`, error);
   if (phase === "importing") post({ [TAG]: "failed", error: encodeError(error) });
-  printCrash(error);
   finish(1);
-}
-
-function printCrash(error: unknown): void {
-  const colors = !Deno.noColor && Deno.stderr.isTerminal();
-  const shown = typeof error === "string" ? error : Deno.inspect(error, { colors });
-  console.error(`Process ${runtime.self.name}:\n${shown}`);
 }
 
 async function launch(entry: EntrySpec, args: readonly unknown[], mailboxes: Mailboxes): Promise<void> {

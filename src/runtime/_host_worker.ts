@@ -17,6 +17,7 @@ import { entryUrl } from "./_entry.ts";
 import { encodeError } from "../wire/_error_codec.ts";
 import type { Host, HostOptions } from "./_host.ts";
 import { Liveness } from "../core/_keep_alive.ts";
+import { report } from "../core/_report.ts";
 import { type FromChild, isProtocolMessage, type StopHow, TAG, type ToChild } from "./_protocol.ts";
 import { describeError, receiveFromChild, refuseChild } from "./_validate.ts";
 import { Worker as NodeWorker } from "node:worker_threads";
@@ -61,7 +62,7 @@ export class WorkerHost implements Host {
     // (a module of the entry failed to load), so the child is reported as
     // failed and crashed.
     const failed = (message: string) => {
-      console.error(`Process ${name}:\n${message}`);
+      report(`Process ${name}:\n${message}`);
       onMessage({ [TAG]: "failed", error: encodeError(new Error(message)) });
       this.#end(1);
     };

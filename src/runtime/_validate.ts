@@ -16,6 +16,7 @@ import { BACKENDS } from "./_backends.ts";
 import type { EncodedError } from "../wire/_error_codec.ts";
 import { PERMISSION_NAMES } from "./_permissions.ts";
 import { type Backend, type FromChild, TAG } from "./_protocol.ts";
+import { report } from "../core/_report.ts";
 import type { RingCall, RingReply } from "../memory/_remote.ts";
 
 /** A check: undefined when `value` is good, else what is wrong, starting with its path (or " is …"). */
@@ -395,7 +396,7 @@ export function refuseChild(
 ): void {
   if (refused.has(host)) return;
   refused.add(host);
-  console.error(`Process ${name}:\n${why}; killing it`);
+  report(`Process ${name}:\n${why}; killing it`);
   kill();
 }
 

@@ -24,6 +24,7 @@ import { ProcessError } from "../core/errors.ts";
 import { type Backend, detach, Process, type ProcessPermissions, requestStop } from "../runtime/process.ts";
 import { Queue } from "../channels/queue.ts";
 import { holdWhile } from "../core/_keep_alive.ts";
+import { report } from "../core/_report.ts";
 import { runtime } from "../runtime/_runtime.ts";
 import { isDuration, sleep } from "../core/_duration.ts";
 import { annotate } from "../runtime/_status.ts";
@@ -635,9 +636,7 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
       await sleep(everyMs, false);
       if (child.process !== process || child.stopping) return;
       if (!await runtime.check(id, everyMs) && child.process === process && !child.stopping) {
-        console.error(
-          `${this.name}: child "${child.spec.id}" missed a heartbeat (${everyMs} ms); killing it`,
-        );
+        report(`${this.name}: child "${child.spec.id}" missed a heartbeat (${everyMs} ms); killing it`);
         process.kill();
         return;
       }

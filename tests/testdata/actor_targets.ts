@@ -14,11 +14,9 @@ import {
   serve,
   Supervisor,
 } from "../../mod.ts";
+import { CHILD_PATIENCE_MS as PATIENCE_MS } from "../_helpers.ts";
 
 export const MODULE: string = import.meta.url;
-
-/** How long a child waits for anything before giving up. */
-const PATIENCE_MS = 15_000;
 
 /** A counter: `init` logs first, tells add to it, asks "get" read it and "log" read what it saw. */
 export function counter() {

@@ -7,22 +7,9 @@
  */
 
 import type { Barrier, Condition, Event, Queue, RawArray, Value } from "../../mod.ts";
+import { type Caught, caught, CHILD_PATIENCE_MS as PATIENCE_MS } from "../_helpers.ts";
 
 export const MODULE: string = import.meta.url;
-
-/** How long a child waits for anything before giving up. */
-const PATIENCE_MS = 30_000;
-
-/** What a caught error looks like once reported through a queue. */
-export interface Caught {
-  name: string;
-  message: string;
-}
-
-function caught(error: unknown): Caught {
-  const { name, message } = error as Error;
-  return { name, message };
-}
 
 // --- A barrier's action, shared by every party ---
 

@@ -6,26 +6,9 @@
  */
 
 import { type BaseProxy, type DictProxy, Manager, type ManagerAddress, type Queue } from "../../mod.ts";
+import { outcome } from "../_helpers.ts";
 
 export const MODULE: string = import.meta.url;
-
-/** What a caught error looks like once reported through a queue. */
-export interface Caught {
-  name: string;
-  message: string;
-}
-
-/** What a promise came to: its value, or its error. */
-export type Outcome = { value: unknown } | { error: Caught };
-
-async function outcome(promise: Promise<unknown>): Promise<Outcome> {
-  try {
-    return { value: await promise };
-  } catch (error) {
-    const { name, message } = error as Error;
-    return { error: { name, message } };
-  }
-}
 
 // --- Registered types (their factories run in the manager's process) ---
 

@@ -5,13 +5,9 @@
  */
 
 import { encodeFrame } from "../../src/wire/_frame.ts";
+import { childChannel } from "../_helpers.ts";
 
 export const MODULE: string = import.meta.url;
-
-/** A subprocess child's own channel to the root, as its bootstrap exposes it for tests; absent in a worker. */
-function channel(): { conn: Deno.Conn; flush: () => Promise<void> } | undefined {
-  return (globalThis as Record<symbol, unknown>)[Symbol.for("troupe.channel")] as ReturnType<typeof channel>;
-}
 
 /** An object nested `levels` deep. */
 export function nested(levels: number): unknown {
@@ -27,7 +23,7 @@ export function nested(levels: number): unknown {
  */
 function special(name: string): Uint8Array | unknown {
   if (name !== "deep") throw new Error(`No special message ${name}`);
-  if (!channel()) return { $troupe: "started", tid: nested(3000) };
+  if (!childChannel()) return { $troupe: "started", tid: nested(3000) };
   const levels = 5_000;
   const json = new TextEncoder().encode(`${'["A",'.repeat(levels)}1${"]".repeat(levels)}`);
   const frame = new Uint8Array(12 + json.byteLength);
@@ -47,7 +43,7 @@ function special(name: string): Uint8Array | unknown {
  */
 export async function sendRaw(messages: readonly unknown[], _held?: unknown): Promise<void> {
   const made = messages.map((message) => typeof message === "string" ? special(message) : message);
-  const link = channel();
+  const link = childChannel();
   if (link) await link.flush();
   for (let round = 0; round < 2; round++) {
     for (const message of made) {
@@ -95,7 +91,7 @@ export async function serveQueue(
  * "done" on `done`.
  */
 export async function forgeReplies(to: number, count: number, done: { put(value: unknown): Promise<void> }) {
-  const link = channel();
+  const link = childChannel();
   if (link) await link.flush();
   const item = JSON.stringify("forged");
   const stat = { size: 0, closed: false, unfinished: 0, senders: 1, receivers: 1 };

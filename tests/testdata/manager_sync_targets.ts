@@ -18,16 +18,13 @@ import {
   type SemaphoreProxy,
   type ValueProxy,
 } from "../../mod.ts";
+import * as helpers from "../_helpers.ts";
+import { CHILD_PATIENCE_MS as PATIENCE_MS } from "../_helpers.ts";
 
 export const MODULE: string = import.meta.url;
 
-/** How long a child waits for anything before giving up. */
-const PATIENCE_MS = 30_000;
-
 /** What a caught error looks like once reported through a queue, with the classes it was an instance of here. */
-export interface Caught {
-  name: string;
-  message: string;
+export interface Caught extends helpers.Caught {
   /** `instanceof ProcessError`, in the child. */
   processError: boolean;
   /** `instanceof BrokenBarrierError`, in the child. */
@@ -37,25 +34,19 @@ export interface Caught {
 }
 
 export function caught(error: unknown): Caught {
-  const { name, message } = error as Error;
   return {
-    name,
-    message,
+    ...helpers.caught(error),
     processError: error instanceof ProcessError,
     brokenBarrier: error instanceof BrokenBarrierError,
     rangeError: error instanceof RangeError,
   };
 }
 
-/** How a promise settled: its value, or its error. */
-export type Outcome<T = unknown> = { value: T } | { error: Caught };
+/** How a promise settled: its value, or its error as `caught` shows it. */
+export type Outcome<T = unknown> = helpers.Outcome<T, Caught>;
 
-export async function outcome<T>(promise: Promise<T>): Promise<Outcome<T>> {
-  try {
-    return { value: await promise };
-  } catch (error) {
-    return { error: caught(error) };
-  }
+export function outcome<T>(promise: Promise<T>): Promise<Outcome<T>> {
+  return helpers.outcome(promise, caught);
 }
 
 /** Waits for `event`, or throws (so the child exits 1) when it is not set in time. */

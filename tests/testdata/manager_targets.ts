@@ -15,16 +15,13 @@ import {
   type Queue,
   ValueProxy,
 } from "../../mod.ts";
+import * as helpers from "../_helpers.ts";
+import { CHILD_PATIENCE_MS as PATIENCE_MS } from "../_helpers.ts";
 
 export const MODULE: string = import.meta.url;
 
-/** How long a child waits for anything before giving up. */
-const PATIENCE_MS = 15_000;
-
-/** What a caught error looks like once reported through a queue. */
-export interface Caught {
-  name: string;
-  message: string;
+/** What a caught error looks like once reported through a queue, with the built-in class it is. */
+export interface Caught extends helpers.Caught {
   /** The built-in class it still is, as seen in the process that caught it. */
   kind: string;
 }
@@ -38,17 +35,12 @@ function kindOf(error: unknown): string {
 }
 
 export function caught(error: unknown): Caught {
-  const { name, message } = error as Error;
-  return { name, message, kind: kindOf(error) };
+  return { ...helpers.caught(error), kind: kindOf(error) };
 }
 
-/** What a promise came to: its value, or its error. */
-async function outcome(promise: Promise<unknown>): Promise<{ value: unknown } | { error: Caught }> {
-  try {
-    return { value: await promise };
-  } catch (error) {
-    return { error: caught(error) };
-  }
+/** What a promise came to: its value, or its error as `caught` shows it. */
+function outcome(promise: Promise<unknown>): Promise<helpers.Outcome<unknown, Caught>> {
+  return helpers.outcome(promise, caught);
 }
 
 export class CustomError extends Error {

@@ -12,11 +12,9 @@
 
 import { tmpdir } from "node:os";
 import { currentProcess, parentProcess } from "../../mod.ts";
+import { CHILD_PATIENCE_MS as PATIENCE_MS } from "../_helpers.ts";
 
 export const MODULE: string = import.meta.url;
-
-/** How long a child waits for anything before giving up. */
-const PATIENCE_MS = 15_000;
 
 /** The files through which child `name` of the main process `rootPid` says it loads, and is let go. */
 export function loadingFiles(rootPid: number, name: string): { loading: string; go: string } {

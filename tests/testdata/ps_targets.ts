@@ -15,11 +15,9 @@ import {
   Queue,
   type RawArray,
 } from "../../mod.ts";
+import { CHILD_PATIENCE_MS as PATIENCE_MS } from "../_helpers.ts";
 
 export const MODULE: string = import.meta.url;
-
-/** How long a child waits for anything before giving up. */
-const PATIENCE_MS = 15_000;
 
 /** Idles until `gate` gives it an item, then returns; anything else it is given, it only holds. */
 export async function waitFor(gate: Queue<unknown>, ..._held: unknown[]): Promise<void> {

@@ -8,11 +8,9 @@
 
 // Types only: a child rebuilds the shared objects in its args without this module importing them.
 import type { Event, Lock, RawArray, RawValue, RLock, Semaphore, SharedArray, Value } from "../../mod.ts";
+import { CHILD_PATIENCE_MS as PATIENCE_MS } from "../_helpers.ts";
 
 export const MODULE: string = import.meta.url;
-
-/** How long a child waits for anything before giving up. */
-const PATIENCE_MS = 30_000;
 
 /** Waits for `event`, or throws (so the child exits 1) when it is not set in time. */
 async function waitOrFail(event: Event, what: string): Promise<void> {

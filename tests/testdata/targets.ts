@@ -1,6 +1,7 @@
 /** Process targets for the tests. Each reports what it saw to a file the test reads after join. */
 
 import { activeChildren, currentProcess, parentProcess, Process, ProcessError } from "../../mod.ts";
+import { childChannel } from "../_helpers.ts";
 
 export const MODULE: string = import.meta.url;
 
@@ -187,14 +188,9 @@ export function killSelf(signal: Deno.Signal): Promise<void> {
   return new Promise(() => {});
 }
 
-/** A subprocess child's own channel to the root, as its bootstrap exposes it for these tests. */
-function channel(): { conn: Deno.Conn; flush: () => Promise<void> } {
-  return (globalThis as Record<symbol, unknown>)[Symbol.for("troupe.channel")] as ReturnType<typeof channel>;
-}
-
 /** Writes bytes that are not a frame on the child's own channel to the root. */
 export async function writeGarbage(): Promise<void> {
-  const { conn, flush } = channel();
+  const { conn, flush } = childChannel()!;
   await flush();
   await conn.write(crypto.getRandomValues(new Uint8Array(4096)));
   await forever();
@@ -256,7 +252,7 @@ export async function spawnForever(): Promise<void> {
 
 /** Starts a frame on its channel, promising a megabyte, and exits halfway through it. */
 export async function exitMidMessage(): Promise<void> {
-  const { conn, flush } = channel();
+  const { conn, flush } = childChannel()!;
   await flush();
   const header = new Uint8Array(8);
   new DataView(header.buffer).setUint32(0, 0x50555254, true);
