@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { decode, encode } from "../src/wire/_codec.ts";
+import { encodeFrame, FRAME_MAGIC, FrameError, FrameReader, WIRE_VERSION } from "../src/wire/_frame.ts";
 
 const roundTrip = (value: unknown) => decode(encode(value));
 const show = (value: unknown) => Deno.inspect(value, { depth: 20, sorted: true, showHidden: false });
@@ -88,4 +89,25 @@ Deno.test("the subprocess codec rejects payloads it did not make", () => {
   payload.set(json, 4);
   assert.throws(() => decode(payload), SyntaxError);
   assert.throws(() => decode(crypto.getRandomValues(new Uint8Array(64))));
+});
+
+Deno.test("FrameReader reads frames split and joined anywhere, and refuses another wire version by name", () => {
+  const frames = [encodeFrame({ a: 1 }), encodeFrame("two")];
+  const bytes = new Uint8Array([...frames[0]!, ...frames[1]!]);
+  const reader = new FrameReader();
+  const got = [...reader.push(bytes.subarray(0, 5)), ...reader.push(bytes.subarray(5))];
+  assert.deepEqual(got, [{ a: 1 }, "two"]);
+  const other = encodeFrame("from a later troupe");
+  new DataView(other.buffer).setUint32(0, (FRAME_MAGIC & 0xffffff) | ((WIRE_VERSION + 1) << 24), true);
+  assert.throws(
+    () => new FrameReader().push(other),
+    (error: unknown) =>
+      error instanceof FrameError &&
+      error.message ===
+        `Cannot read a frame of wire version ${
+            WIRE_VERSION + 1
+          }: this troupe speaks version ${WIRE_VERSION}; ` +
+          "use the same troupe release on both ends",
+  );
+  assert.throws(() => new FrameReader().push(new Uint8Array(8).fill(7)), /not a troupe frame/);
 });

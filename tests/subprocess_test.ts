@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { FRAME_MAGIC } from "../src/wire/_frame.ts";
 import { Process } from "../mod.ts";
 import { switchboardPort } from "../src/runtime/_host_subprocess.ts";
 import { withLeakCheck } from "../src/testing.ts";
@@ -81,7 +82,7 @@ test("a connection that does not speak the protocol is dropped and children keep
   // A frame header that promises a gigabyte is refused at once, not buffered.
   const greedy = await Deno.connect({ hostname: "127.0.0.1", port: switchboardPort()! });
   const header = new DataView(new ArrayBuffer(8));
-  header.setUint32(0, 0x50555254, true);
+  header.setUint32(0, FRAME_MAGIC, true);
   header.setUint32(4, 1 << 30, true);
   await greedy.write(new Uint8Array(header.buffer));
   assert.equal(await greedy.read(new Uint8Array(16)), null, "the greedy peer is hung up on");

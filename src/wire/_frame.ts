@@ -4,14 +4,19 @@
  * followed by the message as `_codec.ts` encodes it: what structured clone
  * would copy, so a subprocess child gets what a worker would.
  * The magic number lets a reader tell garbage from a frame at once instead
- * of waiting for gigabytes a random length promised.
+ * of waiting for gigabytes a random length promised. Its last byte is the
+ * wire version: a peer that speaks another (a program on another troupe,
+ * connecting to a Manager) is told so, rather than misread.
  *
  * @module
  */
 
 import { decode, encode } from "./_codec.ts";
 
-const MAGIC = 0x50555254; // "TRUP"
+/** The version of the frames and of what `_codec.ts` writes in them; change it when either changes. */
+export const WIRE_VERSION = 1;
+/** What every frame starts with: "TRU" and the version, as the four bytes of a little-endian u32. */
+export const FRAME_MAGIC: number = 0x00555254 | (WIRE_VERSION << 24);
 const HEADER_BYTES = 8;
 
 /** A channel carried something that is not a frame: the peer is broken or hostile. */
@@ -30,7 +35,7 @@ export function encodeFrame(message: unknown): Uint8Array {
   const payload = encode(message);
   const frame = new Uint8Array(HEADER_BYTES + payload.byteLength);
   const view = new DataView(frame.buffer);
-  view.setUint32(0, MAGIC, true);
+  view.setUint32(0, FRAME_MAGIC, true);
   view.setUint32(4, payload.byteLength, true);
   frame.set(payload, HEADER_BYTES);
   return frame;
@@ -55,8 +60,16 @@ export class FrameReader {
     let offset = 0;
     while (this.#length - offset >= HEADER_BYTES) {
       const view = new DataView(this.#buffer.buffer, offset, HEADER_BYTES);
-      if (view.getUint32(0, true) !== MAGIC) {
-        throw new FrameError("Cannot read the channel as it carries bytes that are not a troupe frame");
+      const magic = view.getUint32(0, true);
+      if (magic !== FRAME_MAGIC) {
+        throw new FrameError(
+          (magic & 0xffffff) === (FRAME_MAGIC & 0xffffff)
+            ? `Cannot read a frame of wire version ${
+              magic >>> 24
+            }: this troupe speaks version ${WIRE_VERSION}; ` +
+              "use the same troupe release on both ends"
+            : "Cannot read the channel as it carries bytes that are not a troupe frame",
+        );
       }
       const size = view.getUint32(4, true);
       if (size > this.maxFrameBytes) {

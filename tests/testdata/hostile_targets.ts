@@ -4,7 +4,7 @@
  * child could. Used by `hostile_messages_script.ts`.
  */
 
-import { encodeFrame } from "../../src/wire/_frame.ts";
+import { encodeFrame, FRAME_MAGIC } from "../../src/wire/_frame.ts";
 import { childChannel } from "../_helpers.ts";
 
 export const MODULE: string = import.meta.url;
@@ -28,7 +28,7 @@ function special(name: string): Uint8Array | unknown {
   const json = new TextEncoder().encode(`${'["A",'.repeat(levels)}1${"]".repeat(levels)}`);
   const frame = new Uint8Array(12 + json.byteLength);
   const view = new DataView(frame.buffer);
-  view.setUint32(0, 0x50555254, true);
+  view.setUint32(0, FRAME_MAGIC, true);
   view.setUint32(4, 4 + json.byteLength, true);
   view.setUint32(8, json.byteLength, true);
   frame.set(json, 12);

@@ -1,5 +1,6 @@
 /** Process targets for the tests. Each reports what it saw to a file the test reads after join. */
 
+import { FRAME_MAGIC } from "../../src/wire/_frame.ts";
 import { activeChildren, currentProcess, parentProcess, Process, ProcessError } from "../../mod.ts";
 import { childChannel } from "../_helpers.ts";
 
@@ -255,7 +256,7 @@ export async function exitMidMessage(): Promise<void> {
   const { conn, flush } = childChannel()!;
   await flush();
   const header = new Uint8Array(8);
-  new DataView(header.buffer).setUint32(0, 0x50555254, true);
+  new DataView(header.buffer).setUint32(0, FRAME_MAGIC, true);
   new DataView(header.buffer).setUint32(4, 1 << 20, true);
   await conn.write(header);
   await conn.write(new Uint8Array(1000));
