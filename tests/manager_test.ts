@@ -57,6 +57,15 @@ Deno.test("Manager rejects an unknown backend and a module that is not a URL wit
   assert.throws(() => new Manager({ module: "./relative.ts" }), TypeError);
 });
 
+Deno.test("a type named like an Object.prototype member is a registered type like any other", async () => {
+  // The built-ins are looked up as own entries of their table: "toString" once found Object.prototype's.
+  await using manager = new Manager();
+  manager.register("toString", targets.counter, { module });
+  await manager.start();
+  const counter = await within(manager.create("toString", 5));
+  assert.equal(await within(counter.call("add", [2])), 7);
+});
+
 Deno.test("Manager.register() rejects built-in names, empty names, bad exposed lists and unnamed factories", () => {
   const manager = new Manager();
   for (const typeid of ["dict", "list", "Namespace", "Value", "Array", "Queue", "JoinableQueue", ""]) {

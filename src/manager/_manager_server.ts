@@ -34,32 +34,46 @@ import type { Typecode } from "../sync/shared_memory.ts";
 /** Makes an object of a type from a proxy's arguments. */
 type Factory = (...args: never[]) => unknown;
 
-/** The built-in types: each makes the object a proxy of that type calls. */
-const BUILT_IN: Record<string, Factory> = {
-  dict: (entries?: Record<string, unknown>) => new ManagedDict(entries),
-  list: (items?: unknown[]) => new ManagedList(items),
-  Namespace: (attributes?: Record<string, unknown>) => new ManagedNamespace(attributes),
-  Value: (typecode: string, value: unknown) => new ManagedValue(typecode, value),
-  Array: (typecode: Typecode, items: number | number[]) => new ManagedArray(typecode, items),
-  Lock: () => new ManagedLock(),
-  RLock: () => new ManagedLock(true),
-  Semaphore: (value?: number) => new ManagedSemaphore(value),
-  BoundedSemaphore: (value?: number) => new ManagedSemaphore(value, true),
-  Event: () => new ManagedEvent(),
-  Barrier: (parties: number, timeout?: number | null) => new ManagedBarrier(parties, timeout ?? null),
-};
+/** A type every manager serves. */
+interface BuiltIn {
+  /** Makes the object from a proxy's arguments; `lockOf` finds one of this manager's locks (a Condition's). */
+  make(args: readonly unknown[], lockOf: (proxy: unknown) => ManagedLock): unknown;
+  /** What proxies may call; undefined: every public method of the object. */
+  readonly exposed?: readonly string[];
+  /** The object is not proxied but handed over as itself: it already crosses by reference (a queue). */
+  readonly handOver?: boolean;
+}
 
-/** What proxies may call on the built-in types whose objects have more public methods than that. */
-const EXPOSED: Record<string, readonly string[]> = {
-  Lock: ["acquire", "release", "locked", "cancel"],
-  RLock: ["acquire", "release", "locked", "cancel"],
-  Condition: ["acquire", "release", "wait", "notify", "notifyAll", "cancel"],
-};
+const LOCK_METHODS = ["acquire", "release", "locked", "cancel"];
 
-/** Types whose objects are not proxied but handed over: they already cross by reference. */
-const HANDED_OVER: Record<string, Factory> = {
-  Queue: (maxsize?: number) => new Queue(maxsize),
-  JoinableQueue: (maxsize?: number) => new JoinableQueue(maxsize),
+/**
+ * The built-in types, in one table: a new one is one entry here (and, for a
+ * proxy of its own, one in `proxy.ts`'s `PROXIES`). Registered types may
+ * not take their names.
+ */
+export const BUILT_INS: { readonly [typeid: string]: BuiltIn } = {
+  dict: { make: ([entries]) => new ManagedDict(entries as Record<string, unknown> | undefined) },
+  list: { make: ([items]) => new ManagedList(items as unknown[] | undefined) },
+  Namespace: {
+    make: ([attributes]) => new ManagedNamespace(attributes as Record<string, unknown> | undefined),
+  },
+  Value: { make: ([typecode, value]) => new ManagedValue(typecode as string, value) },
+  Array: { make: ([typecode, items]) => new ManagedArray(typecode as Typecode, items as number | number[]) },
+  Queue: { make: ([maxsize]) => new Queue(maxsize as number | undefined), handOver: true },
+  JoinableQueue: { make: ([maxsize]) => new JoinableQueue(maxsize as number | undefined), handOver: true },
+  Lock: { make: () => new ManagedLock(), exposed: LOCK_METHODS },
+  RLock: { make: () => new ManagedLock(true), exposed: LOCK_METHODS },
+  Semaphore: { make: ([value]) => new ManagedSemaphore(value as number | undefined) },
+  BoundedSemaphore: { make: ([value]) => new ManagedSemaphore(value as number | undefined, true) },
+  Event: { make: () => new ManagedEvent() },
+  Condition: {
+    make: ([lock], lockOf) => new ManagedCondition(lockOf(lock)),
+    exposed: ["acquire", "release", "wait", "notify", "notifyAll", "cancel"],
+  },
+  Barrier: {
+    make: ([parties, timeout]) =>
+      new ManagedBarrier(parties as number, (timeout as number | null | undefined) ?? null),
+  },
 };
 
 interface Referent {
@@ -128,7 +142,7 @@ export function managerServer(registry: readonly RegisteredType[], listening: Li
       );
     }
     const id = nextId++;
-    const listed = type?.exposed ?? EXPOSED[typeid];
+    const listed = type ? type.exposed : BUILT_INS[typeid]?.exposed;
     const exposed = listed ? new Set(listed) : publicMethods(object);
     referents.set(id, { typeid, object: object as Record<string, unknown>, exposed });
     return id;
@@ -167,11 +181,11 @@ export function managerServer(registry: readonly RegisteredType[], listening: Li
     }
     if (request.op === "create") {
       const { typeid, args } = request;
-      const handOver = HANDED_OVER[typeid];
-      if (handOver) return handOver(...args as never[]);
-      if (typeid === "Condition") return hold(typeid, new ManagedCondition(conditionLock(args[0])));
-      const builtIn = BUILT_IN[typeid];
-      if (builtIn) return hold(typeid, builtIn(...args as never[]));
+      const builtIn = Object.hasOwn(BUILT_INS, typeid) ? BUILT_INS[typeid] : undefined;
+      if (builtIn) {
+        const object = builtIn.make(args, conditionLock);
+        return builtIn.handOver ? object : hold(typeid, object);
+      }
       const type = registered.get(typeid);
       if (!type) {
         throw new TypeError(`Cannot create a ${typeid}: the manager has no such type; register it first`);

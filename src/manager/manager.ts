@@ -12,7 +12,7 @@ import { keyBytes, toHex } from "../wire/_auth.ts";
 import { checkDuration } from "../core/_duration.ts";
 import { functionKey } from "../wire/_function_key.ts";
 import { closeLink, ManagerLink, sendToManager } from "./_manager_link.ts";
-import { managerServer } from "./_manager_server.ts";
+import { BUILT_INS, managerServer } from "./_manager_server.ts";
 import type { ManagerAddress, ManagerPlace, ManagerRequest, RegisteredType } from "../runtime/_protocol.ts";
 import { runtime } from "../runtime/_runtime.ts";
 import { ProcessError } from "../core/errors.ts";
@@ -108,24 +108,6 @@ export interface RegisterOptions {
   /** The module that exports the factory. @default {the manager's module} */
   readonly module?: string | URL;
 }
-
-/** The types a manager always serves; a registered type may not take their names. */
-const BUILT_IN_TYPES = new Set([
-  "dict",
-  "list",
-  "Namespace",
-  "Value",
-  "Array",
-  "Queue",
-  "JoinableQueue",
-  "Lock",
-  "RLock",
-  "Semaphore",
-  "BoundedSemaphore",
-  "Event",
-  "Condition",
-  "Barrier",
-]);
 
 /**
  * A manager: a process of its own (named `SyncManager-N`, as in Python)
@@ -283,7 +265,7 @@ export class Manager implements AsyncDisposable {
     if (this.#state !== "initial") {
       throw new ProcessError(`Cannot register ${typeid} after start(): register every type before`);
     }
-    if (typeof typeid !== "string" || typeid === "" || BUILT_IN_TYPES.has(typeid)) {
+    if (typeof typeid !== "string" || typeid === "" || Object.hasOwn(BUILT_INS, typeid)) {
       throw new TypeError(
         `Cannot register a type named ${JSON.stringify(typeid)}: give a new, non-empty name`,
       );

@@ -445,7 +445,7 @@ export function setProxyClass(typeid: string, proxyClass: new () => BaseProxy): 
 /** A proxy of the right class on object `id` of type `typeid`, held by the manager at `place`. */
 export function makeProxy(typeid: string, id: number, place: ManagerPlace): BaseProxy {
   making = { typeid, id, place };
-  return new (PROXIES[typeid] ?? BaseProxy)();
+  return new (Object.hasOwn(PROXIES, typeid) ? PROXIES[typeid]! : BaseProxy)();
 }
 
 registerReviver("proxy", (descriptor) => {
