@@ -50,11 +50,13 @@ export interface RunOptions {
   /** Deno's flags for it; `-A` by default. */
   flags?: string[];
   cwd?: string;
+  /** How long it may run before it is killed and the call fails, so nothing hangs; 120 s by default. */
+  timeoutMs?: number;
 }
 
-/** Runs a module as a program of its own; killed after 120 s so nothing hangs. */
+/** Runs a module as a program of its own; killed after `timeoutMs` so nothing hangs. */
 export async function runProgram(module: URL | string, options: RunOptions = {}): Promise<ScriptResult> {
-  const { args = [], flags = ["-A"], cwd } = options;
+  const { args = [], flags = ["-A"], cwd, timeoutMs = 120_000 } = options;
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["run", ...flags, String(module), ...args],
     stdin: "null",
@@ -62,9 +64,11 @@ export async function runProgram(module: URL | string, options: RunOptions = {})
     stderr: "piped",
     // A program of its own prints its reports: its stderr is what the test reads.
     env: { NO_COLOR: "1", [CAPTURE_VARIABLE]: "" },
-    signal: AbortSignal.timeout(120_000),
+    signal: AbortSignal.timeout(timeoutMs),
     ...(cwd === undefined ? {} : { cwd }),
-  }).output();
+  }).output().catch((error) => {
+    throw new Error(`The program did not end within ${timeoutMs} ms`, { cause: error });
+  });
   const decoder = new TextDecoder();
   return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
 }

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { PoolClosedError, ProcessError, ProcessTimeoutError, WorkerCrashedError } from "../mod.ts";
 import type { AsyncResult, Backend } from "../mod.ts";
 import { withLeakCheck } from "../src/testing.ts";
-import { BACKENDS, crashReport, PATIENCE_MS, within, withReports } from "./_helpers.ts";
+import { BACKENDS, crashReport, PATIENCE_MS, runScript, within, withReports } from "./_helpers.ts";
 import * as targets from "./testdata/pool_targets.ts";
 import { pool, tempDir } from "./testdata/pool_helpers.ts";
 
@@ -393,20 +393,12 @@ for (const seed of [11, 12]) {
 for (const backend of BACKENDS) {
   for (const mode of ["plain", "crash", "timeout"]) {
     Deno.test(`Pool: a program exits once its pool is closed and joined, after a ${mode} run (${backend})`, async () => {
-      const script = new URL("./testdata/pool_exit_script.ts", import.meta.url);
-      const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", script.href, backend, mode],
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-        env: { NO_COLOR: "1" },
-        // Kill it rather than hang the suite: a program that does not exit fails here.
-        signal: AbortSignal.timeout(PATIENCE_MS),
-      }).output().catch((error) => {
-        throw new Error(`The program did not exit within ${PATIENCE_MS} ms`, { cause: error });
+      // Killed rather than hang the suite: a program that does not exit fails here.
+      const { code, stdout: out, stderr } = await runScript("pool_exit_script.ts", {
+        args: [backend, mode],
+        timeoutMs: PATIENCE_MS,
       });
-      const out = new TextDecoder().decode(stdout);
-      assert.match(out, /main done/, new TextDecoder().decode(stderr));
+      assert.match(out, /main done/, stderr);
       assert.equal(code, 0, `exit code; stdout: ${out}`);
     });
   }

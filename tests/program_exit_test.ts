@@ -7,28 +7,13 @@
  */
 
 import assert from "node:assert/strict";
-import { BACKENDS, PATIENCE_MS } from "./_helpers.ts";
+import { BACKENDS, PATIENCE_MS, runProgram, type ScriptResult } from "./_helpers.ts";
 
 const SCRIPT = new URL("./testdata/exit_rule_script.ts", import.meta.url);
 
 /** Runs the script in `mode`; fails (killing it) if it has not ended by itself within PATIENCE_MS. */
-async function run(
-  backend: string,
-  mode: string,
-  how = "await",
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", SCRIPT.href, backend, mode, how],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-    signal: AbortSignal.timeout(PATIENCE_MS),
-  }).output().catch((error) => {
-    throw new Error(`The program did not end within ${PATIENCE_MS} ms`, { cause: error });
-  });
-  const decoder = new TextDecoder();
-  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+function run(backend: string, mode: string, how = "await"): Promise<ScriptResult> {
+  return runProgram(SCRIPT, { args: [backend, mode, how], timeoutMs: PATIENCE_MS });
 }
 
 /** Whether OS process `pid` still runs (a zombie has ended). */

@@ -69,26 +69,30 @@ function deniedCount(stdout: string, where: string): number {
   return stdout.split("\n").filter((line) => line === `attack ${where}: ${DENIED}`).length;
 }
 
-Deno.test("[attack] below a sandboxed OS process, every process gets no more than it, at any depth", async () => {
-  const stdout = await attack(
-    [
-      "worker",
-      "subprocess",
-      "spare-worker",
-      "spare-subprocess",
-      "deeper-worker",
-      "deeper-subprocess",
-      "supervisor",
-      "manager",
-    ],
-    { backend: "subprocess", workerOptions: true },
-  );
+/** Every way below a sandbox: each scenario's attacker must be denied everything. */
+const BELOW = [
+  "worker",
+  "subprocess",
+  "spare-worker",
+  "spare-subprocess",
+  "deeper-worker",
+  "deeper-subprocess",
+  "supervisor",
+  "manager",
+];
+
+/** Asserts that below a sandboxed child of `backend`, every process gets no more than it. */
+async function assertHoldsBelow(backend: Run["backend"]): Promise<void> {
+  const stdout = await attack(BELOW, { backend, workerOptions: true });
   for (const where of ["worker", "subprocess", "spare-worker", "spare-subprocess", "supervisor", "manager"]) {
     assertDenied(stdout, `${where} at depth 0`);
   }
   // Once below the sandbox's worker child, once below its OS process child.
   assert.equal(deniedCount(stdout, "worker at depth 1"), 2);
-});
+}
+
+Deno.test("[attack] below a sandboxed OS process, every process gets no more than it, at any depth", () =>
+  assertHoldsBelow("subprocess"));
 
 Deno.test("[attack] without worker-options, a worker below a sandbox is refused, saying what to do", async () => {
   const stdout = await attack(
@@ -102,25 +106,8 @@ Deno.test("[attack] without worker-options, a worker below a sandbox is refused,
   assertDenied(stdout, "subprocess at depth 0");
 });
 
-Deno.test("[attack] a sandboxed worker's children get no more than it, on either backend and deeper", async () => {
-  const stdout = await attack(
-    [
-      "worker",
-      "subprocess",
-      "spare-worker",
-      "spare-subprocess",
-      "deeper-worker",
-      "deeper-subprocess",
-      "supervisor",
-      "manager",
-    ],
-    { backend: "worker", workerOptions: true },
-  );
-  for (const where of ["worker", "subprocess", "spare-worker", "spare-subprocess", "supervisor", "manager"]) {
-    assertDenied(stdout, `${where} at depth 0`);
-  }
-  assert.equal(deniedCount(stdout, "worker at depth 1"), 2);
-});
+Deno.test("[attack] a sandboxed worker's children get no more than it, on either backend and deeper", () =>
+  assertHoldsBelow("worker"));
 
 Deno.test("[attack] a sandbox cannot have the root load, for its child, a module it may not read", async () => {
   // A data: module whose code is the attacker's, or that imports a JSON file the sandbox may not read.
