@@ -34,12 +34,19 @@ import type { Typecode } from "../sync/shared_memory.ts";
 /** Makes an object of a type from a proxy's arguments. */
 type Factory = (...args: never[]) => unknown;
 
-/** A type every manager serves. */
-interface BuiltIn {
-  /** Makes the object from a proxy's arguments; `lockOf` finds one of this manager's locks (a Condition's). */
+/**
+ * A type a manager serves, built in or registered: the one shape both take,
+ * so the server makes and calls them alike.
+ */
+interface ManagedType {
+  /**
+   * Makes the object from a proxy's arguments (a promise for a registered
+   * factory, imported when first used); `lockOf` finds one of this
+   * manager's locks (a Condition's).
+   */
   make(args: readonly unknown[], lockOf: (proxy: unknown) => ManagedLock): unknown;
   /** What proxies may call; undefined: every public method of the object. */
-  readonly exposed?: readonly string[];
+  readonly exposed?: readonly string[] | undefined;
   /** The object is not proxied but handed over as itself: it already crosses by reference (a queue). */
   readonly handOver?: boolean;
 }
@@ -48,10 +55,11 @@ const LOCK_METHODS = ["acquire", "release", "locked", "cancel"];
 
 /**
  * The built-in types, in one table: a new one is one entry here (and, for a
- * proxy of its own, one in `proxy.ts`'s `PROXIES`). Registered types may
- * not take their names.
+ * proxy of its own, one in `proxy.ts`'s `PROXIES`). The server serves them
+ * as it serves registered types (`registered` gives those the same shape);
+ * registered types may not take their names.
  */
-export const BUILT_INS: { readonly [typeid: string]: BuiltIn } = {
+export const BUILT_INS: { readonly [typeid: string]: ManagedType } = {
   dict: { make: ([entries]) => new ManagedDict(entries as Record<string, unknown> | undefined) },
   list: { make: ([items]) => new ManagedList(items as unknown[] | undefined) },
   Namespace: {
@@ -75,6 +83,24 @@ export const BUILT_INS: { readonly [typeid: string]: BuiltIn } = {
       new ManagedBarrier(parties as number, (timeout as number | null | undefined) ?? null),
   },
 };
+
+/**
+ * A registered type in the shape of the built-ins: its factory is imported
+ * from its module when first used, so a missing export fails that create,
+ * not the manager.
+ */
+function registered(type: RegisteredType): ManagedType {
+  let factory: Promise<Factory> | undefined;
+  return {
+    make(args) {
+      factory ??= import(type.module).then((namespace) =>
+        findFunction(namespace, type.factory, type.module, "Manager") as Factory
+      );
+      return factory.then((make) => make(...args as never[]));
+    },
+    exposed: type.exposed ?? undefined,
+  };
+}
 
 interface Referent {
   readonly typeid: string;
@@ -120,30 +146,18 @@ export interface Listening {
 export function managerServer(registry: readonly RegisteredType[], listening: Listening): Promise<void> {
   const referents = new Map<number, Referent>();
   let nextId = 1;
-  const registered = new Map(registry.map((type) => [type.typeid, type]));
-  /** Registered factories, imported when first used: a missing export fails that create, not the manager. */
-  const found = new Map<string, Promise<Factory>>();
-  const factoryOf = (type: RegisteredType) => {
-    let factory = found.get(type.typeid);
-    if (!factory) {
-      factory = import(type.module).then((namespace) =>
-        findFunction(namespace, type.factory, type.module, "Manager") as Factory
-      );
-      found.set(type.typeid, factory);
-    }
-    return factory;
-  };
+  const types = new Map<string, ManagedType>(Object.entries(BUILT_INS));
+  for (const type of registry) types.set(type.typeid, registered(type));
 
-  /** Holds `object`, made for `typeid` (registered as `type`, if it was), and gives its id. */
-  const hold = (typeid: string, object: unknown, type?: RegisteredType): number => {
+  /** Holds `object`, made as a `typeid`, and gives its id. */
+  const hold = (typeid: string, exposedBy: ManagedType, object: unknown): number => {
     if (typeof object !== "object" || object === null) {
       throw new TypeError(
         `Cannot manage what the ${typeid} factory returned: ${String(object)} is not an object`,
       );
     }
     const id = nextId++;
-    const listed = type ? type.exposed : BUILT_INS[typeid]?.exposed;
-    const exposed = listed ? new Set(listed) : publicMethods(object);
+    const exposed = exposedBy.exposed ? new Set(exposedBy.exposed) : publicMethods(object);
     referents.set(id, { typeid, object: object as Record<string, unknown>, exposed });
     return id;
   };
@@ -181,16 +195,13 @@ export function managerServer(registry: readonly RegisteredType[], listening: Li
     }
     if (request.op === "create") {
       const { typeid, args } = request;
-      const builtIn = Object.hasOwn(BUILT_INS, typeid) ? BUILT_INS[typeid] : undefined;
-      if (builtIn) {
-        const object = builtIn.make(args, conditionLock);
-        return builtIn.handOver ? object : hold(typeid, object);
-      }
-      const type = registered.get(typeid);
+      const type = types.get(typeid);
       if (!type) {
         throw new TypeError(`Cannot create a ${typeid}: the manager has no such type; register it first`);
       }
-      return factoryOf(type).then(async (make) => hold(typeid, await make(...args as never[]), type));
+      const made = type.make(args, conditionLock);
+      const keep = (object: unknown) => type.handOver ? object : hold(typeid, type, object);
+      return made instanceof Promise ? made.then(keep) : keep(made);
     }
     const referent = referents.get(request.id);
     if (!referent) throw new ReferenceError(`The manager holds no object ${request.id}`);
