@@ -20,6 +20,7 @@ import {
   RLock,
   Semaphore,
   SharedArray,
+  SynchronizedBase,
   type Typecode,
   Value,
 } from "../mod.ts";
@@ -419,6 +420,26 @@ Deno.test("getLock() of a Value or SharedArray made with lock: false throws a Pr
   assert.equal(v.value, 2, "it still holds a value");
   assert.ok(!("getLock" in new RawValue("i")), "a RawValue has no lock at all");
   assert.ok(!("getLock" in new RawArray("i", 1)), "nor a RawArray");
+});
+
+Deno.test("Value and SharedArray take one set of lock methods from SynchronizedBase, as Python's", () => {
+  for (const name of ["getLock", "acquire", "release", "hold"] as const) {
+    assert.equal(Value.prototype[name], SynchronizedBase.prototype[name], `Value.${name}`);
+    assert.equal(SharedArray.prototype[name], SynchronizedBase.prototype[name], `SharedArray.${name}`);
+  }
+  for (const shared of [new Value("i"), new SharedArray("i", 1), new SharedArray("c", 1, { lock: false })]) {
+    assert.ok(shared instanceof SynchronizedBase);
+  }
+  for (const raw of [new RawValue("i"), new RawArray("i", 1), {}, null, 1]) {
+    assert.ok(!(raw instanceof SynchronizedBase), String(raw));
+  }
+  assert.ok(new Value("i") instanceof RawValue && new SharedArray("i", 1) instanceof RawArray);
+  assert.throws(() => new Value("i", 0, { lock: false }).getLock(), {
+    message: "Cannot get the lock of a Value made with lock: false: it has none",
+  });
+  assert.throws(() => new SharedArray("i", 0, { lock: false }).getLock(), {
+    message: "Cannot get the lock of a SharedArray made with lock: false: it has none",
+  });
 });
 
 Deno.test("A lock option that is not true, false, a Lock or an RLock throws a TypeError", () => {

@@ -197,13 +197,196 @@ export class RawValue<C extends Typecode = Typecode> {
   }
 }
 
+/** The lock of each Value and SharedArray (null for `lock: false`), which marks them synchronized. */
+const locks = new WeakMap<object, Lock | RLock | null>();
+
+/**
+ * Makes `object` a synchronized `what` ("Value" or "SharedArray"): its lock
+ * as `option` asks, and its descriptor, which carries the lock along.
+ */
+function synchronize(object: RawValue | RawArray, option: SharedOptions["lock"], what: string): void {
+  const lock = lockFor(option, what);
+  locks.set(object, lock);
+  const { typecode } = object;
+  const buffer = object.getObj().buffer;
+  makeShareable(
+    object,
+    () => ({ [SHARED_KEY]: what, typecode, buffer, lock: lock && reduce(lock) }),
+    what,
+  );
+}
+
+/**
+ * What a `Value` and a `SharedArray` add to their memory: the lock that
+ * guards it, and its methods, as Python's `SynchronizedBase` (the class of
+ * `multiprocessing.Value` and `Array`, with `get_lock()`, `acquire()`,
+ * `release()` and the `with` block). A class has one parent in
+ * JavaScript, and `Value` and `SharedArray` extend `RawValue` and
+ * `RawArray`: they take these methods from here, and `instanceof
+ * SynchronizedBase` is true of them.
+ *
+ * Reading or writing the memory does not take the lock (Python's does, for
+ * each access): hold it around any update that must not interleave, as
+ * Python's `+=` needs `with v.get_lock():` too.
+ *
+ * @example The lock of a Value
+ * ```ts
+ * import { SynchronizedBase, Value } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const counter = new Value("i", 0);
+ * assert.ok(counter instanceof SynchronizedBase);
+ * {
+ *   using _held = await counter.hold();
+ *   counter.value += 1;
+ * }
+ * assert.equal(counter.value, 1);
+ * ```
+ */
+export abstract class SynchronizedBase {
+  /**
+   * Whether `value` is a `Value` or a `SharedArray` (which take their
+   * methods from this class rather than extending it).
+   *
+   * @param value Anything.
+   * @returns Whether it has a synchronized object's lock.
+   *
+   * @example
+   * ```ts
+   * import { RawValue, SharedArray, SynchronizedBase } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * assert.ok(new SharedArray("i", 2, { lock: false }) instanceof SynchronizedBase);
+   * assert.ok(!(new RawValue("i") instanceof SynchronizedBase));
+   * ```
+   */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === "object" && value !== null && locks.has(value);
+  }
+
+  /**
+   * The lock that guards the memory: Python's `get_lock()`.
+   *
+   * @returns The Lock or RLock.
+   * @throws {ProcessError} For a value or array made with `lock: false`.
+   *
+   * @example
+   * ```ts
+   * import { RLock, SharedArray, Value } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * assert.ok(new Value("d", 0).getLock() instanceof RLock);
+   * assert.ok(new SharedArray("d", 2).getLock() instanceof RLock);
+   * ```
+   */
+  getLock(): Lock | RLock {
+    const lock = locks.get(this);
+    if (lock) return lock;
+    const what = this instanceof SharedArray ? "SharedArray" : "Value";
+    throw new ProcessError(`Cannot get the lock of a ${what} made with lock: false: it has none`);
+  }
+
+  /**
+   * Acquires the lock: Python's `acquire()`.
+   *
+   * @param options `block`, `timeout` (ms) and `signal`.
+   * @returns Whether the lock is now held.
+   * @throws {ProcessError} For a value or array made with `lock: false`.
+   *
+   * @example
+   * ```ts
+   * import { Value } from "@troupe/troupe";
+   *
+   * const v = new Value("i", 0);
+   * await v.acquire();
+   * v.value += 1;
+   * v.release();
+   * ```
+   */
+  acquire(options?: AcquireOptions): Promise<boolean> {
+    return this.getLock().acquire(options);
+  }
+
+  /**
+   * Releases the lock: Python's `release()`.
+   *
+   * @throws {ProcessError} For a value or array made with `lock: false`.
+   *
+   * @example
+   * ```ts
+   * import { SharedArray } from "@troupe/troupe";
+   *
+   * const arr = new SharedArray("i", 2);
+   * await arr.acquire();
+   * arr.release();
+   * ```
+   */
+  release(): void {
+    this.getLock().release();
+  }
+
+  /**
+   * Acquires the lock and gives a guard that releases it: Python's `with`
+   * block, as `using _held = await v.hold()`.
+   *
+   * @param options `block`, `timeout` (ms) and `signal`.
+   * @returns A Disposable that releases once.
+   * @throws {ProcessTimeoutError} When the lock was not free in time (the promise rejects).
+   * @throws {ProcessError} For a value or array made with `lock: false`.
+   *
+   * @example
+   * ```ts
+   * import { SharedArray } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * const arr = new SharedArray("i", 2);
+   * {
+   *   using _held = await arr.hold();
+   *   arr[0]! += 1;
+   * }
+   * assert.equal(arr[0], 1);
+   * ```
+   */
+  hold(options?: AcquireOptions): Promise<Disposable> {
+    return this.getLock().hold(options);
+  }
+}
+
 /**
  * One number in shared memory and the lock that guards it: Python's
  * `multiprocessing.Value`. Reading or writing `value` is whole, but `+=`
  * is a read and then a write, so guard it, as in Python:
  * `using _ = await v.hold(); v.value += 1`. Unlike Python, a read or write
  * of `value` does not take the lock itself (it cannot wait without an
- * `await`): hold the lock around any update that must not interleave.
+ * `await`): hold the lock around any update that must not interleave. The
+ * lock's methods (`getLock`, `acquire`, `release`, `hold`) are
+ * {@linkcode SynchronizedBase}'s.
+ *
+ * @typeParam C The typecode.
+ *
+ * @example A counter shared with a worker
+ * ```ts
+ * import { Value } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const counter = new Value("i", 0);
+ * {
+ *   using _held = await counter.hold();
+ *   counter.value += 1;
+ * }
+ * assert.equal(counter.value, 1);
+ * ```
+ */
+export interface Value<C extends Typecode = Typecode> extends SynchronizedBase {}
+/**
+ * One number in shared memory and the lock that guards it: Python's
+ * `multiprocessing.Value`. Reading or writing `value` is whole, but `+=`
+ * is a read and then a write, so guard it, as in Python:
+ * `using _ = await v.hold(); v.value += 1`. Unlike Python, a read or write
+ * of `value` does not take the lock itself (it cannot wait without an
+ * `await`): hold the lock around any update that must not interleave. The
+ * lock's methods (`getLock`, `acquire`, `release`, `hold`) are
+ * {@linkcode SynchronizedBase}'s.
  *
  * @typeParam C The typecode.
  *
@@ -221,8 +404,6 @@ export class RawValue<C extends Typecode = Typecode> {
  * ```
  */
 export class Value<C extends Typecode = Typecode> extends RawValue<C> {
-  readonly #lock: Lock | RLock | null;
-
   /**
    * Creates a value with its lock.
    *
@@ -233,93 +414,8 @@ export class Value<C extends Typecode = Typecode> extends RawValue<C> {
    */
   constructor(typecode: C, value?: ElementOf<C> | number, options: SharedOptions = {}) {
     super(typecode, value);
-    const lock = this.#lock = lockFor(options.lock, "Value");
-    const buffer = this.getObj().buffer;
-    makeShareable(
-      this,
-      () => ({ [SHARED_KEY]: "Value", typecode, buffer, lock: lock && reduce(lock) }),
-      "Value",
-    );
+    synchronize(this, options.lock, "Value");
   }
-
-  /**
-   * The lock that guards the value: Python's `get_lock()`.
-   *
-   * @returns The Lock or RLock.
-   * @throws {ProcessError} For a value made with `lock: false`.
-   *
-   * @example
-   * ```ts
-   * import { RLock, Value } from "@troupe/troupe";
-   * import assert from "node:assert/strict";
-   *
-   * assert.ok(new Value("d", 0).getLock() instanceof RLock);
-   * ```
-   */
-  getLock(): Lock | RLock {
-    return lockOf(this.#lock, "Value");
-  }
-
-  /**
-   * Acquires the value's lock.
-   *
-   * @param options `block`, `timeout` (ms) and `signal`.
-   * @returns Whether the lock is now held.
-   *
-   * @example
-   * ```ts
-   * import { Value } from "@troupe/troupe";
-   *
-   * const v = new Value("i", 0);
-   * await v.acquire();
-   * v.value += 1;
-   * v.release();
-   * ```
-   */
-  acquire(options?: AcquireOptions): Promise<boolean> {
-    return this.getLock().acquire(options);
-  }
-
-  /**
-   * Releases the value's lock.
-   *
-   * @example
-   * ```ts
-   * import { Value } from "@troupe/troupe";
-   *
-   * const v = new Value("i", 0);
-   * await v.acquire();
-   * v.release();
-   * ```
-   */
-  release(): void {
-    this.getLock().release();
-  }
-
-  /**
-   * Acquires the value's lock and gives a guard that releases it.
-   *
-   * @param options `block`, `timeout` (ms) and `signal`.
-   * @returns A Disposable that releases once.
-   * @throws {ProcessTimeoutError} When the lock was not free in time (the promise rejects).
-   *
-   * @example
-   * ```ts
-   * import { Value } from "@troupe/troupe";
-   *
-   * const v = new Value("i", 0);
-   * using _held = await v.hold();
-   * v.value += 1;
-   * ```
-   */
-  hold(options?: AcquireOptions): Promise<Disposable> {
-    return this.getLock().hold(options);
-  }
-}
-
-function lockOf(lock: Lock | RLock | null, what: string): Lock | RLock {
-  if (lock) return lock;
-  throw new ProcessError(`Cannot get the lock of a ${what} made with lock: false: it has none`);
 }
 
 /** The plain typed array over each RawArray's memory, as `getObj()` gives it. */
@@ -681,8 +777,13 @@ Object.defineProperty(RawArray.prototype, Symbol.for("Deno.customInspect"), {
 /**
  * A fixed-length array in shared memory and the lock that guards it:
  * Python's `multiprocessing.Array` (named so as not to shadow JavaScript's
- * `Array`). Element reads and writes are whole but do not take the lock:
- * hold it around updates that must not interleave.
+ * `Array`). It indexes as {@linkcode RawArray} does: `arr[i]`, `arr[i] = v`
+ * and `arr.length` at a typed array's speed, in every process it is shared
+ * with. Neither an index nor `get`/`set` takes the lock (Python's indexing
+ * takes it for each access, which JavaScript cannot do without an `await`):
+ * hold the lock around updates that must not interleave, as `a[i] += 1`
+ * needs `with a.get_lock():` in Python too. The lock's methods (`getLock`,
+ * `acquire`, `release`, `hold`) are {@linkcode SynchronizedBase}'s.
  *
  * @typeParam C The typecode.
  *
@@ -694,14 +795,39 @@ Object.defineProperty(RawArray.prototype, Symbol.for("Deno.customInspect"), {
  * const shm = new SharedArray("i", [1, 2, 3]);
  * {
  *   using _held = await shm.hold();
- *   shm.set(1, shm.get(1) * 500);
+ *   shm[1]! *= 500;
+ * }
+ * assert.deepEqual([...shm], [1, 1000, 3]);
+ * ```
+ */
+export interface SharedArray<C extends Typecode = Typecode> extends SynchronizedBase {}
+/**
+ * A fixed-length array in shared memory and the lock that guards it:
+ * Python's `multiprocessing.Array` (named so as not to shadow JavaScript's
+ * `Array`). It indexes as {@linkcode RawArray} does: `arr[i]`, `arr[i] = v`
+ * and `arr.length` at a typed array's speed, in every process it is shared
+ * with. Neither an index nor `get`/`set` takes the lock (Python's indexing
+ * takes it for each access, which JavaScript cannot do without an `await`):
+ * hold the lock around updates that must not interleave, as `a[i] += 1`
+ * needs `with a.get_lock():` in Python too. The lock's methods (`getLock`,
+ * `acquire`, `release`, `hold`) are {@linkcode SynchronizedBase}'s.
+ *
+ * @typeParam C The typecode.
+ *
+ * @example
+ * ```ts
+ * import { SharedArray } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const shm = new SharedArray("i", [1, 2, 3]);
+ * {
+ *   using _held = await shm.hold();
+ *   shm[1]! *= 500;
  * }
  * assert.deepEqual([...shm], [1, 1000, 3]);
  * ```
  */
 export class SharedArray<C extends Typecode = Typecode> extends RawArray<C> {
-  readonly #lock: Lock | RLock | null;
-
   /**
    * Creates an array with its lock.
    *
@@ -717,86 +843,14 @@ export class SharedArray<C extends Typecode = Typecode> extends RawArray<C> {
     options: SharedOptions = {},
   ) {
     super(typecode, sizeOrItems);
-    const lock = this.#lock = lockFor(options.lock, "SharedArray");
-    const buffer = this.getObj().buffer;
-    makeShareable(
-      this,
-      () => ({ [SHARED_KEY]: "SharedArray", typecode, buffer, lock: lock && reduce(lock) }),
-      "SharedArray",
-    );
+    synchronize(this, options.lock, "SharedArray");
   }
+}
 
-  /**
-   * The lock that guards the array: Python's `get_lock()`.
-   *
-   * @returns The Lock or RLock.
-   * @throws {ProcessError} For an array made with `lock: false`.
-   *
-   * @example
-   * ```ts
-   * import { RLock, SharedArray } from "@troupe/troupe";
-   * import assert from "node:assert/strict";
-   *
-   * assert.ok(new SharedArray("d", 2).getLock() instanceof RLock);
-   * ```
-   */
-  getLock(): Lock | RLock {
-    return lockOf(this.#lock, "SharedArray");
-  }
-
-  /**
-   * Acquires the array's lock.
-   *
-   * @param options `block`, `timeout` (ms) and `signal`.
-   * @returns Whether the lock is now held.
-   *
-   * @example
-   * ```ts
-   * import { SharedArray } from "@troupe/troupe";
-   *
-   * const arr = new SharedArray("i", 2);
-   * await arr.acquire();
-   * arr.release();
-   * ```
-   */
-  acquire(options?: AcquireOptions): Promise<boolean> {
-    return this.getLock().acquire(options);
-  }
-
-  /**
-   * Releases the array's lock.
-   *
-   * @example
-   * ```ts
-   * import { SharedArray } from "@troupe/troupe";
-   *
-   * const arr = new SharedArray("i", 2);
-   * await arr.acquire();
-   * arr.release();
-   * ```
-   */
-  release(): void {
-    this.getLock().release();
-  }
-
-  /**
-   * Acquires the array's lock and gives a guard that releases it.
-   *
-   * @param options `block`, `timeout` (ms) and `signal`.
-   * @returns A Disposable that releases once.
-   * @throws {ProcessTimeoutError} When the lock was not free in time (the promise rejects).
-   *
-   * @example
-   * ```ts
-   * import { SharedArray } from "@troupe/troupe";
-   *
-   * const arr = new SharedArray("i", 2);
-   * using _held = await arr.hold();
-   * arr.set(0, 1);
-   * ```
-   */
-  hold(options?: AcquireOptions): Promise<Disposable> {
-    return this.getLock().hold(options);
+// Value and SharedArray take SynchronizedBase's methods (see there why they do not extend it).
+for (const synchronized of [Value, SharedArray]) {
+  for (const [name, method] of Object.entries(Object.getOwnPropertyDescriptors(SynchronizedBase.prototype))) {
+    if (name !== "constructor") Object.defineProperty(synchronized.prototype, name, method);
   }
 }
 
