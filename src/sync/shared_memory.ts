@@ -352,31 +352,7 @@ export abstract class SynchronizedBase {
   }
 }
 
-/**
- * One number in shared memory and the lock that guards it: Python's
- * `multiprocessing.Value`. Reading or writing `value` is whole, but `+=`
- * is a read and then a write, so guard it, as in Python:
- * `using _ = await v.hold(); v.value += 1`. Unlike Python, a read or write
- * of `value` does not take the lock itself (it cannot wait without an
- * `await`): hold the lock around any update that must not interleave. The
- * lock's methods (`getLock`, `acquire`, `release`, `hold`) are
- * {@linkcode SynchronizedBase}'s.
- *
- * @typeParam C The typecode.
- *
- * @example A counter shared with a worker
- * ```ts
- * import { Value } from "@troupe/troupe";
- * import assert from "node:assert/strict";
- *
- * const counter = new Value("i", 0);
- * {
- *   using _held = await counter.hold();
- *   counter.value += 1;
- * }
- * assert.equal(counter.value, 1);
- * ```
- */
+/** The lock methods a `Value` takes from {@linkcode SynchronizedBase} (see there). */
 export interface Value<C extends Typecode = Typecode> extends SynchronizedBase {}
 /**
  * One number in shared memory and the lock that guards it: Python's
@@ -774,32 +750,7 @@ Object.defineProperty(RawArray.prototype, Symbol.for("Deno.customInspect"), {
   },
 });
 
-/**
- * A fixed-length array in shared memory and the lock that guards it:
- * Python's `multiprocessing.Array` (named so as not to shadow JavaScript's
- * `Array`). It indexes as {@linkcode RawArray} does: `arr[i]`, `arr[i] = v`
- * and `arr.length` at a typed array's speed, in every process it is shared
- * with. Neither an index nor `get`/`set` takes the lock (Python's indexing
- * takes it for each access, which JavaScript cannot do without an `await`):
- * hold the lock around updates that must not interleave, as `a[i] += 1`
- * needs `with a.get_lock():` in Python too. The lock's methods (`getLock`,
- * `acquire`, `release`, `hold`) are {@linkcode SynchronizedBase}'s.
- *
- * @typeParam C The typecode.
- *
- * @example
- * ```ts
- * import { SharedArray } from "@troupe/troupe";
- * import assert from "node:assert/strict";
- *
- * const shm = new SharedArray("i", [1, 2, 3]);
- * {
- *   using _held = await shm.hold();
- *   shm[1]! *= 500;
- * }
- * assert.deepEqual([...shm], [1, 1000, 3]);
- * ```
- */
+/** The lock methods a `SharedArray` takes from {@linkcode SynchronizedBase} (see there). */
 export interface SharedArray<C extends Typecode = Typecode> extends SynchronizedBase {}
 /**
  * A fixed-length array in shared memory and the lock that guards it:
