@@ -1,7 +1,8 @@
 # Python's multiprocessing synchronization, for the benchmark table: a strict
 # hand-off between two processes through two Semaphores, and a Value
-# incremented under its lock by two processes. Prints the samples as JSON:
-# microseconds per hand-off or per increment.
+# incremented under its lock by two processes, and seed 002's a[i] = -a[i] over
+# an Array in a child (each index takes the lock). Prints the samples as JSON:
+# microseconds per hand-off or per increment, milliseconds per pass.
 import json, multiprocessing as mp, sys, time
 
 def hand_off(mine, theirs, n, start):
@@ -16,10 +17,22 @@ def increment(value, n, start):
         with value.get_lock():
             value.value += 1
 
+def negate(a, out):
+    t0 = time.perf_counter()
+    for i in range(len(a)):
+        a[i] = -a[i]
+    out.value = (time.perf_counter() - t0) * 1e3
+
 if __name__ == "__main__":
     mode, n, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     samples = []
-    for _ in range(runs):
+    for _ in range(runs if mode == "index" else 0):
+        a, out = mp.Array("i", n), mp.Value("d", 0.0)
+        p = mp.Process(target=negate, args=(a, out))
+        p.start()
+        p.join()
+        samples.append(out.value)
+    for _ in range(0 if mode == "index" else runs):
         start = mp.Barrier(3)
         if mode == "handoff":
             a, b = mp.Semaphore(1), mp.Semaphore(0)

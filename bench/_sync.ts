@@ -4,10 +4,12 @@
  * Value incremented under its lock by two workers, against Python.
  */
 
-import { Barrier, Lock, Process, RawArray, Semaphore, Value } from "../mod.ts";
+import { Barrier, Lock, Process, RawArray, Semaphore, SharedArray, Value } from "../mod.ts";
 import { pythonSamples } from "./_python.ts";
 
-const { MODULE: module, handOff, increment, lockPairs, rawPairs } = await import("./_sync_targets.ts");
+const { MODULE: module, handOff, increment, lockPairs, negateRaw, negateShared, rawPairs } = await import(
+  "./_sync_targets.ts"
+);
 
 /** A benchmark target, whatever its arguments. */
 // deno-lint-ignore no-explicit-any
@@ -19,6 +21,11 @@ export const PAIRS = 1_000_000;
 export const HAND_OFFS = 20_000;
 /** Increments per sample, split between the two workers. */
 export const INCREMENTS = 1_000_000;
+
+/** Elements of the array seed 002's loop negates. */
+export const ELEMENTS = 1_000_000;
+/** Passes of that loop per sample. */
+export const PASSES = 20;
 
 /** Runs `target` in one worker and gives what it wrote to out[0]. */
 async function inWorker(
@@ -87,11 +94,19 @@ export async function increments(): Promise<number> {
   return ms * 1000 / INCREMENTS;
 }
 
+/** ms per pass of `a[i] = -a[i]` over ELEMENTS, inside a worker: on a plain Int32Array, or a SharedArray. */
+export function negations(kind: "raw" | "troupe"): Promise<number> {
+  const out = new RawArray("d", 1);
+  return kind === "troupe"
+    ? inWorker(negateShared, [new SharedArray("i", ELEMENTS), PASSES, out, 0], out)
+    : inWorker(negateRaw, [new Int32Array(new SharedArrayBuffer(4 * ELEMENTS)), PASSES, out, 0], out);
+}
+
 /** Python's samples for a mode of _python_sync.py, or undefined without python3. */
-export function python(mode: "handoff" | "value", runs: number): Promise<number[] | undefined> {
+export function python(mode: "handoff" | "value" | "index", runs: number): Promise<number[] | undefined> {
   return pythonSamples("./_python_sync.py", [
     mode,
-    String(mode === "handoff" ? HAND_OFFS : INCREMENTS),
+    String(mode === "handoff" ? HAND_OFFS : mode === "index" ? ELEMENTS : INCREMENTS),
     String(runs),
   ]);
 }

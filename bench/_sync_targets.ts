@@ -1,6 +1,6 @@
 /** What the synchronization rows run inside workers; each times itself and reports through shared memory. */
 
-import type { Barrier, Lock, RawArray, Semaphore, Value } from "../mod.ts";
+import type { Barrier, Lock, RawArray, Semaphore, SharedArray, Value } from "../mod.ts";
 
 export const MODULE = import.meta.url;
 
@@ -59,4 +59,22 @@ export async function increment(
     value.release();
   }
   out.set(slot, performance.now() - t0);
+}
+
+/** Seed 002's loop on a plain typed array, `passes` times; writes ms per pass to `out[slot]`. */
+export function negateRaw(a: Int32Array, passes: number, out: RawArray<"d">, slot: number): void {
+  const t0 = performance.now();
+  for (let pass = 0; pass < passes; pass++) {
+    for (let i = 0; i < a.length; i++) a[i] = -a[i]!;
+  }
+  out.set(slot, (performance.now() - t0) / passes);
+}
+
+/** Seed 002's loop on a SharedArray, indexed, `passes` times; writes ms per pass to `out[slot]`. */
+export function negateShared(a: SharedArray<"i">, passes: number, out: RawArray<"d">, slot: number): void {
+  const t0 = performance.now();
+  for (let pass = 0; pass < passes; pass++) {
+    for (let i = 0; i < a.length; i++) a[i] = -a[i]!;
+  }
+  out.set(slot, (performance.now() - t0) / passes);
 }

@@ -713,6 +713,28 @@ async function syncRows(): Promise<Row[]> {
       warmup,
     ),
   );
+  rows.push(
+    await compare(
+      `seed 002's a[i] = -a[i] over ${sync.ELEMENTS / 1e6}M int elements inside a worker, per pass`,
+      "ms",
+      ["Int32Array over a SharedArrayBuffer", () => sync.negations("raw")],
+      ["SharedArray, indexed", () => sync.negations("troupe")],
+      "< 1.2× (a typed array's speed)",
+      runs,
+      warmup,
+    ),
+  );
+  rows.push(
+    ...await againstPython(
+      `the same, against Python's Array (its index takes the lock)`,
+      "ms",
+      ["multiprocessing.Array, a[i] = -a[i]", await sync.python("index", runs)],
+      ["SharedArray, indexed", () => sync.negations("troupe")],
+      "measured",
+      runs,
+      warmup,
+    ),
+  );
   return rows;
 }
 

@@ -100,6 +100,7 @@ const expectations: Record<string, RegExp[]> = {
     /main: for i in shm: 0 1000 0\n/,
     /main: SharedArray\("c", \["h", "e", "l", "l", "o"\]\)\n {2}Process-3: "h"\n {2}Process-3: "e"\n/,
     / {2}Process-3: set item 1 to "H"\nmain: for i in shm: h H l l o\nmain: shm\.value = "hHllo"/,
+    /main: after a\[i\] = -a\[i\] in a child: -1 -1000 -3; a\[1\] = -1000\n/,
   ],
   semaphore: [
     /main: Semaphore\(value=3\)\n/,

@@ -20,6 +20,7 @@ import {
   RLock,
   Semaphore,
   SharedArray,
+  SynchronizedBase,
   type Typecode,
   Value,
 } from "../mod.ts";
@@ -325,6 +326,65 @@ Deno.test('value and raw are only for "c" arrays: a TypeError otherwise', () => 
   assert.throws(() => bytes.raw = new Uint8Array(1), TypeError);
 });
 
+Deno.test("SharedArray and RawArray index like a typed array: a[i] reads and writes the shared memory", () => {
+  const a = new SharedArray("i", [1, -2, 3]);
+  assert.equal(a[0], 1);
+  assert.equal(a[2], 3);
+  for (let i = 0; i < a.length; i++) a[i] = -a[i]!; // seed 002: a[i] = -a[i]
+  assert.deepEqual([...a], [-1, 2, -3]);
+  assert.equal(a.get(0), -1, "get() sees what an index wrote");
+  a.set(-1, 30);
+  assert.equal(a[2], 30, "an index sees what set() wrote");
+  assert.equal(a.getObj()[1], 2, "getObj() views the same memory");
+  a.getObj()[1] = 20;
+  assert.equal(a[1], 20);
+  assert.deepEqual(Object.keys(a).filter((key) => /^\d+$/.test(key)), ["0", "1", "2"]);
+  const raw = new RawArray("d", 2);
+  raw[1] = 0.5;
+  assert.deepEqual([...raw], [0, 0.5]);
+  assert.equal(raw.length, 2);
+  const big = new RawArray("Q", [1n, 2n]);
+  big[0] = big[0]! + 2n ** 63n;
+  assert.equal(big[0], 2n ** 63n + 1n, "the 64-bit codes index as bigints");
+  assert.deepEqual(Array.from(big), [2n ** 63n + 1n, 2n]);
+});
+
+Deno.test('A "c" array indexes as bytes (numbers), and iterates as one-byte strings', () => {
+  const word = new SharedArray("c", "hello");
+  assert.equal(word[1], 101, "as a Uint8Array (and Python 3's bytes) index");
+  word[0] = "H".charCodeAt(0);
+  assert.equal(word.value, "Hello");
+  assert.deepEqual([...word], ["H", "e", "l", "l", "o"]);
+  assert.equal(word.get(0), "H");
+});
+
+Deno.test("An index write is the typed array's: it wraps, truncates, and ignores an index out of range", () => {
+  const arr = new RawArray("b", 2);
+  arr[0] = 200;
+  assert.equal(arr[0], 200 - 256, "wraps, as set() does");
+  arr[1] = 1.9;
+  assert.equal(arr[1], 1, "truncates, where set() throws a TypeError");
+  assert.throws(() => arr.set(1, 1.9), TypeError);
+  arr[5] = 9;
+  arr[-1] = 9;
+  assert.equal(arr[5], undefined, "out of range reads undefined, where get() throws a RangeError");
+  assert.equal(arr[-1], undefined, "negative indexes are get()'s and set()'s");
+  assert.equal(arr.length, 2);
+  assert.deepEqual([...arr], [-56, 1], "nothing else changed");
+  assert.deepEqual(Object.keys(arr), ["0", "1", "typecode"]);
+});
+
+Deno.test("A SharedArray's length cannot change, and it keeps its class and lock", () => {
+  const arr = new SharedArray("i", [1, 2]);
+  assert.throws(() => (arr as { length: number }).length = 5, TypeError);
+  assert.equal(arr.length, 2);
+  assert.ok(arr instanceof SharedArray && arr instanceof RawArray);
+  assert.ok(arr.getLock() instanceof RLock);
+  assert.ok(!Array.isArray(arr));
+  assert.equal(Deno.inspect(arr), 'SharedArray("i", [ 1, 2 ])');
+  assert.equal(Deno.inspect(new RawArray("c", "hi")), 'RawArray("c", [ "h", "i" ])');
+});
+
 // ---------------------------------------------------------------------------
 // Locks of Value and SharedArray
 // ---------------------------------------------------------------------------
@@ -360,6 +420,26 @@ Deno.test("getLock() of a Value or SharedArray made with lock: false throws a Pr
   assert.equal(v.value, 2, "it still holds a value");
   assert.ok(!("getLock" in new RawValue("i")), "a RawValue has no lock at all");
   assert.ok(!("getLock" in new RawArray("i", 1)), "nor a RawArray");
+});
+
+Deno.test("Value and SharedArray take one set of lock methods from SynchronizedBase, as Python's", () => {
+  for (const name of ["getLock", "acquire", "release", "hold"] as const) {
+    assert.equal(Value.prototype[name], SynchronizedBase.prototype[name], `Value.${name}`);
+    assert.equal(SharedArray.prototype[name], SynchronizedBase.prototype[name], `SharedArray.${name}`);
+  }
+  for (const shared of [new Value("i"), new SharedArray("i", 1), new SharedArray("c", 1, { lock: false })]) {
+    assert.ok(shared instanceof SynchronizedBase);
+  }
+  for (const raw of [new RawValue("i"), new RawArray("i", 1), {}, null, 1]) {
+    assert.ok(!(raw instanceof SynchronizedBase), String(raw));
+  }
+  assert.ok(new Value("i") instanceof RawValue && new SharedArray("i", 1) instanceof RawArray);
+  assert.throws(() => new Value("i", 0, { lock: false }).getLock(), {
+    message: "Cannot get the lock of a Value made with lock: false: it has none",
+  });
+  assert.throws(() => new SharedArray("i", 0, { lock: false }).getLock(), {
+    message: "Cannot get the lock of a SharedArray made with lock: false: it has none",
+  });
 });
 
 Deno.test("A lock option that is not true, false, a Lock or an RLock throws a TypeError", () => {
@@ -432,6 +512,19 @@ test("a child's writes to a Value, SharedArray and RawArray are seen by the pare
   assert.deepEqual([...numbers], [10, 0, -30]);
   assert.equal(text.value, "child");
   assert.deepEqual(raw.slice(), [0, 1234]);
+});
+
+test("a child indexes a SharedArray and a RawArray: a[i] = -a[i] (seed 002), seen by the parent", async () => {
+  const a = new SharedArray("i", [1, 2, 3, -4]);
+  const big = new RawArray("q", [2n ** 40n, 5n]);
+  const seen = new RawArray("i", 2);
+  const p = new Process({ target: targets.negateByIndex, args: [a, big, seen], module, backend: "worker" });
+  await started(p);
+  await joined(p);
+  assert.deepEqual([...a], [-1, -2, -3, 4]);
+  assert.equal(a[3], 4);
+  assert.deepEqual([...big], [2n ** 41n, -1n]);
+  assert.deepEqual([...seen], [4, -2], "the child saw the length and iterated");
 });
 
 test("a child reads what the parent wrote, and two values made with one lock share it there", async () => {
@@ -564,6 +657,12 @@ Deno.test("Queue.put() of a Lock rejects with the TypeError and puts nothing", a
   await assert.rejects(putting, { name: "TypeError", message: refusal("Lock") });
   await assert.rejects(q.put({ deep: [new Value("i")] }), { name: "TypeError", message: refusal("Value") });
   await assert.rejects(q.putNowait(new Event()), { name: "TypeError", message: refusal("Event") });
+  // A RawArray is a typed array too (it indexes as one), and is still refused as shared memory.
+  await assert.rejects(q.put(new RawArray("i", 2)), { name: "TypeError", message: refusal("RawArray") });
+  await assert.rejects(q.put([{ a: new SharedArray("c", "x") }]), {
+    name: "TypeError",
+    message: refusal("SharedArray"),
+  });
   assert.equal(q.qsize(), 0);
   assert.ok(q.empty());
   await q.put("still works");
@@ -596,6 +695,10 @@ test("a pool task given an RLock rejects with the TypeError", async () => {
     await assert.rejects(
       within(pool.map(targets.noop, [1, new Value("i")])),
       { name: "TypeError", message: refusal("Value") },
+    );
+    await assert.rejects(
+      within(pool.apply(targets.noop, [new RawArray("d", 1)])),
+      { name: "TypeError", message: refusal("RawArray") },
     );
     assert.equal(await within(pool.apply(targets.noop, [1])), undefined, "the pool still works");
     pool.close();

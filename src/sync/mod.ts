@@ -29,6 +29,7 @@ export {
   SharedArray,
   type SharedOptions,
   type StorageOf,
+  SynchronizedBase,
   type Typecode,
   type TypecodeStorage,
   Value,

@@ -197,13 +197,172 @@ export class RawValue<C extends Typecode = Typecode> {
   }
 }
 
+/** The lock of each Value and SharedArray (null for `lock: false`), which marks them synchronized. */
+const locks = new WeakMap<object, Lock | RLock | null>();
+
+/**
+ * Makes `object` a synchronized `what` ("Value" or "SharedArray"): its lock
+ * as `option` asks, and its descriptor, which carries the lock along.
+ */
+function synchronize(object: RawValue | RawArray, option: SharedOptions["lock"], what: string): void {
+  const lock = lockFor(option, what);
+  locks.set(object, lock);
+  const { typecode } = object;
+  const buffer = object.getObj().buffer;
+  makeShareable(
+    object,
+    () => ({ [SHARED_KEY]: what, typecode, buffer, lock: lock && reduce(lock) }),
+    what,
+  );
+}
+
+/**
+ * What a `Value` and a `SharedArray` add to their memory: the lock that
+ * guards it, and its methods, as Python's `SynchronizedBase` (the class of
+ * `multiprocessing.Value` and `Array`, with `get_lock()`, `acquire()`,
+ * `release()` and the `with` block). A class has one parent in
+ * JavaScript, and `Value` and `SharedArray` extend `RawValue` and
+ * `RawArray`: they take these methods from here, and `instanceof
+ * SynchronizedBase` is true of them.
+ *
+ * Reading or writing the memory does not take the lock (Python's does, for
+ * each access): hold it around any update that must not interleave, as
+ * Python's `+=` needs `with v.get_lock():` too.
+ *
+ * @example The lock of a Value
+ * ```ts
+ * import { SynchronizedBase, Value } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const counter = new Value("i", 0);
+ * assert.ok(counter instanceof SynchronizedBase);
+ * {
+ *   using _held = await counter.hold();
+ *   counter.value += 1;
+ * }
+ * assert.equal(counter.value, 1);
+ * ```
+ */
+export abstract class SynchronizedBase {
+  /**
+   * Whether `value` is a `Value` or a `SharedArray` (which take their
+   * methods from this class rather than extending it).
+   *
+   * @param value Anything.
+   * @returns Whether it has a synchronized object's lock.
+   *
+   * @example
+   * ```ts
+   * import { RawValue, SharedArray, SynchronizedBase } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * assert.ok(new SharedArray("i", 2, { lock: false }) instanceof SynchronizedBase);
+   * assert.ok(!(new RawValue("i") instanceof SynchronizedBase));
+   * ```
+   */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === "object" && value !== null && locks.has(value);
+  }
+
+  /**
+   * The lock that guards the memory: Python's `get_lock()`.
+   *
+   * @returns The Lock or RLock.
+   * @throws {ProcessError} For a value or array made with `lock: false`.
+   *
+   * @example
+   * ```ts
+   * import { RLock, SharedArray, Value } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * assert.ok(new Value("d", 0).getLock() instanceof RLock);
+   * assert.ok(new SharedArray("d", 2).getLock() instanceof RLock);
+   * ```
+   */
+  getLock(): Lock | RLock {
+    const lock = locks.get(this);
+    if (lock) return lock;
+    const what = this instanceof SharedArray ? "SharedArray" : "Value";
+    throw new ProcessError(`Cannot get the lock of a ${what} made with lock: false: it has none`);
+  }
+
+  /**
+   * Acquires the lock: Python's `acquire()`.
+   *
+   * @param options `block`, `timeout` (ms) and `signal`.
+   * @returns Whether the lock is now held.
+   * @throws {ProcessError} For a value or array made with `lock: false`.
+   *
+   * @example
+   * ```ts
+   * import { Value } from "@troupe/troupe";
+   *
+   * const v = new Value("i", 0);
+   * await v.acquire();
+   * v.value += 1;
+   * v.release();
+   * ```
+   */
+  acquire(options?: AcquireOptions): Promise<boolean> {
+    return this.getLock().acquire(options);
+  }
+
+  /**
+   * Releases the lock: Python's `release()`.
+   *
+   * @throws {ProcessError} For a value or array made with `lock: false`.
+   *
+   * @example
+   * ```ts
+   * import { SharedArray } from "@troupe/troupe";
+   *
+   * const arr = new SharedArray("i", 2);
+   * await arr.acquire();
+   * arr.release();
+   * ```
+   */
+  release(): void {
+    this.getLock().release();
+  }
+
+  /**
+   * Acquires the lock and gives a guard that releases it: Python's `with`
+   * block, as `using _held = await v.hold()`.
+   *
+   * @param options `block`, `timeout` (ms) and `signal`.
+   * @returns A Disposable that releases once.
+   * @throws {ProcessTimeoutError} When the lock was not free in time (the promise rejects).
+   * @throws {ProcessError} For a value or array made with `lock: false`.
+   *
+   * @example
+   * ```ts
+   * import { SharedArray } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * const arr = new SharedArray("i", 2);
+   * {
+   *   using _held = await arr.hold();
+   *   arr[0]! += 1;
+   * }
+   * assert.equal(arr[0], 1);
+   * ```
+   */
+  hold(options?: AcquireOptions): Promise<Disposable> {
+    return this.getLock().hold(options);
+  }
+}
+
+/** The lock methods a `Value` takes from {@linkcode SynchronizedBase} (see there). */
+export interface Value<C extends Typecode = Typecode> extends SynchronizedBase {}
 /**
  * One number in shared memory and the lock that guards it: Python's
  * `multiprocessing.Value`. Reading or writing `value` is whole, but `+=`
  * is a read and then a write, so guard it, as in Python:
  * `using _ = await v.hold(); v.value += 1`. Unlike Python, a read or write
  * of `value` does not take the lock itself (it cannot wait without an
- * `await`): hold the lock around any update that must not interleave.
+ * `await`): hold the lock around any update that must not interleave. The
+ * lock's methods (`getLock`, `acquire`, `release`, `hold`) are
+ * {@linkcode SynchronizedBase}'s.
  *
  * @typeParam C The typecode.
  *
@@ -221,8 +380,6 @@ export class RawValue<C extends Typecode = Typecode> {
  * ```
  */
 export class Value<C extends Typecode = Typecode> extends RawValue<C> {
-  readonly #lock: Lock | RLock | null;
-
   /**
    * Creates a value with its lock.
    *
@@ -233,118 +390,143 @@ export class Value<C extends Typecode = Typecode> extends RawValue<C> {
    */
   constructor(typecode: C, value?: ElementOf<C> | number, options: SharedOptions = {}) {
     super(typecode, value);
-    const lock = this.#lock = lockFor(options.lock, "Value");
-    const buffer = this.getObj().buffer;
-    makeShareable(
-      this,
-      () => ({ [SHARED_KEY]: "Value", typecode, buffer, lock: lock && reduce(lock) }),
-      "Value",
+    synchronize(this, options.lock, "Value");
+  }
+}
+
+/** The plain typed array over each RawArray's memory, as `getObj()` gives it. */
+const plainViews = new WeakMap<object, StorageOf<Typecode>>();
+
+/** The plain typed array behind `array` (which is itself a typed array, with RawArray's prototype). */
+function cellsOf<C extends Typecode>(array: RawArray<C>): StorageOf<C> {
+  return plainViews.get(array) as StorageOf<C>;
+}
+
+/** What `new RawArray(typecode, sizeOrItems)` stores, checked; `what` names the class for messages. */
+function cellsFor<C extends Typecode>(
+  typecode: C,
+  sizeOrItems: number | Iterable<ElementOf<C> | number>,
+  what: string,
+): StorageOf<C> {
+  if (adopted) return view(typecode, adopted.buffer);
+  if (typeof sizeOrItems === "number") {
+    if (!Number.isInteger(sizeOrItems) || sizeOrItems < 0) {
+      throw new RangeError(
+        `Cannot create a ${what} as its size must be a non-negative integer: current value is ${sizeOrItems}`,
+      );
+    }
+    return allocate(typecode, sizeOrItems);
+  }
+  if (sizeOrItems !== null && typeof sizeOrItems === "object" || typeof sizeOrItems === "string") {
+    const items = [...sizeOrItems];
+    const cells = allocate(typecode, items.length);
+    items.forEach((item, i) => write(typecode, cells, false, i, item));
+    return cells;
+  }
+  throw new TypeError(`Cannot create a ${what} from ${String(sizeOrItems)}: give a length or the items`);
+}
+
+/** `index` as a position in an array of `length`, checked; negative ones count from the end. */
+function positionOf(index: number, length: number, action: string): number {
+  if (!Number.isInteger(index)) {
+    throw new TypeError(`Cannot ${action} index ${String(index)} of an array: give an integer index`);
+  }
+  const at = index < 0 ? index + length : index;
+  if (at < 0 || at >= length) {
+    throw new RangeError(
+      `Cannot ${action} index ${index} of an array of length ${length}: give -${length} to ${length - 1}`,
     );
   }
-
-  /**
-   * The lock that guards the value: Python's `get_lock()`.
-   *
-   * @returns The Lock or RLock.
-   * @throws {ProcessError} For a value made with `lock: false`.
-   *
-   * @example
-   * ```ts
-   * import { RLock, Value } from "@troupe/troupe";
-   * import assert from "node:assert/strict";
-   *
-   * assert.ok(new Value("d", 0).getLock() instanceof RLock);
-   * ```
-   */
-  getLock(): Lock | RLock {
-    return lockOf(this.#lock, "Value");
-  }
-
-  /**
-   * Acquires the value's lock.
-   *
-   * @param options `block`, `timeout` (ms) and `signal`.
-   * @returns Whether the lock is now held.
-   *
-   * @example
-   * ```ts
-   * import { Value } from "@troupe/troupe";
-   *
-   * const v = new Value("i", 0);
-   * await v.acquire();
-   * v.value += 1;
-   * v.release();
-   * ```
-   */
-  acquire(options?: AcquireOptions): Promise<boolean> {
-    return this.getLock().acquire(options);
-  }
-
-  /**
-   * Releases the value's lock.
-   *
-   * @example
-   * ```ts
-   * import { Value } from "@troupe/troupe";
-   *
-   * const v = new Value("i", 0);
-   * await v.acquire();
-   * v.release();
-   * ```
-   */
-  release(): void {
-    this.getLock().release();
-  }
-
-  /**
-   * Acquires the value's lock and gives a guard that releases it.
-   *
-   * @param options `block`, `timeout` (ms) and `signal`.
-   * @returns A Disposable that releases once.
-   * @throws {ProcessTimeoutError} When the lock was not free in time (the promise rejects).
-   *
-   * @example
-   * ```ts
-   * import { Value } from "@troupe/troupe";
-   *
-   * const v = new Value("i", 0);
-   * using _held = await v.hold();
-   * v.value += 1;
-   * ```
-   */
-  hold(options?: AcquireOptions): Promise<Disposable> {
-    return this.getLock().hold(options);
-  }
+  return at;
 }
 
-function lockOf(lock: Lock | RLock | null, what: string): Lock | RLock {
-  if (lock) return lock;
-  throw new ProcessError(`Cannot get the lock of a ${what} made with lock: false: it has none`);
+/** A `c` array's bytes; a TypeError for another typecode. */
+function bytesOf(array: RawArray, what: string): Uint8Array {
+  if (array.typecode !== "c") {
+    throw new TypeError(
+      `Cannot use ${what} of a "${array.typecode}" array: it is for "c" arrays (byte strings)`,
+    );
+  }
+  return cellsOf(array) as Uint8Array;
 }
+
+/** The bytes of `text` for a `c` array of `length`; a RangeError when they do not fit. */
+function codesFor(text: Uint8Array | string, length: number, what: string): Uint8Array {
+  const codes = typeof text === "string" ? Uint8Array.from(text, (c) => toStored("c", c) as number) : text;
+  if (codes.length > length) {
+    throw new RangeError(
+      `Cannot set ${what} to ${codes.length} bytes as the array holds ${length}: the string is too long`,
+    );
+  }
+  return codes;
+}
+
+/** The elements of a `c` array, as one-byte strings. */
+function* charsOf(bytes: Uint8Array): Generator<string, undefined, undefined> {
+  for (let i = 0; i < bytes.length; i++) yield String.fromCharCode(bytes[i]!);
+  return undefined;
+}
+
+/** The iterator of typed arrays' elements, for the typecodes whose elements are the stored numbers. */
+const typedValues = Object.getPrototypeOf(Int8Array.prototype).values as (
+  this: StorageOf<Typecode>,
+) => Iterator<number | bigint>;
 
 /**
  * A fixed-length array in shared memory with no lock: Python's `RawArray`.
- * `get(i)` and `set(i, v)` take Python's indexes (negative ones count from
- * the end); `getObj()` gives the typed array itself for bulk work. An array
- * of `c` is also a byte string: `value` and `raw`.
+ * It indexes as a typed array does, at a typed array's speed: `arr[i]`
+ * reads and `arr[i] = v` writes element `i` of the shared memory, in every
+ * process it is shared with, and `arr.length` is its length. An index is
+ * the typed array's own: it holds the stored number (a `c` array's bytes
+ * are numbers there, as in a `Uint8Array`), a write wraps or truncates
+ * silently, and an index out of range reads `undefined` and writes nothing.
+ * `get(i)` and `set(i, v)` are Python's indexes: negative ones count from
+ * the end, a `c` element is a one-character string, and anything out of
+ * range or that the typecode cannot hold throws. Iteration gives what `get`
+ * gives. An array of `c` is also a byte string: `value` and `raw`.
  *
  * @typeParam C The typecode.
  *
- * @example
+ * @example Indexing, as in Python
+ * ```ts
+ * import { RawArray } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const a = new RawArray("i", [1, -2, 3]);
+ * for (let i = 0; i < a.length; i++) a[i] = -a[i]!;
+ * assert.deepEqual([...a], [-1, 2, -3]);
+ * ```
+ *
+ * @example Python's negative indexes, checked
  * ```ts
  * import { RawArray } from "@troupe/troupe";
  * import assert from "node:assert/strict";
  *
  * const squares = new RawArray("i", [0, 1, 4]);
  * squares.set(-1, 9);
- * assert.deepEqual([...squares], [0, 1, 9]);
+ * assert.equal(squares.get(-1), 9);
+ * assert.throws(() => squares.set(3, 16), RangeError);
  * ```
  */
 export class RawArray<C extends Typecode = Typecode> implements Iterable<ElementOf<C>> {
+  /** Element `index` of the shared memory, as the typed array holds it (a number, or a bigint for `l L q Q`). */
+  [index: number]: StorageOf<C>[number];
+
   /** The typecode the array was made with. */
-  readonly typecode: C;
-  readonly #cells: StorageOf<C>;
-  readonly #atomic: boolean;
+  declare readonly typecode: C;
+
+  /**
+   * How many elements the array holds (fixed).
+   *
+   * @example
+   * ```ts
+   * import { RawArray } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(new RawArray("d", 4).length, 4);
+   * ```
+   */
+  declare readonly length: number;
 
   /**
    * Creates an array.
@@ -356,45 +538,24 @@ export class RawArray<C extends Typecode = Typecode> implements Iterable<Element
    */
   constructor(typecode: C, sizeOrItems: number | Iterable<ElementOf<C> | number>) {
     const what = new.target.name;
-    this.typecode = checkTypecode(typecode, what) as C;
-    this.#atomic = isAtomic(typecode);
-    if (adopted) {
-      this.#cells = view(typecode, adopted.buffer);
-    } else if (typeof sizeOrItems === "number") {
-      if (!Number.isInteger(sizeOrItems) || sizeOrItems < 0) {
-        throw new RangeError(
-          `Cannot create a ${what} as its size must be a non-negative integer: current value is ${sizeOrItems}`,
-        );
-      }
-      this.#cells = allocate(typecode, sizeOrItems);
-    } else if (sizeOrItems !== null && typeof sizeOrItems === "object" || typeof sizeOrItems === "string") {
-      const items = [...sizeOrItems];
-      this.#cells = allocate(typecode, items.length);
-      items.forEach((item, i) => write(typecode, this.#cells, false, i, item));
-    } else {
-      throw new TypeError(`Cannot create a ${what} from ${String(sizeOrItems)}: give a length or the items`);
-    }
-    const buffer = this.#cells.buffer;
-    makeShareable(this, () => ({ [SHARED_KEY]: "RawArray", typecode, buffer }), "RawArray");
+    checkTypecode(typecode, what);
+    const cells = cellsFor(typecode, sizeOrItems, what);
+    // The array is a second typed array over the same memory, with this
+    // class's prototype: its indexes are a typed array's own (as fast), and
+    // a subclass's fields land on it.
+    const self = view(typecode, cells.buffer as SharedArrayBuffer);
+    Object.setPrototypeOf(self, new.target.prototype);
+    Object.defineProperty(self, "typecode", { value: typecode, enumerable: true });
+    Object.defineProperty(self, "length", { value: cells.length });
+    plainViews.set(self, cells);
+    const buffer = cells.buffer;
+    makeShareable(self, () => ({ [SHARED_KEY]: "RawArray", typecode, buffer }), "RawArray");
+    return self as unknown as RawArray<C>;
   }
 
   /**
-   * How many elements the array holds.
-   *
-   * @example
-   * ```ts
-   * import { RawArray } from "@troupe/troupe";
-   * import assert from "node:assert/strict";
-   *
-   * assert.equal(new RawArray("d", 4).length, 4);
-   * ```
-   */
-  get length(): number {
-    return this.#cells.length;
-  }
-
-  /**
-   * Element `index`; negative indexes count from the end.
+   * Element `index`, as Python's `a[index]`: negative indexes count from
+   * the end, and a `c` element is a one-character string.
    *
    * @param index From `-length` to `length - 1`.
    * @returns The element.
@@ -409,11 +570,15 @@ export class RawArray<C extends Typecode = Typecode> implements Iterable<Element
    * ```
    */
   get(index: number): ElementOf<C> {
-    return read(this.typecode, this.#cells, this.#atomic, this.#at(index, "read")) as ElementOf<C>;
+    // The array is a typed array itself: Atomics and indexes work on it.
+    const cells = this as unknown as StorageOf<C>;
+    const at = positionOf(index, this.length, "read");
+    return read(this.typecode, cells, isAtomic(this.typecode), at) as ElementOf<C>;
   }
 
   /**
-   * Sets element `index`; negative indexes count from the end.
+   * Sets element `index`, as Python's `a[index] = value`: negative indexes
+   * count from the end, and a value the typecode cannot hold throws.
    *
    * @param index From `-length` to `length - 1`.
    * @param value What the typecode holds (see `Value.value`).
@@ -431,7 +596,9 @@ export class RawArray<C extends Typecode = Typecode> implements Iterable<Element
    * ```
    */
   set(index: number, value: ElementOf<C>): void {
-    write(this.typecode, this.#cells, this.#atomic, this.#at(index, "write"), value);
+    const cells = this as unknown as StorageOf<C>;
+    const at = positionOf(index, this.length, "write");
+    write(this.typecode, cells, isAtomic(this.typecode), at, value);
   }
 
   /**
@@ -450,17 +617,13 @@ export class RawArray<C extends Typecode = Typecode> implements Iterable<Element
    * ```
    */
   slice(start?: number, end?: number): ElementOf<C>[] {
-    const copy = this.#cells.slice(start, end);
-    return Array.from(
-      copy as ArrayLike<number | bigint>,
-      (stored) => fromStored(this.typecode, stored),
-    ) as ElementOf<
-      C
-    >[];
+    const copy = cellsOf(this).slice(start, end) as ArrayLike<number | bigint>;
+    return Array.from(copy, (stored) => fromStored(this.typecode, stored)) as ElementOf<C>[];
   }
 
   /**
-   * Iterates the elements, as Python's `for x in arr`.
+   * Iterates the elements, as Python's `for x in arr`: what `get` gives
+   * (a `c` array's elements as one-character strings).
    *
    * @returns An iterator over the elements.
    *
@@ -470,15 +633,19 @@ export class RawArray<C extends Typecode = Typecode> implements Iterable<Element
    * import assert from "node:assert/strict";
    *
    * assert.deepEqual([...new RawArray("i", 3)], [0, 0, 0]);
+   * assert.deepEqual([...new RawArray("c", "ab")], ["a", "b"]);
    * ```
    */
-  *[Symbol.iterator](): Iterator<ElementOf<C>> {
-    for (let i = 0; i < this.#cells.length; i++) yield this.get(i);
+  [Symbol.iterator](): Iterator<ElementOf<C>> {
+    const cells = cellsOf(this);
+    return (this.typecode === "c" ? charsOf(cells as Uint8Array) : typedValues.call(cells)) as Iterator<
+      ElementOf<C>
+    >;
   }
 
   /**
-   * The typed array the elements live in: Python's `get_obj()`. Index it
-   * directly (`arr.getObj()[i]`) for speed, or use `Atomics` on it.
+   * A typed array over the elements' memory: Python's `get_obj()`, for the
+   * typed arrays' methods (`fill`, `subarray`, …) and for `Atomics`.
    *
    * @returns The view (shared, not a copy).
    *
@@ -487,13 +654,14 @@ export class RawArray<C extends Typecode = Typecode> implements Iterable<Element
    * import { RawArray } from "@troupe/troupe";
    * import assert from "node:assert/strict";
    *
-   * const arr = new RawArray("d", 3);
-   * arr.getObj().fill(0.5);
-   * assert.equal(arr.get(2), 0.5);
+   * const arr = new RawArray("i", 3);
+   * arr.getObj().fill(7);
+   * assert.equal(Atomics.add(arr.getObj(), 0, 1), 7);
+   * assert.deepEqual([...arr], [8, 7, 7]);
    * ```
    */
   getObj(): StorageOf<C> {
-    return this.#cells;
+    return cellsOf(this);
   }
 
   /**
@@ -514,14 +682,14 @@ export class RawArray<C extends Typecode = Typecode> implements Iterable<Element
    * ```
    */
   get value(): string {
-    const bytes = this.#bytes("value");
+    const bytes = bytesOf(this, "value");
     const end = bytes.indexOf(0);
     return String.fromCharCode(...bytes.slice(0, end === -1 ? bytes.length : end));
   }
 
   set value(text: string) {
-    const bytes = this.#bytes("value");
-    const codes = this.#codes(text, "value");
+    const bytes = bytesOf(this, "value");
+    const codes = codesFor(text, bytes.length, "value");
     bytes.set(codes);
     if (codes.length < bytes.length) bytes[codes.length] = 0;
   }
@@ -542,11 +710,12 @@ export class RawArray<C extends Typecode = Typecode> implements Iterable<Element
    * ```
    */
   get raw(): Uint8Array {
-    return this.#bytes("raw").slice();
+    return bytesOf(this, "raw").slice();
   }
 
   set raw(bytes: Uint8Array | string) {
-    this.#bytes("raw").set(this.#codes(bytes, "raw"));
+    const cells = bytesOf(this, "raw");
+    cells.set(codesFor(bytes, cells.length, "raw"));
   }
 
   /**
@@ -570,46 +739,29 @@ export class RawArray<C extends Typecode = Typecode> implements Iterable<Element
       items.join(", ")
     }])`;
   }
-
-  #at(index: number, action: string): number {
-    const length = this.#cells.length;
-    if (!Number.isInteger(index)) {
-      throw new TypeError(`Cannot ${action} index ${String(index)} of an array: give an integer index`);
-    }
-    const at = index < 0 ? index + length : index;
-    if (at < 0 || at >= length) {
-      throw new RangeError(
-        `Cannot ${action} index ${index} of an array of length ${length}: give -${length} to ${length - 1}`,
-      );
-    }
-    return at;
-  }
-
-  #bytes(what: string): Uint8Array {
-    if (this.typecode !== "c") {
-      throw new TypeError(
-        `Cannot use ${what} of a "${this.typecode}" array: it is for "c" arrays (byte strings)`,
-      );
-    }
-    return this.#cells as Uint8Array;
-  }
-
-  #codes(text: Uint8Array | string, what: string): Uint8Array {
-    const codes = typeof text === "string" ? Uint8Array.from(text, (c) => toStored("c", c) as number) : text;
-    if (codes.length > this.#cells.length) {
-      throw new RangeError(
-        `Cannot set ${what} to ${codes.length} bytes as the array holds ${this.#cells.length}: the string is too long`,
-      );
-    }
-    return codes;
-  }
 }
 
+// Shown as its repr (with Deno's inspection of the elements), not as a typed array's every index.
+Object.defineProperty(RawArray.prototype, Symbol.for("Deno.customInspect"), {
+  value(this: RawArray, inspect: (value: unknown, options: unknown) => string, options: unknown): string {
+    return `${this instanceof SharedArray ? "SharedArray" : "RawArray"}("${this.typecode}", ${
+      inspect(this.slice(), options)
+    })`;
+  },
+});
+
+/** The lock methods a `SharedArray` takes from {@linkcode SynchronizedBase} (see there). */
+export interface SharedArray<C extends Typecode = Typecode> extends SynchronizedBase {}
 /**
  * A fixed-length array in shared memory and the lock that guards it:
  * Python's `multiprocessing.Array` (named so as not to shadow JavaScript's
- * `Array`). Element reads and writes are whole but do not take the lock:
- * hold it around updates that must not interleave.
+ * `Array`). It indexes as {@linkcode RawArray} does: `arr[i]`, `arr[i] = v`
+ * and `arr.length` at a typed array's speed, in every process it is shared
+ * with. Neither an index nor `get`/`set` takes the lock (Python's indexing
+ * takes it for each access, which JavaScript cannot do without an `await`):
+ * hold the lock around updates that must not interleave, as `a[i] += 1`
+ * needs `with a.get_lock():` in Python too. The lock's methods (`getLock`,
+ * `acquire`, `release`, `hold`) are {@linkcode SynchronizedBase}'s.
  *
  * @typeParam C The typecode.
  *
@@ -621,14 +773,12 @@ export class RawArray<C extends Typecode = Typecode> implements Iterable<Element
  * const shm = new SharedArray("i", [1, 2, 3]);
  * {
  *   using _held = await shm.hold();
- *   shm.set(1, shm.get(1) * 500);
+ *   shm[1]! *= 500;
  * }
  * assert.deepEqual([...shm], [1, 1000, 3]);
  * ```
  */
 export class SharedArray<C extends Typecode = Typecode> extends RawArray<C> {
-  readonly #lock: Lock | RLock | null;
-
   /**
    * Creates an array with its lock.
    *
@@ -644,86 +794,14 @@ export class SharedArray<C extends Typecode = Typecode> extends RawArray<C> {
     options: SharedOptions = {},
   ) {
     super(typecode, sizeOrItems);
-    const lock = this.#lock = lockFor(options.lock, "SharedArray");
-    const buffer = this.getObj().buffer;
-    makeShareable(
-      this,
-      () => ({ [SHARED_KEY]: "SharedArray", typecode, buffer, lock: lock && reduce(lock) }),
-      "SharedArray",
-    );
+    synchronize(this, options.lock, "SharedArray");
   }
+}
 
-  /**
-   * The lock that guards the array: Python's `get_lock()`.
-   *
-   * @returns The Lock or RLock.
-   * @throws {ProcessError} For an array made with `lock: false`.
-   *
-   * @example
-   * ```ts
-   * import { RLock, SharedArray } from "@troupe/troupe";
-   * import assert from "node:assert/strict";
-   *
-   * assert.ok(new SharedArray("d", 2).getLock() instanceof RLock);
-   * ```
-   */
-  getLock(): Lock | RLock {
-    return lockOf(this.#lock, "SharedArray");
-  }
-
-  /**
-   * Acquires the array's lock.
-   *
-   * @param options `block`, `timeout` (ms) and `signal`.
-   * @returns Whether the lock is now held.
-   *
-   * @example
-   * ```ts
-   * import { SharedArray } from "@troupe/troupe";
-   *
-   * const arr = new SharedArray("i", 2);
-   * await arr.acquire();
-   * arr.release();
-   * ```
-   */
-  acquire(options?: AcquireOptions): Promise<boolean> {
-    return this.getLock().acquire(options);
-  }
-
-  /**
-   * Releases the array's lock.
-   *
-   * @example
-   * ```ts
-   * import { SharedArray } from "@troupe/troupe";
-   *
-   * const arr = new SharedArray("i", 2);
-   * await arr.acquire();
-   * arr.release();
-   * ```
-   */
-  release(): void {
-    this.getLock().release();
-  }
-
-  /**
-   * Acquires the array's lock and gives a guard that releases it.
-   *
-   * @param options `block`, `timeout` (ms) and `signal`.
-   * @returns A Disposable that releases once.
-   * @throws {ProcessTimeoutError} When the lock was not free in time (the promise rejects).
-   *
-   * @example
-   * ```ts
-   * import { SharedArray } from "@troupe/troupe";
-   *
-   * const arr = new SharedArray("i", 2);
-   * using _held = await arr.hold();
-   * arr.set(0, 1);
-   * ```
-   */
-  hold(options?: AcquireOptions): Promise<Disposable> {
-    return this.getLock().hold(options);
+// Value and SharedArray take SynchronizedBase's methods (see there why they do not extend it).
+for (const synchronized of [Value, SharedArray]) {
+  for (const [name, method] of Object.entries(Object.getOwnPropertyDescriptors(SynchronizedBase.prototype))) {
+    if (name !== "constructor") Object.defineProperty(synchronized.prototype, name, method);
   }
 }
 

@@ -141,6 +141,9 @@ export function encode(value: unknown, maxLevels: number = MAX_LEVELS): Uint8Arr
       );
     }
     if (ArrayBuffer.isView(object)) {
+      // A RawArray is a typed array too: the exporter refuses it (shared memory).
+      const exported = exportObject(object);
+      if (exported !== object) return walk(exported);
       const kind = object instanceof DataView ? "DataView" : object.constructor.name;
       const length = object instanceof DataView
         ? object.byteLength

@@ -193,3 +193,12 @@ export function counterValue(): number {
 
 /** Anything, for a child that must not get far: the refusal tests never run it. */
 export function noop(..._args: unknown[]): void {}
+
+/** Seed 002's loop, indexed as in Python: `for i in range(len(a)): a[i] = -a[i]`; returns what it saw. */
+export function negateByIndex(a: SharedArray<"i">, big: RawArray<"q">, seen: RawArray<"i">): void {
+  for (let i = 0; i < a.length; i++) a[i] = -a[i]!;
+  big[0] = big[0]! * 2n;
+  big[big.length - 1] = -1n;
+  seen[0] = a.length;
+  seen[1] = [...a].reduce((sum, x) => sum + x, 0);
+}
