@@ -1,8 +1,7 @@
 // Daemon versus non-daemon children (seed 004, "守护进程").
-// Python terminates daemon children when the main module ends, then joins the
-// others. troupe ends a daemon with the program (it never keeps it running);
-// shutdown() does Python's whole rule at once, so the exit codes can be shown.
-import { Process, shutdown } from "../mod.ts";
+// As in Python, when the main module is done the daemon child is terminated
+// (it does not finish its work), and the program waits for the other child.
+import { Process } from "../mod.ts";
 
 export async function run(key: string, seconds: number): Promise<void> {
   console.log(`${key} starts`);
@@ -15,7 +14,9 @@ if (import.meta.main) {
   const worker = new Process({ target: run, args: ["task2", 0.5], daemon: false });
   await daemon.start();
   await worker.start();
+  daemon.exited.then((code) => console.log(`task1 (daemon) exited with code ${code}`));
+  worker.exited.then((code) => console.log(`task2 exited with code ${code}`));
   console.log("main process is done");
-  await shutdown(); // terminates the daemon, waits for task2
-  console.log(`daemon exitCode=${daemon.exitCode}, task2 exitCode=${worker.exitCode}`);
+  // Here the daemon is terminated (-15, it never ends its work), task2 ends half a second later, and the
+  // program with it.
 }

@@ -145,9 +145,10 @@ let requestStopOf: (process: Process) => void;
 let detachOf: (process: Process) => void;
 
 /**
- * Lets the program end while a child not yet started runs, as it may with a
- * daemon, without the daemon's other rules (it may have children): for a
- * supervisor's children, which serve whoever asks.
+ * Lets the program end while a child not yet started runs, without waiting
+ * for it or terminating it when the main module is done: it ends with the
+ * program. For a supervisor's children, which serve whoever asks (and may
+ * have children), and a pool's workers, which the pool would replace.
  *
  * @internal
  */
