@@ -3,7 +3,9 @@
  * Python: a forgotten pool, a supervisor's children and a daemon child do not
  * keep it running, and end with it; a non-daemon child is waited for; and
  * what the main module awaits at top level (a map, a join) keeps it running
- * until it is there.
+ * until it is there. When the main module is done, its daemon children are
+ * terminated first, then the others joined (issue 17, seed 004), in every
+ * process.
  */
 
 import assert from "node:assert/strict";
@@ -12,8 +14,14 @@ import { BACKENDS, PATIENCE_MS, runProgram, type ScriptResult } from "./_helpers
 const SCRIPT = new URL("./testdata/exit_rule_script.ts", import.meta.url);
 
 /** Runs the script in `mode`; fails (killing it) if it has not ended by itself within PATIENCE_MS. */
-function run(backend: string, mode: string, how = "await"): Promise<ScriptResult> {
-  return runProgram(SCRIPT, { args: [backend, mode, how], timeoutMs: PATIENCE_MS });
+function run(backend: string, mode: string, how = "await", flags = ["-A"]): Promise<ScriptResult> {
+  return runProgram(SCRIPT, { args: [backend, mode, how], flags, timeoutMs: PATIENCE_MS });
+}
+
+/** The lines of `stdout` after "main done", but "pids: …" (what the program did once its main module was done). */
+function afterMain(stdout: string): string[] {
+  const lines = stdout.trimEnd().split("\n");
+  return lines.slice(lines.indexOf("main done") + 1);
 }
 
 /** Whether OS process `pid` still runs (a zombie has ended). */
@@ -89,6 +97,66 @@ for (const backend of BACKENDS) {
     const { code, stdout, stderr } = await run(backend, "non-daemon");
     assert.match(stdout, /main done\nchild done/, stderr);
     assert.equal(stderr, "");
+    assert.equal(code, 0);
+    assert.deepEqual(await gone(pidsOf(stdout)), []);
+  });
+
+  Deno.test(`Program exit: when the main module is done its daemon child is terminated, then the non-daemon joined, as Python does (${backend})`, async () => {
+    // The non-daemon finishes only once it hears the daemon has exited; without the rule the daemon would
+    // finish its work first (5 s), and only then exit.
+    const { code, stdout, stderr } = await run(backend, "python-rule");
+    assert.equal(stderr, "");
+    assert.deepEqual(afterMain(stdout), [
+      "daemon exited: -15",
+      "non-daemon got: the daemon is gone",
+      "non-daemon done",
+      "non-daemon exited: 0",
+    ]);
+    assert.equal(code, 0);
+    assert.deepEqual(await gone(pidsOf(stdout)), []);
+  });
+
+  Deno.test(`Program exit: a child's daemon is terminated when its target returns, its non-daemon joined (${backend})`, async () => {
+    const { code, stdout, stderr } = await run(backend, "nested-daemon");
+    assert.equal(stderr, "");
+    assert.deepEqual(afterMain(stdout), [
+      "child target returns",
+      "grandchild daemon exited: -15",
+      "grandchild done",
+      "child exited: 0",
+    ]);
+    assert.equal(code, 0);
+  });
+
+  Deno.test(`Program exit: the main module's daemon is terminated when it is done while a grandchild still runs (${backend})`, async () => {
+    const { code, stdout, stderr } = await run(backend, "nested");
+    assert.equal(stderr, "");
+    assert.deepEqual(afterMain(stdout), ["daemon exited: -15", "grandchild done", "child exited: 0"]);
+    assert.equal(code, 0);
+    assert.deepEqual(await gone(pidsOf(stdout)), []);
+  });
+
+  Deno.test(`Program exit: Deno.exit() in the main module leaves no child running (${backend})`, async () => {
+    const { code, stdout, stderr } = await run(backend, "deno-exit");
+    assert.equal(stderr, "");
+    assert.equal(code, 3);
+    assert.doesNotMatch(stdout, /child done/);
+    const pids = pidsOf(stdout);
+    assert.equal(pids.length, backend === "subprocess" ? 2 : 0, `pids ${pids}`);
+    assert.deepEqual(await gone(pids), [], "children left alive");
+  });
+
+  Deno.test(`Program exit: a sandboxed non-daemon child is joined; on the worker backend it holds the daemon's end back until it ends (${backend})`, async () => {
+    const { code, stdout, stderr } = await run(backend, "sandboxed", "await", [
+      "-A",
+      "--unstable-worker-options",
+    ]);
+    assert.equal(stderr, "");
+    // A web Worker cannot be unref'd: the main module is seen done only once it has ended.
+    const expected = backend === "worker"
+      ? ["sandboxed child done", "sandboxed child exited: 0", "daemon exited: -15"]
+      : ["daemon exited: -15", "sandboxed child done", "sandboxed child exited: 0"];
+    assert.deepEqual(afterMain(stdout), expected);
     assert.equal(code, 0);
     assert.deepEqual(await gone(pidsOf(stdout)), []);
   });

@@ -22,6 +22,38 @@ export async function putLater(queue: Queue<string>, ms: number, item: string): 
   await queue.put(item);
 }
 
+/** Waits for a word on `queue`, then prints two lines: its whole output. */
+export async function awaitWord(queue: Queue<string>): Promise<void> {
+  const word = await queue.get();
+  console.log(`non-daemon got: ${word}`);
+  console.log("non-daemon done");
+}
+
+/**
+ * A child that starts a daemon and a non-daemon child of its own and
+ * returns at once: Python's exit handler runs in it too.
+ */
+export async function parentOfTwo(backend: Backend): Promise<void> {
+  const daemon = new Process({
+    target: napThenSay,
+    args: [5_000, "grandchild daemon finished its work"],
+    module: MODULE,
+    backend,
+    daemon: true,
+  });
+  const child = new Process({ target: napThenSay, args: [300, "grandchild done"], module: MODULE, backend });
+  await daemon.start();
+  await child.start();
+  daemon.exited.then((code) => console.log(`grandchild daemon exited: ${code}`));
+  console.log("child target returns");
+}
+
+/** Starts a non-daemon child of its own (a grandchild of the main module) and returns. */
+export async function parentOfOne(backend: Backend): Promise<void> {
+  const child = new Process({ target: napThenSay, args: [300, "grandchild done"], module: MODULE, backend });
+  await child.start();
+}
+
 /** Says whether it sees the globals of a Deno worker. */
 export function globals(): void {
   console.log(`self: ${typeof self !== "undefined" && self === globalThis}`);
@@ -81,6 +113,64 @@ async function main(backend: Backend, mode: string): Promise<void> {
     });
     await p.start();
     console.log(`got: ${await queue.get()}`);
+  } else if (mode === "python-rule") {
+    // Seed 004: a daemon and a non-daemon, then the main module is done. The daemon is terminated then,
+    // and only that lets the non-daemon finish (it waits for the word sent when the daemon exits).
+    const queue = new Queue<string>();
+    const daemon = new Process({
+      target: napThenSay,
+      args: [5_000, "daemon finished its work"],
+      module: MODULE,
+      backend,
+      daemon: true,
+    });
+    const child = new Process({ target: awaitWord, args: [queue], module: MODULE, backend });
+    await daemon.start();
+    await child.start();
+    daemon.exited.then(async (code) => {
+      console.log(`daemon exited: ${code}`);
+      await queue.put("the daemon is gone");
+    });
+    child.exited.then((code) => console.log(`non-daemon exited: ${code}`));
+  } else if (mode === "nested-daemon") {
+    // A child's own exit handler: its daemon is terminated when its target returns, its non-daemon joined.
+    const child = new Process({ target: parentOfTwo, args: [backend], module: MODULE, backend });
+    await child.start();
+    child.exited.then((code) => console.log(`child exited: ${code}`));
+  } else if (mode === "nested") {
+    // The main module's daemon is terminated when it is done, though a grandchild still runs; the program
+    // waits for the child, which waits for the grandchild.
+    const daemon = new Process({ target: forever, module: MODULE, backend, daemon: true });
+    const child = new Process({ target: parentOfOne, args: [backend], module: MODULE, backend });
+    await daemon.start();
+    await child.start();
+    daemon.exited.then((code) => console.log(`daemon exited: ${code}`));
+    child.exited.then((code) => console.log(`child exited: ${code}`));
+  } else if (mode === "sandboxed") {
+    // A child in a worker sandbox is a web Worker, which Deno cannot unref: it holds the program while it
+    // runs, so the daemon is terminated only after it ends (a subprocess's sandbox is its flags: no such
+    // limit there).
+    const daemon = new Process({ target: forever, module: MODULE, backend, daemon: true });
+    const child = new Process({
+      target: napThenSay,
+      args: [300, "sandboxed child done"],
+      module: MODULE,
+      backend,
+      permissions: { net: false },
+    });
+    await daemon.start();
+    await child.start();
+    daemon.exited.then((code) => console.log(`daemon exited: ${code}`));
+    child.exited.then((code) => console.log(`sandboxed child exited: ${code}`));
+  } else if (mode === "deno-exit") {
+    // Deno.exit() ends the program at once: no child may be left running.
+    const child = new Process({ target: napThenSay, args: [1_000, "child done"], module: MODULE, backend });
+    const daemon = new Process({ target: forever, module: MODULE, backend, daemon: true });
+    await child.start();
+    await daemon.start();
+    const pids = (await ps()).map((row) => row.pid).filter((pid) => pid !== Deno.pid);
+    console.log(`pids: ${JSON.stringify(pids)}`);
+    Deno.exit(3);
   } else if (mode === "globals") {
     const p = new Process({ target: globals, module: MODULE, backend });
     await p.start();
