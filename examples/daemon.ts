@@ -1,6 +1,7 @@
 // Daemon versus non-daemon children (seed 004, "守护进程").
-// As in Python, when the main module is done the daemon child is terminated
-// (it does not finish its work), and the program waits for the other child.
+// As in Python, when the main module is done its daemon children are
+// terminated, then the program waits for the others: task1, a daemon, never
+// ends its work, though it needs less time than task2.
 import { Process } from "../mod.ts";
 
 export async function run(key: string, seconds: number): Promise<void> {
@@ -10,13 +11,10 @@ export async function run(key: string, seconds: number): Promise<void> {
 }
 
 if (import.meta.main) {
-  const daemon = new Process({ target: run, args: ["task1 (daemon)", 2], daemon: true });
-  const worker = new Process({ target: run, args: ["task2", 0.5], daemon: false });
+  const daemon = new Process({ target: run, args: ["task1 (daemon)", 0.5], daemon: true });
+  const worker = new Process({ target: run, args: ["task2", 1], daemon: false });
   await daemon.start();
   await worker.start();
-  daemon.exited.then((code) => console.log(`task1 (daemon) exited with code ${code}`));
-  worker.exited.then((code) => console.log(`task2 exited with code ${code}`));
   console.log("main process is done");
-  // Here the daemon is terminated (-15, it never ends its work), task2 ends half a second later, and the
-  // program with it.
+  // Here task1 is terminated; task2 ends a second later, and the program with it.
 }

@@ -1,5 +1,6 @@
 import { adopt, takeAdoption } from "./_adopt.ts";
 import { checkDuration } from "../core/_duration.ts";
+import { holdWhile } from "../core/_keep_alive.ts";
 import { workerOptionsEnabled, workerSandboxUnavailable } from "./_deno_flags.ts";
 import { type PermissionOptions, resolvePermissions, validatePermissions } from "./_permissions.ts";
 import { ProcessEngine } from "./_process_engine.ts";
@@ -372,7 +373,9 @@ export class Process<Args extends unknown[] = unknown[]> {
 
   /**
    * A promise of the exit code, settled when the process ends: Python's
-   * `sentinel`, for use with `Promise.race` and friends.
+   * `sentinel`, for use with `Promise.race` and friends. Like `join()`, it
+   * keeps the program running until the process ends, so a daemon whose
+   * `exited` was read is not terminated when the main module is done.
    *
    * @throws {ProcessError} Before start, or for a process that is not a child.
    *
@@ -392,7 +395,9 @@ export class Process<Args extends unknown[] = unknown[]> {
    * ```
    */
   get exited(): Promise<number> {
-    return this.#engine.exited;
+    const exited = this.#engine.exited;
+    // Awaited as a join() is (see `_keep_alive.ts`); a supervisor or pool watching its own children does not hold.
+    return this.#engine.detached ? exited : holdWhile(exited);
   }
 
   /**

@@ -1,5 +1,5 @@
 import { checkDuration } from "../core/_duration.ts";
-import { joinAtExit } from "../core/_keep_alive.ts";
+import { holdWhile, joinAtExit } from "../core/_keep_alive.ts";
 import { runtime } from "./_runtime.ts";
 import { waitFor } from "../core/_wait.ts";
 
@@ -83,7 +83,7 @@ export async function shutdown(options: ShutdownOptions = {}): Promise<void> {
   const left = () => deadline === undefined ? undefined : Math.max(0, deadline - performance.now());
   // join() polls when no time is left, so a timeout bounds the whole wait.
   for (const child of children) await child.join(left(), signal);
-  for (const orphan of orphans) await waitFor(orphan.host.exited, left(), signal);
+  for (const orphan of orphans) await holdWhile(waitFor(orphan.host.exited, left(), signal));
 }
 
 /**
