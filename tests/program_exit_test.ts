@@ -139,6 +139,14 @@ for (const backend of BACKENDS) {
     assert.deepEqual(await gone(pidsOf(stdout)), []);
   });
 
+  Deno.test(`Program exit: a forgotten Pool and Supervisor are neither terminated nor restarted while a non-daemon child is joined (${backend})`, async () => {
+    const { code, stdout, stderr } = await run(backend, "forgotten-with-child");
+    assert.equal(stderr, "");
+    assert.deepEqual(afterMain(stdout), ["child done", "exit codes: child 0"]);
+    assert.equal(code, 0);
+    assert.deepEqual(await gone(pidsOf(stdout)), [], "children left alive");
+  });
+
   Deno.test(`Program exit: Deno.exit() in the main module leaves no child running (${backend})`, async () => {
     const { code, stdout, stderr } = await run(backend, "deno-exit");
     assert.equal(stderr, "");

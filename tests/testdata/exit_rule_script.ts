@@ -184,6 +184,17 @@ async function main(backend: Backend, mode: string): Promise<void> {
     });
     await child.start();
     printExitCodes({ daemon, child });
+  } else if (mode === "forgotten-with-child") {
+    // A pool's workers and a supervisor's children are not terminated when the main module is done (the
+    // pool or supervisor would replace them): they end with the program, after the non-daemon child.
+    const pool = new Pool({ processes: 2, module: pools.MODULE, backend });
+    console.log(`map: ${await pool.map(pools.square, [1, 2, 3])}`);
+    const sup = new Supervisor({ children: [{ id: "forever", target: forever, module: MODULE, backend }] });
+    await sup.start();
+    const child = new Process({ target: napThenSay, args: [300, "child done"], module: MODULE, backend });
+    await child.start();
+    sup.addEventListener("restarted", () => console.log("supervisor restarted a child"));
+    printExitCodes({ child });
   } else if (mode === "deno-exit") {
     // Deno.exit() ends the program at once: no child may be left running.
     const child = new Process({ target: napThenSay, args: [1_000, "child done"], module: MODULE, backend });
