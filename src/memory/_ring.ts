@@ -496,8 +496,10 @@ export class Ring {
           woken.push(new Promise((resolve) => timer = setTimeout(resolve, ms)));
           // A wait made for another process (a served call) must not keep this one running: its caller does.
           if (deadline.background) Deno.unrefTimer(timer!);
-        } // It holds the children that could end it, though (a daemon producer).
-        else if (!deadline.background) release = hold();
+        } else if (!deadline.background) {
+          // It holds the children that could end it, though (a daemon producer).
+          release = hold();
+        }
         if (signal) {
           woken.push(new Promise((_, reject) => onAbort = () => reject(signal.reason)));
           signal.addEventListener("abort", onAbort!, { once: true });

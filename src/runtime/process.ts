@@ -9,6 +9,8 @@ import type { Backend, EntrySpec } from "./_protocol.ts";
 import { runtime } from "./_runtime.ts";
 import { Queue } from "../channels/queue.ts";
 import { type ActorRef, actorRef } from "./actor.ts";
+// Python's exit rule, which every program that starts a process needs (it installs itself).
+import "./shutdown.ts";
 
 export type { Backend } from "./_protocol.ts";
 
