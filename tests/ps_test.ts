@@ -21,6 +21,7 @@ import {
   WorkerCrashedError,
 } from "../mod.ts";
 import { withLeakCheck } from "../src/testing.ts";
+import { holdWhile } from "../src/core/_keep_alive.ts";
 import {
   BACKENDS,
   crashReport,
@@ -412,7 +413,8 @@ Deno.test(
     try {
       // Wait (without blocking this isolate) until it spins.
       const spinning = Atomics.waitAsync(cells, 1, 0, PATIENCE_MS);
-      if (spinning.async) assert.notEqual(await spinning.value, "timed-out");
+      // A raw wait does not keep the test running while the (unref'd) worker spins: hold it as troupe's own do.
+      if (spinning.async) assert.notEqual(await holdWhile(spinning.value), "timed-out");
       assert.equal(Atomics.load(cells, 1), 1);
       const busy = rowOf(await within(ps({ timeoutMs: 100 })), p.name);
       assert.equal(busy.status, "busy");
@@ -510,7 +512,8 @@ Deno.test(
     await p.start();
     try {
       const spinning = Atomics.waitAsync(cells, 1, 0, PATIENCE_MS);
-      if (spinning.async) assert.notEqual(await spinning.value, "timed-out");
+      // A raw wait does not keep the test running while the (unref'd) worker spins: hold it as troupe's own do.
+      if (spinning.async) assert.notEqual(await holdWhile(spinning.value), "timed-out");
       const controller = new AbortController();
       const pending = ps({ timeoutMs: 60_000, signal: controller.signal });
       const reason = new DOMException("enough", "AbortError");
@@ -566,7 +569,8 @@ for (const kidBackend of BACKENDS) {
       try {
         kidName = await out.get({ timeout: PATIENCE_MS });
         const spinning = Atomics.waitAsync(cells, 1, 0, PATIENCE_MS);
-        if (spinning.async) assert.notEqual(await spinning.value, "timed-out");
+        // A raw wait does not keep the test running (see above).
+        if (spinning.async) assert.notEqual(await holdWhile(spinning.value), "timed-out");
         const rows = await within(ps({ timeoutMs: 100 }));
         assert.deepEqual(rows.map((row) => row.name), [p.name, kidName]);
         assert.equal(rowOf(rows, p.name).status, "busy");

@@ -73,7 +73,10 @@ export async function waitChange(
       woken = result === "ok";
     })];
     if (until !== Infinity) {
-      ended.push(new Promise((resolve) => timer = startTimer(() => resolve(undefined), ms + 2)));
+      // A wait made for another process (a served call) does not keep this one running: its caller does.
+      ended.push(
+        new Promise((resolve) => timer = startTimer(() => resolve(undefined), ms + 2, !deadline.background)),
+      );
     } else if (!deadline.background) {
       // An endless wait holds the children that could end it (a daemon producer).
       release = hold();

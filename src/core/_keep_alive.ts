@@ -1,18 +1,26 @@
 /**
  * What keeps the program running. Python ends a program when its main
- * module is done: daemon children (pool workers among them) are terminated,
- * the others joined. Deno ends one when its event loop has nothing left that
- * is referenced, so each host says whether it holds the loop:
+ * module is done: daemon children are terminated, then the others joined.
+ * Deno ends one when its event loop has nothing left that is referenced, so
+ * every child's host is unreferenced while the main module works, and held
+ * only while this isolate awaits something a child may deliver: a `join()`,
+ * a `start()`, a pool's unfinished task, an endless wait on a queue, pipe,
+ * lock or reply (`hold()`).
  *
- * - a non-daemon child always does (Python joins it at exit);
- * - a daemon child, a pool worker, a supervisor's child or a spare does only
- *   while this isolate awaits something a child may deliver: a `join()`, a
- *   `start()`, a pool's unfinished task, an endless wait on a queue, pipe,
- *   lock or reply (`hold()`).
+ * When nothing else is left, Deno fires `beforeunload`: the main module's
+ * work is done. The root's exit handler (`shutdown.ts`) then terminates the
+ * daemon children and calls {@linkcode joinAtExit}, after which every child
+ * Python would join (a non-daemon, `joined`; a stopped subprocess until the
+ * OS reports it gone) holds the program until it ends, and cancels the
+ * event (Deno ends the program after it otherwise, whatever is referenced);
+ * `beforeunload` fires again once they have ended. The others (a pool
+ * worker, a supervisor's child, a spare) end with the program: worker
+ * isolates with it, subprocesses are sent SIGTERM on `unload`, which also
+ * ends every child left after `Deno.exit()` (they would also see their
+ * channel close).
  *
- * When nothing is awaited and only such children are left, the loop ends:
- * worker isolates end with the program, and subprocesses are sent SIGTERM on
- * `unload` (they would also see their channel close).
+ * A web Worker (a sandboxed child's host) cannot be unreferenced: it holds
+ * the program while it runs, whatever its rule.
  *
  * @module
  */
@@ -28,7 +36,7 @@ export interface Refs {
 /** One host's part in keeping the program running. */
 export class Liveness {
   readonly #refs: Refs;
-  #always = true;
+  #joined = true;
   #held: boolean | undefined;
 
   constructor(refs: Refs) {
@@ -37,19 +45,23 @@ export class Liveness {
     this.apply();
   }
 
-  /** True: it keeps the program running while it lives; false: only while something is awaited. */
-  set always(value: boolean) {
-    this.#always = value;
+  /**
+   * True (the default): Python joins it at exit, so once the main module is
+   * done it keeps the program running until it ends; false: it ends with the
+   * program. Either way it keeps it running while something is awaited.
+   */
+  set joined(value: boolean) {
+    this.#joined = value;
     this.apply();
   }
 
-  get always(): boolean {
-    return this.#always;
+  get joined(): boolean {
+    return this.#joined;
   }
 
   /** Refs or unrefs the host to match its rule and the current holds. */
   apply(): void {
-    const held = this.#always || holds > 0;
+    const held = holds > 0 || (this.#joined && exiting);
     if (held === this.#held) return;
     this.#held = held;
     if (held) this.#refs.ref();
@@ -69,6 +81,7 @@ export class Liveness {
 
 const live = new Set<Liveness>();
 let holds = 0;
+let exiting = false;
 
 /**
  * Keeps every child's host referenced until the returned function is called
@@ -93,8 +106,24 @@ export function holdWhile<T>(promise: Promise<T>): Promise<T> {
   return promise;
 }
 
-// The program ends without the children that did not hold it: a subprocess
-// must not live on (a worker isolate ends with the program anyway).
+/**
+ * The main module is done (called from the root's `beforeunload`): from now
+ * on every `joined` host keeps the program running until its process ends.
+ * Returns whether any does: the caller must then cancel `beforeunload`.
+ */
+export function joinAtExit(): boolean {
+  exiting = true;
+  let joining = false;
+  for (const liveness of live) {
+    liveness.apply();
+    if (liveness.joined) joining = true;
+  }
+  return joining;
+}
+
+// The program ends without the children that did not hold it (or at once,
+// by Deno.exit()): a subprocess must not live on (a worker isolate ends with
+// the program anyway).
 globalThis.addEventListener("unload", () => {
-  for (const liveness of live) if (!liveness.always) liveness.end();
+  for (const liveness of live) liveness.end();
 });

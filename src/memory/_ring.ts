@@ -492,9 +492,14 @@ export class Ring {
         // timed wait. An endless wait must not keep the program running
         // (nothing else could end it), so it has none.
         const woken: Promise<unknown>[] = [waiting.value];
-        if (until !== Infinity) woken.push(new Promise((resolve) => timer = setTimeout(resolve, ms)));
-        // It holds the children that could end it, though (a daemon producer).
-        else if (!deadline.background) release = hold();
+        if (until !== Infinity) {
+          woken.push(new Promise((resolve) => timer = setTimeout(resolve, ms)));
+          // A wait made for another process (a served call) must not keep this one running: its caller does.
+          if (deadline.background) Deno.unrefTimer(timer!);
+        } else if (!deadline.background) {
+          // It holds the children that could end it, though (a daemon producer).
+          release = hold();
+        }
         if (signal) {
           woken.push(new Promise((_, reject) => onAbort = () => reject(signal.reason)));
           signal.addEventListener("abort", onAbort!, { once: true });

@@ -42,7 +42,7 @@ import { TaskQueue } from "./_task_queue.ts";
 import { checkOutcome, describeError, refuseChild } from "../runtime/_validate.ts";
 import { RestartIntensity } from "../supervision/_supervision_rules.ts";
 import { ProcessTimeoutError } from "../core/errors.ts";
-import { type Backend, Process, type ProcessPermissions } from "../runtime/process.ts";
+import { type Backend, detach, Process, type ProcessPermissions } from "../runtime/process.ts";
 
 /** How long the pool waits for a lock on a worker's ring: the worker may have died holding it. */
 const LOCK_PATIENCE_MS = 2;
@@ -405,6 +405,8 @@ export class PoolEngine {
     });
     // Python's pool workers take the next process name, renamed: SpawnPoolWorker-N.
     process.name = process.name.replace(/^Process/, "PoolWorker");
+    // Not terminated when the main module is done (the pool would replace it): it ends with the program.
+    detach(process);
     const slot: Slot = {
       process,
       restarts,

@@ -19,8 +19,6 @@ export interface HostOptions {
   readonly permissions: ResolvedPermissions | null;
   /** The V8 heap limit, where the backend has one of its own; null for V8's default. */
   readonly memoryLimitMb: number | null;
-  /** Whether the program may end while the process runs (a daemon, a supervisor's child, a spare). */
-  readonly detachable: boolean;
 }
 
 /** Starts a host: a backend's entry in `_hosting.ts`'s `HOSTS`. */
@@ -44,10 +42,12 @@ export interface Host {
   /** Ends the process now (or asks it to finish, for "request"); a no-op after exit. */
   stop(how: StopHow): void;
   /**
-   * Whether the process keeps the program running while it lives (true, the
-   * default), or only while this isolate awaits something (false: a daemon,
-   * a spare; see `_keep_alive.ts`). A sandboxed worker always keeps it
-   * running: Deno has no way to say otherwise.
+   * Whether the program, once its main module is done, waits for the process
+   * to end (true, the default: Python joins a non-daemon child at exit), or
+   * ends without it (false: a pool worker, a supervisor's child, a spare).
+   * Either way it keeps the program running while this isolate awaits
+   * something (see `_keep_alive.ts`). A sandboxed worker keeps it running
+   * while it lives: Deno cannot unref a web Worker.
    */
-  keepAlive(held: boolean): void;
+  keepAlive(joined: boolean): void;
 }

@@ -237,13 +237,15 @@ export class SubprocessHost implements Host {
     else this.#backlog.push(frame);
   }
 
-  keepAlive(held: boolean): void {
-    this.#liveness.always = held;
+  keepAlive(joined: boolean): void {
+    this.#liveness.joined = joined;
   }
 
   stop(how: StopHow): void {
     if (this.#ended) return;
     if (how === "request") return this.send({ [TAG]: "stop-request" });
+    // Stopped, it is waited for at exit until the OS reports it gone, as Python joins it.
+    this.#liveness.joined = true;
     try {
       this.#child.kill(how === "kill" ? "SIGKILL" : "SIGTERM");
     } catch {

@@ -21,6 +21,7 @@ import {
   setCallSender,
 } from "../memory/_remote.ts";
 import type { Host, HostFactory } from "./_host.ts";
+import { holdWhile } from "../core/_keep_alive.ts";
 import { SubprocessHost } from "./_host_subprocess.ts";
 import { WorkerHost } from "./_host_worker.ts";
 import {
@@ -202,9 +203,7 @@ function startHost(
   const { backend, memoryLimitMb } = spec.host;
   const preamble: Preamble = { self: identityOf(spec, id), channel: null };
   const module = spec.entry.kind === "none" ? null : spec.entry.module;
-  const name = spec.name;
-  const detachable = spec.daemon || spec.detached;
-  return HOSTS[backend](name, onMessage, { preamble, module, permissions: grant, memoryLimitMb, detachable });
+  return HOSTS[backend](spec.name, onMessage, { preamble, module, permissions: grant, memoryLimitMb });
 }
 
 /**
@@ -254,8 +253,8 @@ export class Hosting {
 
   /**
    * Starts `count` spares of `backend` (for pools and supervisors, which
-   * restart often). Resolves once they are loaded. Subprocess spares do not
-   * keep the program running; worker spares do until `releaseSpares()`.
+   * restart often). Resolves once they are loaded. They keep the program
+   * running while they load, not after; the exit handler stops them.
    */
   prestart(backend: Backend, count: number, preload?: string): Promise<void> {
     const ready: Promise<void>[] = [];
@@ -267,8 +266,6 @@ export class Hosting {
         host: undefined as unknown as Host,
         deliver: (message) => {
           if (message[TAG] !== "ready") return;
-          // Held while it loads (someone may be waiting for that), not after.
-          spare.host.keepAlive(false);
           if (preload) spare.host.send({ [TAG]: "preload", module: preload });
           loaded.resolve();
         },
@@ -281,8 +278,10 @@ export class Hosting {
         // What the root holds: explicit where the backend's sandbox is its flags, else none.
         permissions: BACKENDS[backend].sandbox === "flags" ? spare.permissions : null,
         memoryLimitMb: null,
-        detachable: true,
       });
+      // It ends with the program; held while it loads (someone may be waiting for that), not after.
+      spare.host.keepAlive(false);
+      holdWhile(loaded.promise);
       spare.host.exited.then(() => {
         this.#spares = this.#spares.filter((s) => s !== spare);
         loaded.resolve();
@@ -365,7 +364,8 @@ export class Hosting {
     const spare = this.#takeSpare(spec, grant);
     const host = spare?.host ?? startHost(spec, id, grant, (message) => this.#onMessage(record, message));
     if (spare) spare.deliver = (message) => this.#onMessage(record, message);
-    // A daemon keeps the program running only while something awaits it (Python ends it at exit).
+    // Joined at exit, as Python joins a non-daemon child; a daemon is terminated then (`shutdown.ts`),
+    // and a supervisor's child or a pool worker ends with the program.
     host.keepAlive(!(spec.daemon || spec.detached));
     const record: Entry = {
       id,

@@ -24,6 +24,8 @@ import { type ChildView, kidNotes } from "./_status.ts";
 /** A child this isolate started, as `ps()` and `shutdown()` see it (a `ProcessEngine`). */
 export interface ChildEngine extends ChildView {
   readonly daemon: boolean;
+  /** It ends with the program rather than at exit (a supervisor's child, a pool worker). */
+  readonly detached: boolean;
   stop(how: StopHow): void;
   join(timeoutMs?: number, signal?: AbortSignal): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import { adopt, takeAdoption } from "./_adopt.ts";
 import { checkDuration } from "../core/_duration.ts";
+import { holdWhile } from "../core/_keep_alive.ts";
 import { workerOptionsEnabled, workerSandboxUnavailable } from "./_deno_flags.ts";
 import { type PermissionOptions, resolvePermissions, validatePermissions } from "./_permissions.ts";
 import { ProcessEngine } from "./_process_engine.ts";
@@ -8,6 +9,8 @@ import type { Backend, EntrySpec } from "./_protocol.ts";
 import { runtime } from "./_runtime.ts";
 import { Queue } from "../channels/queue.ts";
 import { type ActorRef, actorRef } from "./actor.ts";
+// Python's exit rule, which every program that starts a process needs (it installs itself).
+import "./shutdown.ts";
 
 export type { Backend } from "./_protocol.ts";
 
@@ -145,9 +148,10 @@ let requestStopOf: (process: Process) => void;
 let detachOf: (process: Process) => void;
 
 /**
- * Lets the program end while a child not yet started runs, as it may with a
- * daemon, without the daemon's other rules (it may have children): for a
- * supervisor's children, which serve whoever asks.
+ * Lets the program end while a child not yet started runs, without waiting
+ * for it or terminating it when the main module is done: it ends with the
+ * program. For a supervisor's children, which serve whoever asks (and may
+ * have children), and a pool's workers, which the pool would replace.
  *
  * @internal
  */
@@ -371,7 +375,9 @@ export class Process<Args extends unknown[] = unknown[]> {
 
   /**
    * A promise of the exit code, settled when the process ends: Python's
-   * `sentinel`, for use with `Promise.race` and friends.
+   * `sentinel`, for use with `Promise.race` and friends. Like `join()`, it
+   * keeps the program running until the process ends, so a daemon whose
+   * `exited` was read is not terminated when the main module is done.
    *
    * @throws {ProcessError} Before start, or for a process that is not a child.
    *
@@ -391,7 +397,9 @@ export class Process<Args extends unknown[] = unknown[]> {
    * ```
    */
   get exited(): Promise<number> {
-    return this.#engine.exited;
+    const exited = this.#engine.exited;
+    // Awaited as a join() is (see `_keep_alive.ts`); a supervisor or pool watching its own children does not hold.
+    return this.#engine.detached ? exited : holdWhile(exited);
   }
 
   /**
