@@ -15,6 +15,9 @@
  * @module
  */
 
+// Keeps the child bootstraps in the module graph (see _bootstraps.ts).
+import "../runtime/_bootstraps.ts";
+
 export { AuthenticationError } from "../core/errors.ts";
 export {
   type ConnectOptions,

@@ -19,6 +19,9 @@
  * @module
  */
 
+// Keeps the child bootstraps in the module graph (see _bootstraps.ts).
+import "../runtime/_bootstraps.ts";
+
 export {
   type ApplyAsyncOptions,
   AsyncResult,

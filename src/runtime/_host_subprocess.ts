@@ -28,7 +28,7 @@ import { type FromChild, isProtocolMessage, type StopHow, TAG, type ToChild } fr
 import { AuthenticationError } from "../core/errors.ts";
 import { receiveFromChild, refuseChild } from "./_validate.ts";
 
-const BOOTSTRAP_URL = new URL("../child/_child_subprocess.ts", import.meta.url);
+const BOOTSTRAP_URL = new URL("./_child_subprocess.ts", import.meta.url);
 
 /** Linux signal numbers, for Python's `-N` exit codes. */
 const SIGNALS: Record<string, number> = {

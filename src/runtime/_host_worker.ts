@@ -22,7 +22,7 @@ import { type FromChild, isProtocolMessage, type StopHow, TAG, type ToChild } fr
 import { describeError, receiveFromChild, refuseChild } from "./_validate.ts";
 import { Worker as NodeWorker } from "node:worker_threads";
 
-const BOOTSTRAP_URL = new URL("../child/_child_worker.ts", import.meta.url);
+const BOOTSTRAP_URL = new URL("./_child_worker.ts", import.meta.url);
 
 /** Exit codes Python reports for SIGTERM and SIGKILL, which a worker has no other way to get. */
 const STOP_CODES: Record<Exclude<StopHow, "request">, number> = { terminate: -15, kill: -9 };

@@ -15,6 +15,9 @@
  * @module
  */
 
+// Keeps the child bootstraps in the module graph (see _bootstraps.ts).
+import "./_bootstraps.ts";
+
 export {
   ActorExitedError,
   ActorRef,

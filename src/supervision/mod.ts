@@ -14,6 +14,9 @@
  * @module
  */
 
+// Keeps the child bootstraps in the module graph (see _bootstraps.ts).
+import "../runtime/_bootstraps.ts";
+
 export {
   type ChildInfo,
   type ChildSpec,

@@ -1,0 +1,101 @@
+/**
+ * troupe where programs are shipped: imported from a URL as the published
+ * package is, cached, pinned by a lock file, and run with no network.
+ */
+
+import assert from "node:assert/strict";
+import { runProgram } from "./_helpers.ts";
+
+const ROOT = new URL("../", import.meta.url);
+const CONSUMER = new URL("./testdata/consumer/", import.meta.url);
+const DENO = Deno.execPath();
+
+/** Serves this repository over HTTP on loopback, as a registry serves the package. */
+function serveRepository(): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+    const path = decodeURIComponent(new URL(request.url).pathname);
+    if (path.includes("..")) return new Response("Not found", { status: 404 });
+    try {
+      const body = await Deno.readFile(new URL(`.${path}`, ROOT));
+      return new Response(body, { headers: { "content-type": "application/typescript" } });
+    } catch {
+      return new Response("Not found", { status: 404 });
+    }
+  });
+}
+
+/** Copies the consumer program into `dir`, importing troupe from `base` instead of this repository. */
+async function writeConsumer(dir: string, base: string): Promise<void> {
+  for (const name of ["main.ts", "jobs.ts"]) {
+    const code = await Deno.readTextFile(new URL(name, CONSUMER));
+    await Deno.writeTextFile(
+      `${dir}/${name}`,
+      code.replaceAll('"../../../mod.ts"', JSON.stringify(`${base}mod.ts`)),
+    );
+  }
+  // A configuration file makes `deno cache` write a lock file.
+  await Deno.writeTextFile(`${dir}/deno.json`, "{}\n");
+}
+
+Deno.test("A program that imports troupe from a URL runs from the cache alone: --cached-only, --frozen lock file, server stopped", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "troupe-consumer-" });
+  try {
+    const env = { DENO_DIR: `${dir}/deno_dir` };
+    const server = serveRepository();
+    const base = `http://127.0.0.1:${server.addr.port}/`;
+    try {
+      await writeConsumer(dir, base);
+      const cached = await new Deno.Command(DENO, {
+        args: ["cache", `--allow-import=127.0.0.1:${server.addr.port}`, "main.ts"],
+        cwd: dir,
+        env,
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      assert.equal(cached.code, 0, new TextDecoder().decode(cached.stderr));
+    } finally {
+      await server.shutdown();
+    }
+    const lock = await Deno.readTextFile(`${dir}/deno.lock`);
+    for (const bootstrap of ["_child_worker.ts", "_child_subprocess.ts"]) {
+      assert.ok(lock.includes(bootstrap), `the lock file pins ${bootstrap}`);
+    }
+    const { code, stdout, stderr } = await runProgram(`${dir}/main.ts`, {
+      flags: ["-A", "--cached-only", "--frozen"],
+      cwd: dir,
+      env,
+    });
+    assert.equal(stderr, "");
+    assert.equal(code, 0);
+    assert.deepEqual(stdout.trim().split("\n"), [
+      "hello from a worker child",
+      "hello from a subprocess child",
+      "a Lock crossed: 0",
+      "a proxy crossed: 7",
+      "pool: 2,4,6",
+    ]);
+    assert.equal(await Deno.readTextFile(`${dir}/deno.lock`), lock, "the run added nothing to the lock file");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Every kind of object that crosses by reference can be rebuilt in a child, from troupe's own modules", async () => {
+  await import("../mod.ts");
+  const { revivableKinds } = await import("../src/memory/_shared.ts");
+  const { REVIVER_MODULES } = await import("../src/runtime/_revivers.ts");
+  // What every child loads with its runtime: queues, pipe ends and actors.
+  const everyChildLoads = new Set(["queue", "connection", "actor"]);
+  for (const kind of revivableKinds()) {
+    assert.ok(
+      everyChildLoads.has(kind) || Object.hasOwn(REVIVER_MODULES, kind),
+      `a child can load the reviver of ${kind}`,
+    );
+  }
+  for (const [kind, modules] of Object.entries(REVIVER_MODULES)) {
+    assert.ok(revivableKinds().includes(kind), `${kind} is a kind troupe revives`);
+    for (const module of modules) {
+      await import(new URL(module, new URL("../src/runtime/", import.meta.url)).href);
+    }
+  }
+});
