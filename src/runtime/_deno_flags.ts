@@ -139,3 +139,19 @@ export function workerSandboxUnavailable(): TypeError {
       'or use backend: "subprocess"',
   );
 }
+
+/**
+ * The `deno` executable a subprocess child runs on. A compiled program
+ * (`deno compile`) has none: its own executable runs only its embedded main
+ * module, whatever arguments it gets, so `run <child>` would start the whole
+ * program again, which would start its children again, and so on.
+ */
+export function denoExecutable(standalone: boolean = Deno.build.standalone): string {
+  if (standalone) {
+    throw new Error(
+      "Cannot start a subprocess child in a compiled program (deno compile), as its executable runs only " +
+        'its own main module: use backend: "worker" there',
+    );
+  }
+  return Deno.execPath();
+}

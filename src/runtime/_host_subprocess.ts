@@ -18,7 +18,7 @@
 
 import { acceptEach, Gate, type GateLimits } from "../wire/_accept.ts";
 import { acceptChild, CHANNEL_KEY_BYTES } from "../wire/_auth.ts";
-import { inheritedFlags } from "./_deno_flags.ts";
+import { denoExecutable, inheritedFlags } from "./_deno_flags.ts";
 import { entryUrl } from "./_entry.ts";
 import { encodeFrame, FrameError, FrameWriter, readFrames } from "../wire/_frame.ts";
 import type { Host, HostOptions } from "./_host.ts";
@@ -179,6 +179,7 @@ export class SubprocessHost implements Host {
   #ended = false;
 
   constructor(name: string, onMessage: (message: FromChild) => void, options: HostOptions) {
+    const deno = denoExecutable();
     const board = Switchboard.get();
     // Which child this is, in its command line: public. What proves it is
     // secret, so it goes through the child's stdin, never argv or the
@@ -193,7 +194,7 @@ export class SubprocessHost implements Host {
     if (options.memoryLimitMb !== null) args.push(`--v8-flags=--max-old-space-size=${options.memoryLimitMb}`);
     const preamble = { ...options.preamble, channel: { port: board.port, id } };
     args.push(entryUrl(BOOTSTRAP_URL, preamble, options.module));
-    this.#child = new Deno.Command(Deno.execPath(), {
+    this.#child = new Deno.Command(deno, {
       args,
       stdin: "piped",
       stdout: "inherit",
