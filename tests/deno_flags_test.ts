@@ -25,9 +25,9 @@ Deno.test("parse() passes on a parent's module-resolution flags and nothing else
 });
 
 Deno.test("A compiled program refuses to start a subprocess child rather than run itself again: its executable runs only its own main module", () => {
-  assert.equal(denoExecutable(false), Deno.execPath());
-  assert.throws(() => denoExecutable(true), {
+  assert.equal(denoExecutable("Process-1", false), Deno.execPath());
+  assert.throws(() => denoExecutable("Process-1", true), {
     message:
-      /^Cannot start a subprocess child in a compiled program \(deno compile\).*use backend: "worker" there$/,
+      /^Cannot start Process-1 as a subprocess in a compiled program \(deno compile\).*use backend: "worker" there$/,
   });
 });

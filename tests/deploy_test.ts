@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { runProgram } from "./_helpers.ts";
+import { runProgram, runScript } from "./_helpers.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const CONSUMER = new URL("./testdata/consumer/", import.meta.url);
@@ -98,4 +98,53 @@ Deno.test("Every kind of object that crosses by reference can be rebuilt in a ch
       await import(new URL(module, new URL("../src/runtime/", import.meta.url)).href);
     }
   }
+});
+
+Deno.test("Without permission to run, every start fails at its own call with the real cause; nothing escapes, nothing hangs", async () => {
+  const { code, stdout, stderr } = await runScript("no_spawn_script.ts", {
+    flags: ["--allow-read", "--allow-net", "--allow-env", "--deny-run"],
+  });
+  assert.equal(stderr, "");
+  assert.equal(code, 0);
+  const lines = stdout.trim().split("\n");
+  const denied = /Requires run access to .*--allow-run/;
+  assert.equal(lines[0], "in-process objects work: 1 3");
+  assert.match(lines[1]!, /^subprocess process: NotCapable: Requires run access/);
+  assert.match(
+    lines[2]!,
+    /^pool: PoolClosedError: Pool broke: 3 workers in a row could not start: .* \| cause NotCapable: /,
+  );
+  assert.match(
+    lines[3]!,
+    /^supervisor: SupervisorError: Supervisor could not start child "a": .* \| cause NotCapable: /,
+  );
+  assert.match(lines[4]!, /^manager: NotCapable: /);
+  for (const line of lines.slice(1, 5)) assert.match(line, denied);
+  assert.equal(lines[5], "the end");
+});
+
+Deno.test("Where Worker and Deno.Command do not exist (Deno Deploy), troupe imports, in-process objects work, and a start names what is missing", async () => {
+  const { code, stdout, stderr } = await runScript("no_spawn_script.ts", { args: ["bare"] });
+  assert.equal(stderr, "");
+  assert.equal(code, 0);
+  const noCommands =
+    /as this runtime cannot run commands \(Deno Deploy cannot\): use backend: "worker" where Workers exist/;
+  const lines = stdout.trim().split("\n");
+  assert.equal(lines[0], "in-process objects work: 1 3");
+  assert.match(
+    lines[1]!,
+    /^worker process: TypeError: Cannot start Process-\d+ as this runtime has no Worker \(Deno Deploy has none\)/,
+  );
+  assert.match(lines[2]!, /^subprocess process: TypeError: Cannot start Process-\d+ /);
+  assert.match(
+    lines[3]!,
+    /^pool: PoolClosedError: Pool broke: 3 workers in a row could not start: .* \| cause TypeError: /,
+  );
+  assert.match(
+    lines[4]!,
+    /^supervisor: SupervisorError: Supervisor could not start child "a": .* \| cause TypeError: /,
+  );
+  assert.match(lines[5]!, /^manager: TypeError: Cannot start SyncManager-\d+ /);
+  for (const line of lines.slice(2, 6)) assert.match(line, noCommands);
+  assert.equal(lines[6], "the end");
 });

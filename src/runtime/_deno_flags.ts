@@ -146,11 +146,17 @@ export function workerSandboxUnavailable(): TypeError {
  * module, whatever arguments it gets, so `run <child>` would start the whole
  * program again, which would start its children again, and so on.
  */
-export function denoExecutable(standalone: boolean = Deno.build.standalone): string {
+export function denoExecutable(name: string, standalone: boolean = Deno.build.standalone): string {
+  if (typeof Deno.Command !== "function") {
+    throw new TypeError(
+      `Cannot start ${name} as this runtime cannot run commands (Deno Deploy cannot): ` +
+        'use backend: "worker" where Workers exist',
+    );
+  }
   if (standalone) {
     throw new Error(
-      "Cannot start a subprocess child in a compiled program (deno compile), as its executable runs only " +
-        'its own main module: use backend: "worker" there',
+      `Cannot start ${name} as a subprocess in a compiled program (deno compile), as its executable runs ` +
+        'only its own main module: use backend: "worker" there',
     );
   }
   return Deno.execPath();

@@ -179,7 +179,7 @@ export class SubprocessHost implements Host {
   #ended = false;
 
   constructor(name: string, onMessage: (message: FromChild) => void, options: HostOptions) {
-    const deno = denoExecutable();
+    const deno = denoExecutable(name);
     const board = Switchboard.get();
     // Which child this is, in its command line: public. What proves it is
     // secret, so it goes through the child's stdin, never argv or the

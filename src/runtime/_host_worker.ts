@@ -67,6 +67,12 @@ export class WorkerHost implements Host {
       this.#end(1);
     };
     if (permissions || !detachable) {
+      if (typeof Worker !== "function") {
+        throw new TypeError(
+          `Cannot start ${name} as this runtime has no Worker (Deno Deploy has none): ` +
+            'use backend: "subprocess" where Deno can run commands',
+        );
+      }
       const worker = new Worker(entry, {
         type: "module",
         name,

@@ -275,14 +275,20 @@ export class Hosting {
       };
       const preamble: Preamble = { self: null, channel: null };
       const onMessage = (message: FromChild) => spare.deliver(message);
-      spare.host = HOSTS[backend]("spare", onMessage, {
-        preamble,
-        module: null,
-        // What the root holds: explicit where the backend's sandbox is its flags, else none.
-        permissions: BACKENDS[backend].sandbox === "flags" ? spare.permissions : null,
-        memoryLimitMb: null,
-        detachable: true,
-      });
+      try {
+        spare.host = HOSTS[backend]("spare", onMessage, {
+          preamble,
+          module: null,
+          // What the root holds: explicit where the backend's sandbox is its flags, else none.
+          permissions: BACKENDS[backend].sandbox === "flags" ? spare.permissions : null,
+          memoryLimitMb: null,
+          detachable: true,
+        });
+      } catch (error) {
+        // No spare then (no permission to run, no Worker): a start that needs
+        // one fails at its own call, with this same cause.
+        return Promise.all(ready).then(() => Promise.reject(error));
+      }
       spare.host.exited.then(() => {
         this.#spares = this.#spares.filter((s) => s !== spare);
         loaded.resolve();
