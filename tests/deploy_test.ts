@@ -37,16 +37,17 @@ async function writeConsumer(dir: string, base: string): Promise<void> {
   await Deno.writeTextFile(`${dir}/deno.json`, "{}\n");
 }
 
-Deno.test("A program that imports troupe from a URL runs from the cache alone: --cached-only, --frozen lock file, server stopped", async () => {
+Deno.test("A program that imports troupe from a URL runs from the cache alone (--cached-only, --frozen lock file, server stopped), with a partial --allow-import too", async () => {
   const dir = await Deno.makeTempDir({ prefix: "troupe-consumer-" });
   try {
     const env = { DENO_DIR: `${dir}/deno_dir` };
     const server = serveRepository();
-    const base = `http://127.0.0.1:${server.addr.port}/`;
+    const port = server.addr.port;
+    const base = `http://127.0.0.1:${port}/`;
     try {
       await writeConsumer(dir, base);
       const cached = await new Deno.Command(DENO, {
-        args: ["cache", `--allow-import=127.0.0.1:${server.addr.port}`, "main.ts"],
+        args: ["cache", `--allow-import=127.0.0.1:${port}`, "main.ts"],
         cwd: dir,
         env,
         stdout: "null",
@@ -60,21 +61,36 @@ Deno.test("A program that imports troupe from a URL runs from the cache alone: -
     for (const bootstrap of ["_child_worker.ts", "_child_subprocess.ts"]) {
       assert.ok(lock.includes(bootstrap), `the lock file pins ${bootstrap}`);
     }
-    const { code, stdout, stderr } = await runProgram(`${dir}/main.ts`, {
-      flags: ["-A", "--cached-only", "--frozen"],
-      cwd: dir,
-      env,
-    });
-    assert.equal(stderr, "");
-    assert.equal(code, 0);
-    assert.deepEqual(stdout.trim().split("\n"), [
-      "hello from a worker child",
-      "hello from a subprocess child",
-      "a Lock crossed: 0",
-      "a proxy crossed: 7",
-      "pool: 2,4,6",
-    ]);
-    assert.equal(await Deno.readTextFile(`${dir}/deno.lock`), lock, "the run added nothing to the lock file");
+    // Run with all permissions, and with a partial --allow-import that its subprocess children must get too.
+    const partial = [
+      "--allow-read",
+      "--allow-write",
+      "--allow-net",
+      "--allow-env",
+      "--allow-run",
+      "--allow-sys",
+    ];
+    for (const permissions of [["-A"], [`--allow-import=127.0.0.1:${port}`, ...partial]]) {
+      const { code, stdout, stderr } = await runProgram(`${dir}/main.ts`, {
+        flags: [...permissions, "--cached-only", "--frozen"],
+        cwd: dir,
+        env,
+      });
+      assert.equal(stderr, "", `with ${permissions.join(" ")}`);
+      assert.equal(code, 0);
+      assert.deepEqual(stdout.trim().split("\n"), [
+        "hello from a worker child",
+        "hello from a subprocess child",
+        "a Lock crossed: 0",
+        "a proxy crossed: 7",
+        "pool: 2,4,6",
+      ]);
+    }
+    assert.equal(
+      await Deno.readTextFile(`${dir}/deno.lock`),
+      lock,
+      "the runs added nothing to the lock file",
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -23,7 +23,7 @@ import { entryUrl } from "./_entry.ts";
 import { encodeFrame, FrameError, FrameWriter, readFrames } from "../wire/_frame.ts";
 import type { Host, HostOptions } from "./_host.ts";
 import { Liveness } from "../core/_keep_alive.ts";
-import { permissionFlags, resolvePermissions, withGrants } from "./_permissions.ts";
+import { heldPermissions, permissionFlags, withGrants } from "./_permissions.ts";
 import { type FromChild, isProtocolMessage, type StopHow, TAG, type ToChild } from "./_protocol.ts";
 import { AuthenticationError } from "../core/errors.ts";
 import { receiveFromChild, refuseChild } from "./_validate.ts";
@@ -187,7 +187,7 @@ export class SubprocessHost implements Host {
     const id = crypto.randomUUID();
     const key = crypto.getRandomValues(new Uint8Array(CHANNEL_KEY_BYTES));
     // The child needs its one port, and nothing more, to talk to us.
-    const permissions = withGrants(options.permissions ?? resolvePermissions(), {
+    const permissions = withGrants(options.permissions ?? heldPermissions(), {
       net: [`127.0.0.1:${board.port}`],
     });
     const args = ["run", ...inheritedFlags(), ...permissionFlags(permissions)];

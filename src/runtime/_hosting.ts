@@ -27,8 +27,8 @@ import {
   exceeds,
   exceedsHeld,
   grantsEverything,
+  heldPermissions,
   type ResolvedPermissions,
-  resolvePermissions,
   samePermissions,
 } from "./_permissions.ts";
 import type {
@@ -263,7 +263,7 @@ export class Hosting {
       const loaded = Promise.withResolvers<void>();
       const spare: Spare = {
         backend,
-        permissions: resolvePermissions(),
+        permissions: heldPermissions(),
         host: undefined as unknown as Host,
         deliver: (message) => {
           if (message[TAG] !== "ready") return;
