@@ -164,3 +164,17 @@ Deno.test("Where Worker and Deno.Command do not exist (Deno Deploy), troupe impo
   for (const line of lines.slice(2, 6)) assert.match(line, noCommands);
   assert.equal(lines[6], "the end");
 });
+
+Deno.test("On another runtime (no Deno global, as on Node or Bun) every entry point fails at import with one sentence that says troupe runs on Deno", async () => {
+  const { code, stdout, stderr } = await runScript("no_deno_script.ts");
+  assert.equal(stderr, "");
+  assert.equal(code, 0);
+  const exports = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url))).exports;
+  assert.deepEqual(
+    stdout.trim().split("\n"),
+    Object.keys(exports).map((name) =>
+      `${name}: troupe runs on Deno only (2.x): it is built on Deno's Workers, permissions and subprocesses, ` +
+      "which Node and Bun do not have"
+    ),
+  );
+});
