@@ -24,6 +24,8 @@
  * @module
  */
 
+// First, so that another runtime is told at once (see _deno_only.ts).
+import "./src/core/_deno_only.ts";
 export * from "./src/runtime/mod.ts";
 export * from "./src/channels/mod.ts";
 export * from "./src/sync/mod.ts";

@@ -50,20 +50,22 @@ export interface RunOptions {
   /** Deno's flags for it; `-A` by default. */
   flags?: string[];
   cwd?: string;
+  /** More environment variables for it. */
+  env?: Record<string, string>;
   /** How long it may run before it is killed and the call fails, so nothing hangs; 120 s by default. */
   timeoutMs?: number;
 }
 
 /** Runs a module as a program of its own; killed after `timeoutMs` so nothing hangs. */
 export async function runProgram(module: URL | string, options: RunOptions = {}): Promise<ScriptResult> {
-  const { args = [], flags = ["-A"], cwd, timeoutMs = 120_000 } = options;
+  const { args = [], flags = ["-A"], cwd, env = {}, timeoutMs = 120_000 } = options;
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["run", ...flags, String(module), ...args],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
     // A program of its own prints its reports: its stderr is what the test reads.
-    env: { NO_COLOR: "1", [CAPTURE_VARIABLE]: "" },
+    env: { NO_COLOR: "1", [CAPTURE_VARIABLE]: "", ...env },
     signal: AbortSignal.timeout(timeoutMs),
     ...(cwd === undefined ? {} : { cwd }),
   }).output().catch((error) => {

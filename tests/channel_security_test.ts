@@ -309,7 +309,7 @@ Deno.test("the channel handshake proves both ends: a fake parent is refused, and
 Deno.test("a child pointed at a fake parent exits with a clear message and never runs what it is sent", async () => {
   using fake = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = fake.addr.port;
-  const bootstrap = new URL("../src/child/_child_subprocess.ts", import.meta.url);
+  const bootstrap = new URL("../src/runtime/_child_subprocess.ts", import.meta.url);
   const entry = entryUrl(bootstrap, { self: null, channel: { port, id: "child-1" } }, null);
   const key = crypto.getRandomValues(new Uint8Array(CHANNEL_KEY_BYTES));
   const child = new Deno.Command(Deno.execPath(), {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parse } from "../src/runtime/_deno_flags.ts";
+import { denoExecutable, parse } from "../src/runtime/_deno_flags.ts";
 
 Deno.test("parse() passes on a parent's module-resolution flags and nothing else", () => {
   const cases: [string[], string[]][] = [
@@ -22,4 +22,12 @@ Deno.test("parse() passes on a parent's module-resolution flags and nothing else
     [["deno", "run", "--env-file", "--inspect", "--frozen", "m.ts", "--frozen"], ["--frozen"]],
   ];
   for (const [argv, flags] of cases) assert.deepEqual(parse(argv), flags, argv.join(" "));
+});
+
+Deno.test("A compiled program refuses to start a subprocess child rather than run itself again: its executable runs only its own main module", () => {
+  assert.equal(denoExecutable("Process-1", false), Deno.execPath());
+  assert.throws(() => denoExecutable("Process-1", true), {
+    message:
+      /^Cannot start Process-1 as a subprocess in a compiled program \(deno compile\).*use backend: "worker" there$/,
+  });
 });

@@ -19,7 +19,6 @@ const LAYERS = [
   "supervision",
   "manager",
   "pool",
-  "child",
 ] as const;
 
 /** Files directly in `src/`, above every layer: entry points. */

@@ -141,8 +141,8 @@ for (const backend of BACKENDS) {
         assert.ok(error instanceof PoolClosedError, `a PoolClosedError, not ${error}`);
         assert.match(error.message, /broke/);
         assert.match(error.message, /3 workers in a row exited before they were ready/);
-        // What broke it, down to the initializer's own error.
-        const cause = (error.cause as Error | undefined)?.cause as Error | undefined;
+        // What broke it: the initializer's own error.
+        const cause = error.cause as Error | undefined;
         assert.match(String(cause?.message), /the initializer failed on purpose/);
         assert.deepEqual(errors, [error]);
         await assert.rejects(within(mapped.get()), PoolClosedError);
@@ -169,7 +169,7 @@ for (const backend of BACKENDS) {
       try {
         const error = await within(p.apply(targets.square, [2])).then(() => undefined, (e) => e);
         assert.ok(error instanceof PoolClosedError, `a PoolClosedError, not ${error}`);
-        const cause = (error.cause as Error | undefined)?.cause;
+        const cause = error.cause;
         assert.ok(cause instanceof ReferenceError, `caused by a ReferenceError, not ${cause}`);
         assert.match(cause.message, /Cannot find the function "initializer"/);
       } finally {
@@ -192,7 +192,7 @@ for (const backend of BACKENDS) {
       assert.equal(p.stats().state, "TERMINATE");
       assert.throws(() => p.applyAsync(targets.square, [1]), {
         name: "PoolClosedError",
-        message: /it broke: Pool broke: its workers exited more than 2 times within 60000 ms/,
+        message: /it broke: its workers exited more than 2 times within 60000 ms/,
       });
       await within(p.join());
     } finally {

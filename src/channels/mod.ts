@@ -14,6 +14,8 @@
  * @module
  */
 
+// First, so that another runtime is told at once (see _deno_only.ts).
+import "../core/_deno_only.ts";
 export { BrokenPipeError, Connection, EOFError, Pipe, type RecvOptions } from "./pipe.ts";
 export {
   JoinableQueue,

@@ -330,7 +330,8 @@ export class Manager implements AsyncDisposable {
       this.#place = { server, address: where.address, authkey: this.#authkey, home: where.home };
     } catch (error) {
       this.#state = "shutdown";
-      if (process.exitCode === null) process.kill();
+      // One that could not launch never started.
+      if (process.isAlive()) process.kill();
       throw error;
     }
     return this;

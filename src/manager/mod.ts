@@ -15,6 +15,11 @@
  * @module
  */
 
+// First, so that another runtime is told at once (see _deno_only.ts).
+import "../core/_deno_only.ts";
+// Keeps the child bootstraps in the module graph (see _bootstraps.ts).
+import "../runtime/_bootstraps.ts";
+
 export { AuthenticationError } from "../core/errors.ts";
 export {
   type ConnectOptions,

@@ -125,18 +125,32 @@ export async function revivedReady(): Promise<void> {
   await Promise.all(preparing.splice(0));
 }
 
-/** Whether `value` (fresh from a clone) holds a descriptor of a kind no loaded module can rebuild. */
-export function unknownKindIn(value: unknown): boolean {
+/**
+ * The kinds of the descriptors in `value` (fresh from a clone); with
+ * `unknownOnly`, only those no loaded module can rebuild yet.
+ */
+export function kindsIn(value: unknown, options: { readonly unknownOnly: boolean }): Set<string> {
+  const kinds = new Set<string>();
   const seen = new Set<object>();
-  const walk = (v: unknown): boolean => {
-    if (typeof v !== "object" || v === null || seen.has(v)) return false;
+  const walk = (v: unknown): void => {
+    if (typeof v !== "object" || v === null || seen.has(v)) return;
     seen.add(v);
     const kind = (v as Partial<Descriptor>)[SHARED_KEY];
-    if (kind !== undefined) return !revivers.has(kind);
-    if (Array.isArray(v)) return v.some(walk);
-    return Object.getPrototypeOf(v) === Object.prototype && Object.values(v).some(walk);
+    if (kind !== undefined) {
+      if (!options.unknownOnly || !revivers.has(kind)) kinds.add(kind);
+    } else if (Array.isArray(v)) {
+      v.forEach(walk);
+    } else if (Object.getPrototypeOf(v) === Object.prototype) {
+      Object.values(v).forEach(walk);
+    }
   };
-  return walk(value);
+  walk(value);
+  return kinds;
+}
+
+/** The kinds `revive` knows in this isolate (for a test that every one can be loaded by a child). */
+export function revivableKinds(): string[] {
+  return [...revivers.keys()];
 }
 
 /** A kind with its article, for messages: "a Lock", "an RLock", "an Event". */

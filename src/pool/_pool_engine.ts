@@ -218,7 +218,7 @@ export class PoolEngine {
   readonly #errors: EngineErrors;
   #state: PoolState = "RUN";
   /** Why the pool broke, if it did: every later submission says so. */
-  #broken: Error | null = null;
+  #broken: { readonly why: string; readonly cause: unknown } | null = null;
   readonly #slots = new Set<Slot>();
   /** Tasks waiting for a worker. */
   readonly #waiting = new TaskQueue<Task>();
@@ -273,8 +273,8 @@ export class PoolEngine {
   /** Why submissions fail now, or null while the pool runs. */
   notRunning(): Error | null {
     if (this.#state === "RUN") return null;
-    const why = this.#broken ? ` (it broke: ${this.#broken.message})` : "";
-    return this.#errors.closed(`Pool not running${why}`, this.#broken ?? undefined);
+    const why = this.#broken ? ` (it broke: ${this.#broken.why})` : "";
+    return this.#errors.closed(`Pool not running${why}`, this.#broken?.cause);
   }
 
   /** The id the next task gets: the caller encodes it into the task. */
@@ -337,7 +337,7 @@ export class PoolEngine {
     if (this.#state !== "TERMINATE") {
       this.#state = "TERMINATE";
       this.#hold();
-      this.#failAll(() => this.#errors.closed(reason, this.#broken ?? undefined));
+      this.#failAll(() => this.#errors.closed(reason, this.#broken?.cause));
       for (const slot of this.#slots) if (slot.exitCode === null) slot.process.terminate();
       this.#checkAllExited();
     }
@@ -432,15 +432,23 @@ export class PoolEngine {
   #start(slot: Slot): void {
     this.#slots.add(slot);
     const { process } = slot;
+    // It could not even launch (initargs that cannot cross, no permission
+    // to run, no Worker here), so it will never exit either: a worker that
+    // died before it was ready, as far as the pool is concerned.
+    const unlaunched = (error: unknown) => {
+      slot.startError = error;
+      slot.exitCode = 1;
+      this.#poke?.();
+    };
     let starting: Promise<void>;
     try {
       starting = process.start();
     } catch (error) {
-      // It could not even launch (initargs that cannot cross): a worker
-      // that died before it was ready, as far as the pool is concerned.
-      slot.startError = error;
-      slot.exitCode = 1;
-      queueMicrotask(() => this.#poke?.());
+      queueMicrotask(() => unlaunched(error));
+      return;
+    }
+    if (!process.isAlive()) {
+      starting.catch(unlaunched);
       return;
     }
     starting.catch((error) => {
@@ -596,10 +604,11 @@ export class PoolEngine {
     }
     if (!slot.ready && !slot.killedByPool && !killedFromOutside(code)) {
       if (++this.#failedStarts >= FAILED_STARTS) {
-        return this.#breakDown(
-          `${FAILED_STARTS} workers in a row exited before they were ready (the last with exit code ${code})`,
-          slot.startError,
-        );
+        // A worker that never ran (no permission to run, no Worker here) says why itself.
+        const why = slot.process.pid === null && slot.startError instanceof Error
+          ? `${FAILED_STARTS} workers in a row could not start: ${slot.startError.message}`
+          : `${FAILED_STARTS} workers in a row exited before they were ready (the last with exit code ${code})`;
+        return this.#breakDown(why, slot.startError);
       }
     }
     const retired = code === 0 && !crashed;
@@ -637,8 +646,8 @@ export class PoolEngine {
 
   /** A crash loop: every task not finished fails, and the pool stops. */
   #breakDown(why: string, cause?: unknown): void {
-    this.#broken = new Error(`Pool broke: ${why}`, cause === undefined ? undefined : { cause });
-    this.terminate(this.#broken.message);
+    this.#broken = { why, cause };
+    this.terminate(`Pool broke: ${why}`);
   }
 
   #checkAllExited(): void {

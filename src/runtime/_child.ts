@@ -27,7 +27,8 @@ import { deliverReply, serveRingCall, setCallSender } from "../memory/_remote.ts
 import { currentThreadId, probeReport } from "./_status.ts";
 import { report } from "../core/_report.ts";
 import { runtime } from "./_runtime.ts";
-import { revive, revivedReady, unknownKindIn } from "../memory/_shared.ts";
+import { revive, revivedReady } from "../memory/_shared.ts";
+import { loadRevivers } from "./_revivers.ts";
 import { home, setRingRegistrar } from "../memory/_served.ts";
 import { closeInheritedConnections } from "../channels/pipe.ts";
 import { Process } from "./process.ts";
@@ -46,12 +47,6 @@ export interface ChildTransport {
    * a subprocess does; a worker shares the root's OS process, which the root serves.
    */
   readonly servesRings: boolean;
-  /**
-   * Loads the modules that rebuild what a child may get beyond queues, pipes
-   * and actors (locks, shared values, manager proxies: `_revivers.ts`), which
-   * live in higher layers than this one; called only when the args hold one.
-   */
-  loadRevivers(): Promise<unknown>;
 }
 
 let transport: ChildTransport;
@@ -93,7 +88,7 @@ function crash(error: unknown): void {
 async function launch(entry: EntrySpec, args: readonly unknown[], mailboxes: Mailboxes): Promise<void> {
   let process: Process;
   try {
-    if (unknownKindIn([entry, args])) await transport.loadRevivers();
+    await loadRevivers([entry, args]);
     runtime.mailbox = revive(mailboxes.own) as object;
     runtime.parentMailbox = revive(mailboxes.parent) as object;
     await entryEvaluated();

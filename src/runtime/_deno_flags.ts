@@ -10,6 +10,8 @@
  * @module
  */
 
+import { grantsEverything, resolvePermissions } from "./_permissions.ts";
+
 /** Flags passed on, with a value given as `--flag=value` or `--flag value`. */
 const WITH_VALUE = new Set(["--config", "-c", "--import-map", "--conditions", "--cert"]);
 /** Flags passed on as written; a value, if any, is attached with `=`. */
@@ -43,7 +45,7 @@ let cached: readonly string[] | undefined;
 /** This program's module-resolution flags, ready for `deno run`. */
 export function inheritedFlags(): readonly string[] {
   if (cached) return cached;
-  const flags = parse(readCommandLine());
+  const flags = parse(commandLine());
   const hasConfig = flags.some((flag) => /^(--config|-c)=|^--no-config$/.test(flag));
   const config = hasConfig ? undefined : discoverConfig();
   return cached = config ? [...flags, `--config=${config}`] : flags;
@@ -60,6 +62,7 @@ function discoverConfig(): string | undefined {
   if (main.protocol !== "file:") return undefined;
   const dir = decodeURIComponent(main.pathname.slice(0, main.pathname.lastIndexOf("/"))) || "/";
   return configsAbove(dir).find((file) => {
+    if (!mayRead(file)) return false;
     try {
       return Deno.statSync(file).isFile;
     } catch {
@@ -68,11 +71,30 @@ function discoverConfig(): string | undefined {
   });
 }
 
-function readCommandLine(): string[] {
+let commandLineRead: readonly string[] | undefined;
+
+/**
+ * This program's command line, where the OS shows it (Linux's `/proc`) and
+ * Deno lets this program read it, which takes all permissions; else empty:
+ * no flag is passed on then.
+ */
+function commandLine(): readonly string[] {
+  if (commandLineRead) return commandLineRead;
+  if (!grantsEverything(resolvePermissions())) return commandLineRead = [];
   try {
-    return Deno.readTextFileSync("/proc/self/cmdline").split("\0").filter((arg) => arg !== "");
+    const text = Deno.readTextFileSync("/proc/self/cmdline");
+    return commandLineRead = text.split("\0").filter((arg) => arg !== "");
   } catch {
-    return [];
+    return commandLineRead = [];
+  }
+}
+
+/** Whether this program may read `path` now: asking would prompt on a terminal. */
+function mayRead(path: string): boolean {
+  try {
+    return Deno.permissions.querySync({ name: "read", path }).state === "granted";
+  } catch {
+    return false;
   }
 }
 
@@ -113,8 +135,10 @@ export function workerOptionsEnabled(): boolean {
 function configEnablesWorkerOptions(): boolean {
   const config = inheritedFlags().find((flag) => flag.startsWith("--config=") || flag.startsWith("-c="));
   if (!config) return false;
+  const path = config.slice(config.indexOf("=") + 1);
+  if (!mayRead(path)) return false;
   try {
-    const text = Deno.readTextFileSync(config.slice(config.indexOf("=") + 1));
+    const text = Deno.readTextFileSync(path);
     // deno.jsonc may hold comments.
     const json = JSON.parse(text.replace(/^\s*\/\/.*$/gm, "").replace(/\/\*[^]*?\*\//g, ""));
     return Array.isArray(json.unstable) && json.unstable.includes("worker-options");
@@ -138,4 +162,26 @@ export function workerSandboxUnavailable(): TypeError {
       'add "unstable": ["worker-options"] to deno.json (or run deno with --unstable-worker-options), ' +
       'or use backend: "subprocess"',
   );
+}
+
+/**
+ * The `deno` executable a subprocess child runs on. A compiled program
+ * (`deno compile`) has none: its own executable runs only its embedded main
+ * module, whatever arguments it gets, so `run <child>` would start the whole
+ * program again, which would start its children again, and so on.
+ */
+export function denoExecutable(name: string, standalone: boolean = Deno.build.standalone): string {
+  if (typeof Deno.Command !== "function") {
+    throw new TypeError(
+      `Cannot start ${name} as this runtime cannot run commands (Deno Deploy cannot): ` +
+        'use backend: "worker" where Workers exist',
+    );
+  }
+  if (standalone) {
+    throw new Error(
+      `Cannot start ${name} as a subprocess in a compiled program (deno compile), as its executable runs ` +
+        'only its own main module: use backend: "worker" there',
+    );
+  }
+  return Deno.execPath();
 }

@@ -17,11 +17,14 @@ import type { Preamble } from "./_protocol.ts";
 
 const KEY = Symbol.for("troupe.preamble");
 
+const BOOTSTRAP = Symbol.for("troupe.bootstrap");
+
 const EVALUATED = Symbol.for("troupe.entryEvaluated");
 
 /** The URL of the entry module for a child with this preamble. */
 export function entryUrl(bootstrap: URL, preamble: Preamble, module: string | null): string {
-  const setPreamble = `globalThis[Symbol.for("troupe.preamble")] = ${JSON.stringify(preamble)};`;
+  const setPreamble = `globalThis[Symbol.for("troupe.preamble")] = ${JSON.stringify(preamble)};\n` +
+    `globalThis[Symbol.for("troupe.bootstrap")] = ${JSON.stringify(bootstrap.href)};`;
   const imports = [dataUrl(setPreamble), bootstrap.href, ...(module === null ? [] : [module])];
   // Runs once every import above is evaluated, top-level awaits included.
   const done = `globalThis[Symbol.for("troupe.entryEvaluated")]?.();`;
@@ -46,6 +49,17 @@ export function entryEvaluated(): Promise<void> {
     evaluated = promise;
   }
   return evaluated;
+}
+
+/**
+ * Whether the module at `url` is the bootstrap this isolate's entry module
+ * started. The bootstraps are also imported statically by the hosts, so that
+ * every module a child loads is in the module graph of the program that
+ * starts it (what `deno cache` fetches, a lock file pins and `deno compile`
+ * embeds); imported that way, a bootstrap must do nothing.
+ */
+export function isBootstrap(url: string): boolean {
+  return (globalThis as Record<symbol, unknown>)[BOOTSTRAP] === url;
 }
 
 /** The preamble the entry module set; read once, by the bootstrap. */

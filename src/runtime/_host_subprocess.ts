@@ -18,17 +18,17 @@
 
 import { acceptEach, Gate, type GateLimits } from "../wire/_accept.ts";
 import { acceptChild, CHANNEL_KEY_BYTES } from "../wire/_auth.ts";
-import { inheritedFlags } from "./_deno_flags.ts";
+import { denoExecutable, inheritedFlags } from "./_deno_flags.ts";
 import { entryUrl } from "./_entry.ts";
 import { encodeFrame, FrameError, FrameWriter, readFrames } from "../wire/_frame.ts";
 import type { Host, HostOptions } from "./_host.ts";
 import { Liveness } from "../core/_keep_alive.ts";
-import { permissionFlags, resolvePermissions, withGrants } from "./_permissions.ts";
+import { heldPermissions, permissionFlags, withGrants } from "./_permissions.ts";
 import { type FromChild, isProtocolMessage, type StopHow, TAG, type ToChild } from "./_protocol.ts";
 import { AuthenticationError } from "../core/errors.ts";
 import { receiveFromChild, refuseChild } from "./_validate.ts";
 
-const BOOTSTRAP_URL = new URL("../child/_child_subprocess.ts", import.meta.url);
+const BOOTSTRAP_URL = new URL("./_child_subprocess.ts", import.meta.url);
 
 /** Linux signal numbers, for Python's `-N` exit codes. */
 const SIGNALS: Record<string, number> = {
@@ -179,6 +179,7 @@ export class SubprocessHost implements Host {
   #ended = false;
 
   constructor(name: string, onMessage: (message: FromChild) => void, options: HostOptions) {
+    const deno = denoExecutable(name);
     const board = Switchboard.get();
     // Which child this is, in its command line: public. What proves it is
     // secret, so it goes through the child's stdin, never argv or the
@@ -186,14 +187,14 @@ export class SubprocessHost implements Host {
     const id = crypto.randomUUID();
     const key = crypto.getRandomValues(new Uint8Array(CHANNEL_KEY_BYTES));
     // The child needs its one port, and nothing more, to talk to us.
-    const permissions = withGrants(options.permissions ?? resolvePermissions(), {
+    const permissions = withGrants(options.permissions ?? heldPermissions(), {
       net: [`127.0.0.1:${board.port}`],
     });
     const args = ["run", ...inheritedFlags(), ...permissionFlags(permissions)];
     if (options.memoryLimitMb !== null) args.push(`--v8-flags=--max-old-space-size=${options.memoryLimitMb}`);
     const preamble = { ...options.preamble, channel: { port: board.port, id } };
     args.push(entryUrl(BOOTSTRAP_URL, preamble, options.module));
-    this.#child = new Deno.Command(Deno.execPath(), {
+    this.#child = new Deno.Command(deno, {
       args,
       stdin: "piped",
       stdout: "inherit",

@@ -25,7 +25,7 @@ import { type FromChild, isProtocolMessage, type StopHow, TAG, type ToChild } fr
 import { describeError, receiveFromChild, refuseChild } from "./_validate.ts";
 import { Worker as NodeWorker } from "node:worker_threads";
 
-const BOOTSTRAP_URL = new URL("../child/_child_worker.ts", import.meta.url);
+const BOOTSTRAP_URL = new URL("./_child_worker.ts", import.meta.url);
 
 /** Exit codes Python reports for SIGTERM and SIGKILL, which a worker has no other way to get. */
 const STOP_CODES: Record<Exclude<StopHow, "request">, number> = { terminate: -15, kill: -9 };
@@ -70,6 +70,12 @@ export class WorkerHost implements Host {
       this.#end(1);
     };
     if (permissions) {
+      if (typeof Worker !== "function") {
+        throw new TypeError(
+          `Cannot start ${name} as this runtime has no Worker (Deno Deploy has none): ` +
+            'use backend: "subprocess" where Deno can run commands',
+        );
+      }
       const worker = new Worker(entry, {
         type: "module",
         name,

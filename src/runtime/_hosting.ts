@@ -28,8 +28,8 @@ import {
   exceeds,
   exceedsHeld,
   grantsEverything,
+  heldPermissions,
   type ResolvedPermissions,
-  resolvePermissions,
   samePermissions,
 } from "./_permissions.ts";
 import type {
@@ -262,7 +262,7 @@ export class Hosting {
       const loaded = Promise.withResolvers<void>();
       const spare: Spare = {
         backend,
-        permissions: resolvePermissions(),
+        permissions: heldPermissions(),
         host: undefined as unknown as Host,
         deliver: (message) => {
           if (message[TAG] !== "ready") return;
@@ -272,13 +272,19 @@ export class Hosting {
       };
       const preamble: Preamble = { self: null, channel: null };
       const onMessage = (message: FromChild) => spare.deliver(message);
-      spare.host = HOSTS[backend]("spare", onMessage, {
-        preamble,
-        module: null,
-        // What the root holds: explicit where the backend's sandbox is its flags, else none.
-        permissions: BACKENDS[backend].sandbox === "flags" ? spare.permissions : null,
-        memoryLimitMb: null,
-      });
+      try {
+        spare.host = HOSTS[backend]("spare", onMessage, {
+          preamble,
+          module: null,
+          // What the root holds: explicit where the backend's sandbox is its flags, else none.
+          permissions: BACKENDS[backend].sandbox === "flags" ? spare.permissions : null,
+          memoryLimitMb: null,
+        });
+      } catch (error) {
+        // No spare then (no permission to run, no Worker): a start that needs
+        // one fails at its own call, with this same cause.
+        return Promise.all(ready).then(() => Promise.reject(error));
+      }
       // It ends with the program; held while it loads (someone may be waiting for that), not after.
       spare.host.keepAlive(false);
       holdWhile(loaded.promise);

@@ -93,6 +93,29 @@ export function resolvePermissions(requested: PermissionOptions = {}): ResolvedP
   return resolved;
 }
 
+/** troupe's own modules, by URL: their host is one a child imports from. */
+const TROUPE = new URL("../", import.meta.url);
+
+/**
+ * What this process holds, for a child that asked for nothing: its whole
+ * grants, and of a partial `--allow-import`, the hosts troupe, the main
+ * module and `module` come from, which the child must import from too.
+ * Deno answers whether one host is granted but cannot list them, so other
+ * partial grants are not passed on (see {@linkcode resolvePermissions}).
+ */
+export function heldPermissions(module?: string): ResolvedPermissions {
+  const held = resolvePermissions();
+  if (held.import !== false) return held;
+  const hosts = new Set<string>();
+  for (const url of [TROUPE.href, Deno.mainModule, module]) {
+    const host = url === undefined || !URL.canParse(url) ? undefined : new URL(url);
+    if (host && (host.protocol === "https:" || host.protocol === "http:") && holds("import", host.host)) {
+      hosts.add(host.host);
+    }
+  }
+  return hosts.size === 0 ? held : { ...held, import: [...hosts] };
+}
+
 /** The first way `child` asks for more than `parent` has, or `undefined` if it does not. */
 export function exceeds(child: ResolvedPermissions, parent: ResolvedPermissions): string | undefined {
   for (const name of PERMISSION_NAMES) {

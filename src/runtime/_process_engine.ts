@@ -214,7 +214,13 @@ export class ProcessEngine {
       this.#handle = runtime.launch(spec, (event) => this.#onEvent(event));
     } catch (error) {
       discard([spec.args, spec.entry]);
-      throw this.#explainLaunchFailure(error, spec);
+      this.#startup = undefined;
+      this.#exit = undefined;
+      if (isCloneError(error)) throw this.#explainCloneError(error, spec);
+      // The host could not launch it (no permission to run, no Worker here):
+      // start() rejects, and the process stays unstarted, as Python's does
+      // when its start() raises.
+      return Promise.reject(error);
     }
     this.#status = "started";
     runtime.children.add(this);
@@ -305,8 +311,7 @@ export class ProcessEngine {
     }
   }
 
-  #explainLaunchFailure(error: unknown, spec: LaunchSpec): unknown {
-    if (!(error instanceof DOMException && error.name === "DataCloneError")) return error;
+  #explainCloneError(error: DOMException, spec: LaunchSpec): TypeError {
     const path = findUncloneable(spec.args, "args") ??
       (spec.entry.kind === "subclass" ? findUncloneable(spec.entry.fields, "this") : undefined);
     return new TypeError(
@@ -316,4 +321,9 @@ export class ProcessEngine {
       { cause: error },
     );
   }
+}
+
+/** Whether `error` is structured clone refusing a value: an argument that cannot cross. */
+function isCloneError(error: unknown): error is DOMException {
+  return error instanceof DOMException && error.name === "DataCloneError";
 }

@@ -15,6 +15,11 @@
  * @module
  */
 
+// First, so that another runtime is told at once (see _deno_only.ts).
+import "../core/_deno_only.ts";
+// Keeps the child bootstraps in the module graph (see _bootstraps.ts).
+import "./_bootstraps.ts";
+
 export {
   ActorExitedError,
   ActorRef,

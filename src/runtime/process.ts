@@ -2,7 +2,12 @@ import { adopt, takeAdoption } from "./_adopt.ts";
 import { checkDuration } from "../core/_duration.ts";
 import { holdWhile } from "../core/_keep_alive.ts";
 import { workerOptionsEnabled, workerSandboxUnavailable } from "./_deno_flags.ts";
-import { type PermissionOptions, resolvePermissions, validatePermissions } from "./_permissions.ts";
+import {
+  heldPermissions,
+  type PermissionOptions,
+  resolvePermissions,
+  validatePermissions,
+} from "./_permissions.ts";
 import { ProcessEngine } from "./_process_engine.ts";
 import { BACKEND_NAMES, BACKENDS, isBackend } from "./_backends.ts";
 import type { Backend, EntrySpec } from "./_protocol.ts";
@@ -270,7 +275,9 @@ export class Process<Args extends unknown[] = unknown[]> {
       identity,
       host: {
         backend: options.backend ?? "worker",
-        permissions: resolvePermissions(options.permissions),
+        permissions: options.permissions === undefined
+          ? heldPermissions(this.#module)
+          : resolvePermissions(options.permissions),
         sandboxed: options.permissions !== undefined,
         memoryLimitMb: options.memoryLimitMb ?? null,
       },

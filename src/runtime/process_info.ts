@@ -14,6 +14,8 @@
  * @module
  */
 
+// First, so that another runtime is told at once (see _deno_only.ts).
+import "../core/_deno_only.ts";
 import { cpuTimesOf, PAGE_BYTES, parseStat, TICKS_PER_SECOND } from "../core/_proc_stat.ts";
 import { ProcessError } from "../core/errors.ts";
 

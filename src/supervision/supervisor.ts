@@ -614,14 +614,18 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
       // The children serve whoever asks: they do not keep the program running while nothing awaits them.
       detach(process);
       const started = process.start();
-      process.exited.then((code) => this.#exited(child, process, code));
+      // One that could not launch never started: `started` says why.
+      if (process.isAlive()) process.exited.then((code) => this.#exited(child, process, code));
       await started;
     } catch (error) {
       child.process = null;
       child.state = "stopped";
-      // It failed before its target ran and is on its way out: wait, so nothing outlives the failure.
-      if (process.exitCode === null) process.kill();
-      await process.join();
+      // It failed before its target ran and is on its way out: wait, so
+      // nothing outlives the failure. One that could not launch never started.
+      if (process.isAlive()) {
+        process.kill();
+        await process.join();
+      }
       throw error;
     }
     this.#emit({ type: restarted ? "restarted" : "started", id: spec.id, pid: process.pid });

@@ -17,6 +17,8 @@
  * @module
  */
 
+// First, so that another runtime is told at once (see _deno_only.ts).
+import "../core/_deno_only.ts";
 export { Barrier, type BarrierOptions, BrokenBarrierError } from "./barrier.ts";
 export { Condition } from "./condition.ts";
 export { Event } from "./event.ts";
