@@ -140,7 +140,10 @@ Deno.test("Without permission to run, every start fails at its own call with the
 });
 
 Deno.test("Where Worker and Deno.Command do not exist (Deno Deploy), troupe imports, in-process objects work, and a start names what is missing", async () => {
-  const { code, stdout, stderr } = await runScript("no_spawn_script.ts", { args: ["bare"] });
+  const { code, stdout, stderr } = await runScript("no_spawn_script.ts", {
+    args: ["bare"],
+    flags: ["-A", "--unstable-worker-options"],
+  });
   assert.equal(stderr, "");
   assert.equal(code, 0);
   const noCommands =

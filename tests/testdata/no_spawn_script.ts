@@ -29,10 +29,13 @@ if (import.meta.main) {
   lock.release();
   console.log(`in-process objects work: ${await queue.get()} ${value.value}`);
   for (const backend of bare ? ["worker", "subprocess"] as const : ["subprocess"] as const) {
-    await new Process({ target: inc, args: [1], backend }).start().then(
-      () => console.log(`${backend} process started`),
-      (error) => console.log(`${backend} process: ${said(error)}`),
-    );
+    // A sandboxed worker child is a web Worker (an unsandboxed one a node:worker_threads one, which stays).
+    const permissions = backend === "worker" ? { net: false } : undefined;
+    await new Process({ target: inc, args: [1], backend, ...(permissions ? { permissions } : {}) }).start()
+      .then(
+        () => console.log(`${backend} process started`),
+        (error) => console.log(`${backend} process: ${said(error)}`),
+      );
   }
   const pool = new Pool({ processes: 2, backend: "subprocess" });
   await pool.map(inc, [1, 2, 3]).then(
