@@ -629,3 +629,33 @@ for (const backend of BACKENDS) {
     await within(sup.stop(), 5_000);
   });
 }
+
+for (const backend of BACKENDS) {
+  Deno.test(
+    `[${backend}] a grandchild's ref passed in a message after the grandchild restarted still reaches it`,
+    withLeakCheck(withReports(
+      Array.from({ length: 5 }, () => crashReport("Error: w crashed on purpose")),
+      async () => {
+        // The host stopped serving the grandchild's mailbox when an incarnation
+        // exited, although the next incarnation reads the same mailbox: a ref
+        // revived after that restart reached nothing.
+        const out = new Queue<unknown>();
+        await using sup = new Supervisor({
+          children: [
+            child("inner", targets.refreshingSupervisor, { args: [out, backend], type: "supervisor", backend }),
+          ],
+        });
+        await sup.start();
+        let ref = await out.get({ timeout: PATIENCE_MS }) as ActorRef<string, unknown>;
+        for (let round = 0; round < 5; round++) {
+          const before = await incarnation(ref);
+          ref.tell("crash");
+          ref = await out.get({ timeout: PATIENCE_MS }) as ActorRef<string, unknown>; // revived after the restart
+          ref.tell(`mark ${round}`);
+          assert.deepEqual(await ref.ask("marks", { timeout: PATIENCE_MS }), [`mark ${round}`]);
+          assert.notEqual(await incarnation(ref), before);
+        }
+      },
+    )),
+  );
+}

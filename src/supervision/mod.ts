@@ -21,5 +21,6 @@ export {
   Supervisor,
   SupervisorError,
   type SupervisorEventDetail,
+  type SupervisorEventMap,
   type SupervisorOptions,
 } from "./supervisor.ts";
