@@ -149,6 +149,15 @@ export type SupervisorEventDetail =
  * The supervisor's events by name, each a `CustomEvent` whose `detail` is
  * that event's {@linkcode SupervisorEventDetail}: what `addEventListener`
  * types its listener with.
+ *
+ * @example
+ * ```ts
+ * import { Supervisor, type SupervisorEventMap } from "@troupe/troupe";
+ *
+ * const sup = new Supervisor();
+ * const onExit = (event: SupervisorEventMap["exited"]) => console.log(event.detail.reason);
+ * sup.addEventListener("exited", onExit);
+ * ```
  */
 export interface SupervisorEventMap {
   /** A child started (by `start()`, `startChild` or `restartChild`). */
@@ -212,7 +221,10 @@ export class SupervisorError extends ProcessError {
  * every child (in reverse order) and reject `done`.
  *
  * Events (`addEventListener`): "started", "exited", "restarted",
- * "gave-up", each a `CustomEvent` whose `detail` says which child.
+ * "gave-up", each a `CustomEvent` whose `detail` says which child, typed by
+ * name ({@linkcode SupervisorEventMap}). Significant children and
+ * `autoShutdown` let it stop by itself when they end (OTP 24). Once it has
+ * stopped or given up, refs to its children fail at once.
  *
  * @example A child that crashes and comes back
  * ```ts
@@ -599,6 +611,20 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
     listener: (this: Supervisor, event: SupervisorEventMap[K]) => unknown,
     options?: boolean | AddEventListenerOptions,
   ): void;
+  /**
+   * Listens to any event, as `EventTarget`'s.
+   *
+   * @param type The event's name.
+   * @param listener Called with the event.
+   * @param options As `EventTarget`'s.
+   *
+   * @example
+   * ```ts
+   * import { Supervisor } from "@troupe/troupe";
+   *
+   * new Supervisor().addEventListener("gave-up", { handleEvent: (event) => console.log(event.type) });
+   * ```
+   */
   override addEventListener(
     type: string,
     listener: EventListenerOrEventListenerObject | null,
@@ -634,6 +660,23 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
     listener: (this: Supervisor, event: SupervisorEventMap[K]) => unknown,
     options?: boolean | EventListenerOptions,
   ): void;
+  /**
+   * Stops listening to any event, as `EventTarget`'s.
+   *
+   * @param type The event's name.
+   * @param listener The listener given to `addEventListener`.
+   * @param options As `EventTarget`'s.
+   *
+   * @example
+   * ```ts
+   * import { Supervisor } from "@troupe/troupe";
+   *
+   * const listener = { handleEvent: (event: Event) => console.log(event.type) };
+   * const sup = new Supervisor();
+   * sup.addEventListener("gave-up", listener);
+   * sup.removeEventListener("gave-up", listener);
+   * ```
+   */
   override removeEventListener(
     type: string,
     listener: EventListenerOrEventListenerObject | null,
