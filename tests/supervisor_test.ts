@@ -253,6 +253,41 @@ Deno.test(
   })),
 );
 
+Deno.test(
+  "backoff: during the delay the child is restarting, and terminateChild and stop() do not wait for it",
+  withLeakCheck(
+    withReports(
+      [crashReport("Error: m crashed on purpose"), crashReport("Error: n crashed on purpose")],
+      async () => {
+        const sup = new Supervisor({
+          intensity: 3,
+          periodMs: 60_000,
+          backoff: { minMs: 60_000, maxMs: 60_000 },
+          children: [
+            child("m", targets.member, { args: ["m"] }),
+            child("n", targets.member, { args: ["n"] }),
+          ],
+        });
+        const events = new Events(sup);
+        await sup.start();
+        sup.ref("m").tell("crash");
+        sup.ref("n").tell("crash");
+        await events.until("exited", "n");
+        assert.deepEqual(sup.whichChildren().map((c) => [c.id, c.state, c.process]), [
+          ["m", "restarting", null],
+          ["n", "restarting", null],
+        ]);
+        assert.equal(sup.countChildren().active, 0);
+        await within(sup.terminateChild("m"), PATIENCE_MS / 2);
+        assert.equal(sup.whichChildren()[0]!.state, "stopped");
+        await within(sup.stop(), PATIENCE_MS / 2);
+        await within(sup.done);
+        assert.equal(events.count("restarted", "m") + events.count("restarted", "n"), 0);
+      },
+    ),
+  ),
+);
+
 // ---------------------------------------------------------------------------
 // With children
 // ---------------------------------------------------------------------------
