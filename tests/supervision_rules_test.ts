@@ -1,12 +1,15 @@
 import assert from "node:assert/strict";
 import {
+  autoShutdownDue,
   Backoff,
+  CHILD_SPEC_FIELDS,
   type ExitKind,
   planRestart,
   RestartIntensity,
   type RestartType,
   shouldRestart,
   type Strategy,
+  SUPERVISOR_OPTIONS,
   validateChildSpec,
   validateFlags,
 } from "../src/supervision/_supervision_rules.ts";
@@ -225,12 +228,14 @@ Deno.test("validateFlags() fills in OTP's defaults", () => {
     intensity: 1,
     periodMs: 5_000,
     backoff: null,
+    autoShutdown: "never",
   });
   assert.deepEqual(validateFlags({ backoff: null, intensity: undefined }), {
     strategy: "one_for_one",
     intensity: 1,
     periodMs: 5_000,
     backoff: null,
+    autoShutdown: "never",
   });
   assert.deepEqual(
     validateFlags({
@@ -238,12 +243,14 @@ Deno.test("validateFlags() fills in OTP's defaults", () => {
       intensity: 0,
       periodMs: 250,
       backoff: { minMs: 10, maxMs: 90 },
+      autoShutdown: "all_significant",
     }),
     {
       strategy: "rest_for_one",
       intensity: 0,
       periodMs: 250,
       backoff: { minMs: 10, maxMs: 90, jitter: 0, resetAfterMs: 50 },
+      autoShutdown: "all_significant",
     },
   );
 });
@@ -283,6 +290,17 @@ Deno.test("validateFlags() names the field and what is allowed", () => {
       "RangeError",
       /^Supervisor: backoff\.resetAfterMs/,
     ],
+    [
+      { autoShutdown: "any" },
+      "TypeError",
+      /^Supervisor: autoShutdown must be "never", "any_significant" or "all_significant", not "any"$/,
+    ],
+    [
+      { auto_shutdown: "any_significant" },
+      "TypeError",
+      /^Supervisor: options has no field "auto_shutdown": use strategy, intensity, periodMs, backoff, autoShutdown, /,
+    ],
+    [{ maxRestarts: 3 }, "TypeError", /^Supervisor: options has no field "maxRestarts": use /],
   ];
   for (const [options, name, message] of table) {
     assert.throws(() => validateFlags(options), { name, message }, JSON.stringify(options));
@@ -303,13 +321,18 @@ Deno.test("validateChildSpec() fills in OTP's defaults", () => {
     restart: "permanent",
     shutdown: 5_000,
     type: "worker",
+    significant: false,
   });
   assert.deepEqual(validateChildSpec({ id: "s", type: "supervisor" }, "children[1]", taken), {
     id: "s",
     restart: "permanent",
     shutdown: Infinity,
     type: "supervisor",
+    significant: false,
   });
+  for (const restart of ["transient", "temporary"]) {
+    assert.equal(validateChildSpec({ id: "x", restart, significant: true }, "c", taken).significant, true);
+  }
   const table: [Record<string, unknown>, unknown][] = [
     [{ shutdownMs: 0 }, 0],
     [{ shutdownMs: 250 }, 250],
@@ -356,8 +379,58 @@ Deno.test("validateChildSpec() names the field and what is allowed", () => {
     ],
     [{ id: "x", shutdownMs: NaN }, "TypeError", /^Supervisor: children\[1\]\.shutdownMs .*, not NaN$/],
     [{ id: "x", shutdownMs: "kill" }, "TypeError", /^Supervisor: children\[1\]\.shutdownMs .*, not "kill"$/],
+    [
+      { id: "x", significant: true },
+      "TypeError",
+      /^Supervisor: children\[1\] cannot be significant as it is permanent: make it "transient" or "temporary"$/,
+    ],
+    [
+      { id: "x", restart: "transient", significant: "yes" },
+      "TypeError",
+      /^Supervisor: children\[1\]\.significant must be a boolean, not "yes"$/,
+    ],
+    [
+      { id: "x", shutdown: 100 },
+      "TypeError",
+      /^Supervisor: children\[1\] has no field "shutdown": use id, target, args, restart, significant, shutdownMs, /,
+    ],
   ];
   for (const [spec, name, message] of table) {
     assert.throws(() => validateChildSpec(spec, "children[1]", taken), { name, message }, String(message));
+  }
+});
+
+Deno.test("every option and child spec field named in the tables is accepted", () => {
+  const options = Object.fromEntries(SUPERVISOR_OPTIONS.map((name) => [name, undefined]));
+  assert.equal(validateFlags(options).strategy, "one_for_one");
+  const spec = Object.fromEntries(CHILD_SPEC_FIELDS.map((name) => [name, undefined]));
+  assert.equal(validateChildSpec({ ...spec, id: "x" }, "children[0]", new Set()).id, "x");
+});
+
+Deno.test("autoShutdownDue() follows OTP's auto_shutdown", () => {
+  const transient = { significant: true, restart: "transient" as const };
+  const temporary = { significant: true, restart: "temporary" as const };
+  const alive = { significant: true, alive: true };
+  const ended = { significant: true, alive: false };
+  const plain = { significant: false, alive: true };
+  const table: [Parameters<typeof autoShutdownDue>, boolean][] = [
+    // "never" never does, and an insignificant child never counts.
+    [["never", transient, "normal", []], false],
+    [["any_significant", { significant: false, restart: "transient" }, "normal", []], false],
+    // A significant child that ends on its own and is not restarted.
+    [["any_significant", transient, "normal", [alive]], true],
+    [["any_significant", temporary, "crash", [alive]], true],
+    [["any_significant", temporary, "normal", []], true],
+    // One that is restarted (a transient child's crash), or that the supervisor stopped, does not.
+    [["any_significant", transient, "crash", []], false],
+    [["any_significant", transient, "shutdown", []], false],
+    [["any_significant", temporary, "shutdown", []], false],
+    // all_significant waits for the last significant child; the others do not count.
+    [["all_significant", transient, "normal", [alive, plain]], false],
+    [["all_significant", transient, "normal", [ended, plain]], true],
+    [["all_significant", temporary, "crash", []], true],
+  ];
+  for (const [args, expected] of table) {
+    assert.equal(autoShutdownDue(...args), expected, JSON.stringify(args));
   }
 });

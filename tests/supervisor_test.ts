@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
 import {
+  activeChildren,
   ActorExitedError,
   type ActorRef,
+  type ChildInfo,
   type ChildSpec,
   MAILBOX_SIZE,
+  Process,
   Queue,
   Supervisor,
   SupervisorError,
@@ -13,6 +16,7 @@ import {
 import { withLeakCheck } from "../src/testing.ts";
 import { BACKENDS, crashReport, PATIENCE_MS, runScript, within, withReports } from "./_helpers.ts";
 import * as targets from "./testdata/actor_targets.ts";
+import { FAIL_START_MODULE, FAIL_START_VARIABLE, fragile } from "./testdata/failing_start_targets.ts";
 
 const module = targets.MODULE;
 
@@ -89,6 +93,74 @@ async function take<T>(q: Queue<T>, n: number): Promise<T[]> {
   const got: T[] = [];
   for (let i = 0; i < n; i++) got.push(await q.get({ timeout: PATIENCE_MS }));
   return got;
+}
+
+/** A child spec for `fragile`, whose start fails while `failingStarts` runs. */
+function fragileChild(id: string, fields: Partial<ChildSpec> = {}): ChildSpec {
+  return { id, target: fragile as ChildSpec["target"], args: [id], module: FAIL_START_MODULE, ...fields };
+}
+
+/** The report a start of `fragile` makes while its module refuses to load. */
+const REFUSED_LOAD = crashReport("Error: this module refuses to load on purpose");
+
+/**
+ * Every start of a process while it is in place (`using`), with what the
+ * supervisor said of its children at that moment; `until(n)` waits for `n`
+ * starts of processes named `name`. Children load `fragile`'s module anew at
+ * each start: while `failing` is set, those starts fail.
+ */
+class Starts implements Disposable {
+  readonly seen: { name: string; children: ChildInfo[]; active: number }[] = [];
+  readonly #original = Process.prototype.start;
+  #wake: (() => void) | undefined;
+
+  constructor(sup: Supervisor) {
+    const original = this.#original;
+    const seen = this.seen;
+    const wake = () => this.#wake?.();
+    Process.prototype.start = function (this: Process) {
+      seen.push({ name: this.name, children: sup.whichChildren(), active: sup.countChildren().active });
+      wake();
+      return original.call(this);
+    };
+  }
+
+  set failing(on: boolean) {
+    if (on) Deno.env.set(FAIL_START_VARIABLE, "1");
+    else Deno.env.delete(FAIL_START_VARIABLE);
+  }
+
+  count(name: string): number {
+    return this.seen.filter((start) => start.name === name).length;
+  }
+
+  async until(name: string, n: number): Promise<void> {
+    const deadline = performance.now() + PATIENCE_MS;
+    while (this.count(name) < n) {
+      const left = deadline - performance.now();
+      if (left <= 0) throw new Error(`No ${n} starts of ${name} in ${PATIENCE_MS} ms`);
+      await within(new Promise<void>((resolve) => this.#wake = resolve), left).catch(() => {});
+    }
+  }
+
+  [Symbol.dispose](): void {
+    Process.prototype.start = this.#original;
+    this.failing = false;
+  }
+}
+
+/** Fails when a child is started while an incarnation of it still runs. */
+function neverTwice(sup: Supervisor): string[] {
+  const running = new Set<string>();
+  const problems: string[] = [];
+  const up = (event: CustomEvent<{ id: string }>) => {
+    if (running.has(event.detail.id)) problems.push(`${event.detail.id} started while running`);
+    running.add(event.detail.id);
+  };
+  sup.addEventListener("started", up);
+  sup.addEventListener("restarted", up);
+  sup.addEventListener("exited", (event) => running.delete(event.detail.id));
+  return problems;
 }
 
 /** A member's incarnation id, asked through `ref`. */
@@ -179,6 +251,41 @@ Deno.test(
     const waited = events.when("restarted", "m") - events.when("exited", "m");
     assert.ok(waited >= DELAY_MS * 0.95, `restarted ${Math.round(waited)} ms after the crash`);
   })),
+);
+
+Deno.test(
+  "backoff: during the delay the child is restarting, and terminateChild and stop() do not wait for it",
+  withLeakCheck(
+    withReports(
+      [crashReport("Error: m crashed on purpose"), crashReport("Error: n crashed on purpose")],
+      async () => {
+        const sup = new Supervisor({
+          intensity: 3,
+          periodMs: 60_000,
+          backoff: { minMs: 60_000, maxMs: 60_000 },
+          children: [
+            child("m", targets.member, { args: ["m"] }),
+            child("n", targets.member, { args: ["n"] }),
+          ],
+        });
+        const events = new Events(sup);
+        await sup.start();
+        sup.ref("m").tell("crash");
+        sup.ref("n").tell("crash");
+        await events.until("exited", "n");
+        assert.deepEqual(sup.whichChildren().map((c) => [c.id, c.state, c.process]), [
+          ["m", "restarting", null],
+          ["n", "restarting", null],
+        ]);
+        assert.equal(sup.countChildren().active, 0);
+        await within(sup.terminateChild("m"), PATIENCE_MS / 2);
+        assert.equal(sup.whichChildren()[0]!.state, "stopped");
+        await within(sup.stop(), PATIENCE_MS / 2);
+        await within(sup.done);
+        assert.equal(events.count("restarted", "m") + events.count("restarted", "n"), 0);
+      },
+    ),
+  ),
 );
 
 // ---------------------------------------------------------------------------
@@ -613,6 +720,251 @@ for (const backend of BACKENDS) {
     }),
   );
 
+  test(
+    "one_for_all: when a sibling's restart fails, the siblings already restarted are stopped, then the group restarts",
+    withReports([crashReport("Error: a crashed on purpose"), REFUSED_LOAD], async () => {
+      // OTP: restart/2 gives try_again_restart, which terminates the group again before it starts it.
+      await using sup = new Supervisor({
+        strategy: "one_for_all",
+        intensity: 1000,
+        periodMs: 60_000,
+        spares: false,
+        children: [
+          child("a", targets.member, { args: ["a"], backend }),
+          fragileChild("b", { backend }),
+          child("c", targets.member, { args: ["c"], backend }),
+        ],
+      });
+      const events = new Events(sup);
+      const twice = neverTwice(sup);
+      await sup.start();
+      using starts = new Starts(sup);
+      starts.failing = true;
+      sup.ref("a").tell("crash");
+      // The crash, then two retries that each stopped the restarted a before starting the group again.
+      await events.until("exited", "a", 3);
+      starts.failing = false;
+      await events.until("restarted", "c");
+      assert.deepEqual(twice, []);
+      const forA = events.lines().filter((line) => line.endsWith(" a") || line.includes(" a "));
+      assert.deepEqual(forA.slice(0, 4), ["started a", "exited a crash", "restarted a", "exited a shutdown"]);
+      assert.equal(events.count("restarted", "b"), 1);
+      assert.equal(events.count("restarted", "c"), 1);
+      assert.deepEqual(sup.whichChildren().map((c) => c.state), ["running", "running", "running"]);
+      assert.equal(activeChildren().length, 3, "no orphan");
+      assert.equal(typeof await incarnation(sup.ref("a")), "string");
+    }),
+  );
+
+  test(
+    "rest_for_one: when a later sibling's restart fails, the crashed child is restarted once and nothing is orphaned",
+    withReports([crashReport("Error: b crashed on purpose"), REFUSED_LOAD], async () => {
+      await using sup = new Supervisor({
+        strategy: "rest_for_one",
+        intensity: 1000,
+        periodMs: 60_000,
+        spares: false,
+        children: [
+          child("a", targets.member, { args: ["a"], backend }),
+          child("b", targets.member, { args: ["b"], backend }),
+          fragileChild("c", { backend }),
+          child("d", targets.member, { args: ["d"], backend }),
+        ],
+      });
+      const events = new Events(sup);
+      const twice = neverTwice(sup);
+      await sup.start();
+      const [a, b] = sup.whichChildren().map((c) => c.process);
+      using starts = new Starts(sup);
+      starts.failing = true;
+      sup.ref("b").tell("crash");
+      await starts.until("Supervisor:c", 3); // the restart and two retries, all failed
+      starts.failing = false;
+      await events.until("restarted", "d");
+      assert.deepEqual(twice, []);
+      // The retries restart c and d only: b, restarted once, keeps running; a was never touched.
+      assert.equal(events.count("restarted", "b"), 1);
+      assert.equal(events.count("exited", "b"), 1);
+      assert.equal(events.count("exited", "a"), 0);
+      assert.equal(events.count("restarted", "c"), 1);
+      assert.equal(events.count("restarted", "d"), 1);
+      const now = sup.whichChildren();
+      assert.equal(now[0]!.process, a);
+      assert.notEqual(now[1]!.process, b);
+      assert.deepEqual(now.map((c) => c.state), ["running", "running", "running", "running"]);
+      assert.equal(activeChildren().length, 4, "no orphan");
+    }),
+  );
+
+  test(
+    "while a restart keeps failing the child is restarting, without a process, not active; terminateChild and stop() answer at once",
+    withReports([crashReport("Error: f crashed on purpose"), REFUSED_LOAD], async () => {
+      // OTP-9549: a restart that fails is retried behind the supervisor's other work.
+      const sup = new Supervisor({
+        intensity: 1000,
+        periodMs: 60_000,
+        spares: false,
+        children: [
+          child("keeper", targets.member, { args: ["keeper"], backend }),
+          fragileChild("f", { backend }),
+        ],
+      });
+      const events = new Events(sup);
+      await sup.start();
+      using starts = new Starts(sup);
+      starts.failing = true;
+      sup.ref("f").tell("crash");
+      await events.until("exited", "f");
+      await starts.until("Supervisor:f", 3);
+      for (const { name, children, active } of starts.seen) {
+        assert.equal(name, "Supervisor:f");
+        assert.deepEqual(children.map((c) => [c.id, c.state, c.process === null]), [
+          ["keeper", "running", false],
+          ["f", "restarting", true],
+        ]);
+        assert.equal(active, 1, "f is not active while it restarts");
+      }
+      assert.deepEqual(sup.countChildren(), { specs: 2, active: 1, supervisors: 0, workers: 2 });
+
+      let calledAt = starts.count("Supervisor:f");
+      await within(sup.terminateChild("f"), PATIENCE_MS / 2);
+      assert.ok(starts.count("Supervisor:f") <= calledAt + 1, "at most the attempt in hand finished");
+      assert.equal(sup.whichChildren()[1]!.state, "stopped");
+      const settled = starts.count("Supervisor:f");
+      starts.failing = false;
+      await sup.restartChild("f"); // the supervisor goes on, and f no longer retries by itself
+      assert.equal(starts.count("Supervisor:f"), settled + 1);
+
+      starts.failing = true;
+      sup.ref("f").tell("crash");
+      await starts.until("Supervisor:f", settled + 3);
+      calledAt = starts.count("Supervisor:f");
+      await within(sup.stop(), PATIENCE_MS / 2);
+      await within(sup.done); // stopped, not given up
+      assert.ok(starts.count("Supervisor:f") <= calledAt + 1, "at most the attempt in hand finished");
+      assert.equal(events.count("gave-up", "f"), 0);
+      assert.deepEqual(sup.whichChildren().map((c) => c.state), ["stopped", "stopped"]);
+    }),
+  );
+
+  test(
+    "significant children: any_significant stops the supervisor when one ends normally, not when it crashes",
+    withReports([crashReport(`Error: told "boom"`)], async () => {
+      const log = new Queue<targets.MemberEvent>();
+      const sup = new Supervisor({
+        autoShutdown: "any_significant",
+        intensity: 3,
+        periodMs: 60_000,
+        children: [
+          child("keeper", targets.member, { args: ["keeper", log], backend }),
+          child("t", targets.oneMessage, { restart: "transient", significant: true, backend }),
+        ],
+      });
+      const events = new Events(sup);
+      await sup.start();
+      sup.ref("t").tell("boom"); // a crash: restarted, the supervisor goes on
+      await events.until("restarted", "t");
+      sup.ref("t").tell("normal");
+      await within(sup.done); // resolves: a shutdown, not a failure
+      assert.deepEqual(events.lines(2), [
+        "exited t crash",
+        "restarted t",
+        "exited t normal",
+        "exited keeper shutdown",
+      ]);
+      assert.deepEqual(await take(log, 2), [
+        { event: "init", name: "keeper" },
+        { event: "terminate", name: "keeper", reason: "shutdown" },
+      ]);
+      await assert.rejects(sup.startChild(child("late", targets.member, { backend })), SupervisorError);
+    }),
+  );
+
+  test("significant children: all_significant waits for the last; terminateChild does not count", async () => {
+    const sup = new Supervisor({
+      autoShutdown: "all_significant",
+      children: [
+        child("t1", targets.oneMessage, { restart: "transient", significant: true, backend }),
+        child("t2", targets.oneMessage, { restart: "temporary", significant: true, backend }),
+        child("t3", targets.oneMessage, {
+          restart: "transient",
+          significant: true,
+          backend,
+          shutdownMs: "brutal_kill",
+        }),
+      ],
+    });
+    const events = new Events(sup);
+    await sup.start();
+    await sup.terminateChild("t3"); // stopped by the supervisor: no auto shutdown, and it no longer counts
+    sup.ref("t1").tell("normal");
+    await events.until("exited", "t1");
+    assert.deepEqual(await sup.countChildren(), { specs: 3, active: 1, supervisors: 0, workers: 3 });
+    sup.ref("t2").tell("normal");
+    await within(sup.done);
+    assert.deepEqual(sup.whichChildren().map((c) => [c.id, c.state]), [["t1", "stopped"], ["t3", "stopped"]]);
+  });
+
+  test(
+    "once the supervisor gives up, its refs fail at once, with its error as the cause, even an ask already waiting",
+    withReports([crashReport("Error: m crashed on purpose")], async () => {
+      await using sup = new Supervisor({
+        intensity: 0,
+        children: [
+          child("m", targets.member, { args: ["m"], backend }),
+          child("deaf", targets.deaf, { backend, shutdownMs: "brutal_kill" }),
+        ],
+      });
+      await sup.start();
+      const deaf = sup.ref<string>("deaf");
+      const waiting = deaf.ask("anyone?", { timeout: 60_000 }); // never read: it waits in the mailbox
+      sup.ref("m").tell("crash");
+      const failure = await sup.done.then(() => assert.fail("done resolved"), (error) => error);
+      assert.match(String(failure), /^SupervisorError: Supervisor gave up: child "m"/);
+      const started = performance.now();
+      await assert.rejects(waiting, (error) => {
+        // It came back through the ask's reply queue, as an actor's error does.
+        assert.ok(
+          error instanceof Error && error.name === "SupervisorError",
+          `a SupervisorError, not ${error}`,
+        );
+        assert.equal(error.message, `Cannot ask child "deaf" as Supervisor gave up`);
+        assert.match(String(error.cause), /^SupervisorError: Supervisor gave up/);
+        return true;
+      });
+      assert.throws(() => sup.ref("m").tell("hello"), (error) => {
+        assert.ok(error instanceof SupervisorError);
+        assert.equal(error.message, `Cannot tell child "m" as Supervisor gave up`);
+        assert.equal(error.cause, failure);
+        return true;
+      });
+      await assert.rejects(deaf.ask("again?", { timeout: 60_000 }), { cause: failure });
+      assert.ok(performance.now() - started < PATIENCE_MS / 2, "at once, not at the timeout");
+    }),
+  );
+
+  test(
+    "once the supervisor stops, its refs fail at once, here and in other processes",
+    withReports([/^Process [^\n]+:\nQueueClosedError/], async () => {
+      const sup = new Supervisor({ children: [child("c", targets.counter, { backend })] });
+      await sup.start();
+      const ref = sup.ref<number | "get", number>("c");
+      const out = new Queue<unknown>();
+      await sup.stop();
+      assert.throws(() => ref.tell(1), {
+        name: "SupervisorError",
+        message: `Cannot tell child "c" as Supervisor has stopped`,
+      });
+      // A process the ref was passed to: its ask fails at once (the mailbox is closed), not at its timeout.
+      const started = performance.now();
+      const user = new Process({ target: targets.useCounter, args: [ref, out], module, backend });
+      await user.start();
+      await user.join(PATIENCE_MS);
+      assert.equal(user.exitCode, 1);
+      assert.ok(performance.now() - started < PATIENCE_MS / 2, "at once, not at the timeout");
+    }),
+  );
+
   test("stop() reaches a supervisor child: its own children are stopped and stop() resolves", async () => {
     // OTP: a supervisor child (shutdown infinity) is sent a shutdown and
     // stops its own children before it exits.
@@ -629,3 +981,80 @@ for (const backend of BACKENDS) {
     await within(sup.stop(), 5_000);
   });
 }
+
+for (const backend of BACKENDS) {
+  Deno.test(
+    `[${backend}] a grandchild's ref passed in a message after the grandchild restarted still reaches it`,
+    withLeakCheck(withReports(
+      Array.from({ length: 5 }, () => crashReport("Error: w crashed on purpose")),
+      async () => {
+        // The host stopped serving the grandchild's mailbox when an incarnation
+        // exited, although the next incarnation reads the same mailbox: a ref
+        // revived after that restart reached nothing.
+        const out = new Queue<unknown>();
+        await using sup = new Supervisor({
+          children: [
+            child("inner", targets.refreshingSupervisor, {
+              args: [out, backend],
+              type: "supervisor",
+              backend,
+            }),
+          ],
+        });
+        await sup.start();
+        let ref = await out.get({ timeout: PATIENCE_MS }) as ActorRef<string, unknown>;
+        for (let round = 0; round < 5; round++) {
+          const before = await incarnation(ref);
+          ref.tell("crash");
+          ref = await out.get({ timeout: PATIENCE_MS }) as ActorRef<string, unknown>; // revived after the restart
+          ref.tell(`mark ${round}`);
+          assert.deepEqual(await ref.ask("marks", { timeout: PATIENCE_MS }), [`mark ${round}`]);
+          assert.notEqual(await incarnation(ref), before);
+        }
+      },
+    )),
+  );
+}
+
+Deno.test("addEventListener types each event's detail by its name", () => {
+  // Type-level: without the typed overloads, `event.detail` does not type-check (deno check fails).
+  const sup = new Supervisor();
+  const seen: string[] = [];
+  const onExit = (event: CustomEvent<{ id: string; reason: "normal" | "shutdown" | "crash" }>) => {
+    seen.push(`exited ${event.detail.id} ${event.detail.reason}`);
+  };
+  sup.addEventListener("restarted", (event) => {
+    const pid: number | null = event.detail.pid;
+    seen.push(`restarted ${event.detail.id} ${pid}`);
+  });
+  sup.addEventListener("exited", onExit);
+  sup.addEventListener("gave-up", (event) => seen.push(`gave-up ${event.detail.restarts}`));
+  sup.addEventListener("started", (event) => seen.push(`started ${event.detail.type}`), { once: true });
+  const emit = (detail: SupervisorEventDetail) => sup.dispatchEvent(new CustomEvent(detail.type, { detail }));
+  emit({ type: "started", id: "a", pid: 1 });
+  emit({ type: "started", id: "a", pid: 1 });
+  emit({ type: "exited", id: "a", exitCode: 1, reason: "crash" });
+  emit({ type: "restarted", id: "a", pid: 2 });
+  emit({ type: "gave-up", id: "a", restarts: 2 });
+  sup.removeEventListener("exited", onExit);
+  emit({ type: "exited", id: "a", exitCode: 0, reason: "normal" });
+  assert.deepEqual(seen, ["started started", "exited a crash", "restarted a 2", "gave-up 2"]);
+});
+
+Deno.test("new Supervisor refuses options and child spec fields it does not know", () => {
+  assert.throws(() => new Supervisor({ auto_shutdown: "any_significant" } as SupervisorOptions), {
+    name: "TypeError",
+    message: /^Supervisor: options has no field "auto_shutdown": use strategy, /,
+  });
+  assert.throws(
+    () =>
+      new Supervisor({
+        children: [{ ...child("a", targets.member), restartType: "transient" } as ChildSpec],
+      }),
+    { name: "TypeError", message: /^Supervisor: children\[0\] has no field "restartType": use id, target, / },
+  );
+  assert.throws(() => new Supervisor({ children: [child("a", targets.member, { significant: true })] }), {
+    name: "TypeError",
+    message: /children\[0\] cannot be significant as it is permanent/,
+  });
+});

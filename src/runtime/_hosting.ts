@@ -88,7 +88,7 @@ interface Entry extends Registered<Host>, HostedProcess {
   readonly kids: Map<number, KidHandle>;
   /** What it was given that crosses by reference (pipe ends to count out when it exits). */
   readonly given: unknown;
-  /** Its own mailbox, which only it reads: this isolate stops serving it when it exits. */
+  /** Its own mailbox, which only it reads: this isolate stops serving it when it exits (undefined if lent). */
   readonly mailbox: unknown;
   running: boolean;
   tid: number | null;
@@ -382,7 +382,8 @@ export class Hosting {
       listener,
       kids,
       given: [spec.args, spec.entry],
-      mailbox: spec.mailboxes.own,
+      // A lent mailbox (a supervised child's) is read by the next incarnation too: it stays served.
+      mailbox: spec.mailboxes.lent ? undefined : spec.mailboxes.own,
       backend: spec.host.backend,
       parentName: spec.parent.name,
       launchedAt: performance.now(),

@@ -62,6 +62,8 @@ export class ProcessEngine {
   #host: HostSpec | undefined;
   #startup: PromiseWithResolvers<void> | undefined;
   #mailbox: Queue<unknown> | undefined;
+  /** Whether the mailbox was given (the `mailbox` option): it outlives this process. */
+  #lentMailbox = false;
   #exit: PromiseWithResolvers<number> | undefined;
 
   constructor(role: Role, facade: object, init?: ChildInit) {
@@ -73,6 +75,7 @@ export class ProcessEngine {
       this.identity = init!.identity;
       this.#host = init!.host;
       this.#mailbox = init!.mailbox;
+      this.#lentMailbox = init!.mailbox !== undefined;
       this.#pid = null;
       this.#id = -1;
       this.#status = "initial";
@@ -202,7 +205,10 @@ export class ProcessEngine {
       mainModule: runtime.mainModule,
       argv: runtime.argv,
       parent: { name: runtime.self.name, pid: runtime.self.pid, id: runtime.self.id },
-      mailboxes: reduce({ own: this.mailbox, parent: ownMailbox() }),
+      mailboxes: {
+        ...reduce({ own: this.mailbox, parent: ownMailbox() }),
+        ...(this.#lentMailbox ? { lent: true } : {}),
+      },
     };
     const startup = Promise.withResolvers<void>();
     // A caller who does not await start() learns of a failure from exitCode

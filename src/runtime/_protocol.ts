@@ -104,6 +104,12 @@ export interface LaunchSpec {
 export interface Mailboxes {
   readonly own: unknown;
   readonly parent: unknown;
+  /**
+   * Whether its creator lent it `own` (the `mailbox` option): the mailbox
+   * outlives this process (a supervisor gives it to every incarnation), so
+   * the root keeps serving it after the process exits.
+   */
+  readonly lent?: boolean;
 }
 
 /** Who a child is: what it must know before the module of its target is evaluated. */

@@ -199,7 +199,7 @@ const launchSpec = shape({
   mainModule: string,
   argv: listOf(string),
   parent: processInfo,
-  mailboxes: shape({ own: any, parent: any }),
+  mailboxes: shape({ own: any, parent: any, lent: optional(boolean) }),
 });
 
 /** A `Prepared` item: JSON text, or codec bytes. */

@@ -179,12 +179,21 @@ function onExit(id: number, listener: (code: number | null) => void): () => void
  */
 type ExitWatch = (listener: (code: number | null) => void, taken?: () => boolean) => () => void;
 
-let making: { id: number; name: string; mailbox: Queue<unknown>; onExit: ExitWatch | undefined } | undefined;
+/**
+ * Whether a ref refuses a `tell` or `ask` at once, and with what error: a
+ * supervised child's ref, once its supervisor has stopped or given up.
+ */
+type Refusal = (what: "tell" | "ask") => Error | undefined;
+
+let making:
+  | { id: number; name: string; mailbox: Queue<unknown>; onExit: ExitWatch | undefined; refuse?: Refusal }
+  | undefined;
 let makeRef: (
   id: number,
   name: string,
   mailbox: Queue<unknown>,
   onExit?: ExitWatch,
+  refuse?: Refusal,
 ) => ActorRef<unknown, unknown>;
 
 /**
@@ -223,6 +232,8 @@ export class ActorRef<In, Out = unknown> {
   readonly #onExit: ExitWatch;
   /** A refusal found after a `tell` returned (its mailbox lives in another OS process), reported next time. */
   #failure: unknown;
+  /** Refuses at once when the actor will never be reached again (a supervised child's, as its supervisor says). */
+  readonly #refuse: Refusal | undefined;
 
   /** Refs come from `process.ref()` or a supervisor's `ref(id)`. */
   private constructor() {
@@ -232,6 +243,7 @@ export class ActorRef<In, Out = unknown> {
     this.id = made.id;
     this.name = made.name;
     this.#mailbox = made.mailbox;
+    this.#refuse = made.refuse;
     // A ref revived elsewhere from a supervised child's (id -1) has no process to watch.
     this.#onExit = made.onExit ?? (this.id < 0 ? () => () => {} : (listener) => onExit(this.id, listener));
     makeShareable(this, () => ({
@@ -243,8 +255,8 @@ export class ActorRef<In, Out = unknown> {
   }
 
   static {
-    makeRef = (id, name, mailbox, onExit) => {
-      making = { id, name, mailbox, onExit };
+    makeRef = (id, name, mailbox, onExit, refuse) => {
+      making = { id, name, mailbox, onExit, ...(refuse ? { refuse } : {}) };
       return new ActorRef();
     };
   }
@@ -268,6 +280,8 @@ export class ActorRef<In, Out = unknown> {
    * ```
    */
   tell(msg: In): void {
+    const refused = this.#refuse?.("tell");
+    if (refused) throw refused;
     this.#throwFailure();
     offer(this.#mailbox, msg)?.catch((error) => this.#failure ??= error);
   }
@@ -301,6 +315,8 @@ export class ActorRef<In, Out = unknown> {
     const { timeout = 5000, signal } = options ?? {};
     checkDuration(timeout, "ask", "timeout");
     signal?.throwIfAborted();
+    const refused = this.#refuse?.("ask");
+    if (refused) throw refused;
     this.#throwFailure();
     asker ??= new Asker();
     const [n, replied] = asker.expect();
@@ -369,7 +385,8 @@ export class ActorRef<In, Out = unknown> {
 
 /**
  * A ref to process `id` through `mailbox`; `onExit` overrides how its exit
- * is learned (a supervised child's ref follows restarts). For
+ * is learned (a supervised child's ref follows restarts), and `refuse` makes
+ * `tell` and `ask` fail at once when it returns an error. For
  * `Process.ref()` and the supervisor.
  *
  * @internal
@@ -379,8 +396,30 @@ export function actorRef<In, Out>(
   name: string,
   mailbox: Queue<unknown>,
   onExit?: ExitWatch,
+  refuse?: Refusal,
 ): ActorRef<In, Out> {
-  return makeRef(id, name, mailbox, onExit) as ActorRef<In, Out>;
+  return makeRef(id, name, mailbox, onExit, refuse) as ActorRef<In, Out>;
+}
+
+/**
+ * Answers every ask waiting in `mailbox` with `error`, and drops the other
+ * messages: for a mailbox that nobody will read again (a supervised child's,
+ * once its supervisor has stopped), so its askers, in any process, fail at
+ * once instead of at their timeout. Close the mailbox first, so nothing
+ * arrives after.
+ *
+ * @internal
+ */
+export async function refuseWaiting(mailbox: Queue<unknown>, error: unknown): Promise<void> {
+  for (;;) {
+    let message: unknown;
+    try {
+      message = await mailbox.get({ block: false });
+    } catch {
+      return;
+    }
+    if (isAsk(message)) await answer(message, { ok: false, error }).catch(() => {});
+  }
 }
 
 registerReviver("actor", (descriptor) => {

@@ -39,9 +39,50 @@ export type ShutdownSpec = number | "brutal_kill";
 /** What a child's type is: a supervisor child gets an endless shutdown by default. */
 export type ChildType = "worker" | "supervisor";
 
+/**
+ * When a supervisor stops by itself because significant children ended (OTP
+ * 24's `auto_shutdown`): "never" (the default), "any_significant" (when any
+ * significant child ends and is not restarted) or "all_significant" (when the
+ * last one does).
+ */
+export type AutoShutdown = "never" | "any_significant" | "all_significant";
+
+/**
+ * Every option a supervisor takes, in one table: an option not named here is
+ * refused (OTP's `check_flags/1` refuses unknown flags too). Add a new option
+ * here and in `SupervisorOptions`.
+ */
+export const SUPERVISOR_OPTIONS: readonly string[] = [
+  "strategy",
+  "intensity",
+  "periodMs",
+  "backoff",
+  "autoShutdown",
+  "children",
+  "name",
+  "spares",
+];
+
+/** Every field a child spec takes, in one table: a field not named here is refused. */
+export const CHILD_SPEC_FIELDS: readonly string[] = [
+  "id",
+  "target",
+  "args",
+  "restart",
+  "significant",
+  "shutdownMs",
+  "heartbeatMs",
+  "type",
+  "backend",
+  "module",
+  "permissions",
+  "memoryLimitMb",
+];
+
 const STRATEGIES: readonly Strategy[] = ["one_for_one", "one_for_all", "rest_for_one"];
 const RESTART_TYPES: readonly RestartType[] = ["permanent", "transient", "temporary"];
 const CHILD_TYPES: readonly ChildType[] = ["worker", "supervisor"];
+const AUTO_SHUTDOWNS: readonly AutoShutdown[] = ["never", "any_significant", "all_significant"];
 
 /** OTP's `?default_flags`, with the period in milliseconds. */
 const DEFAULT_STRATEGY: Strategy = "one_for_one";
@@ -116,6 +157,43 @@ export function planRestart(
     .filter((child) => child === failed || child.restart !== "temporary")
     .map((child) => child.id);
   return { stop, restart };
+}
+
+/**
+ * Whether the supervisor stops by itself after a child ended this way (OTP
+ * 24's `auto_shutdown`): only a significant child that ended on its own and
+ * is not restarted counts (a transient child that exited normally, a
+ * temporary one however it ended); one the supervisor stopped
+ * ("shutdown") never does. With "any_significant" that is enough; with
+ * "all_significant" no other significant child may still be alive (running
+ * or waiting for a restart).
+ */
+export function autoShutdownDue(
+  mode: AutoShutdown,
+  ended: { readonly significant: boolean; readonly restart: RestartType },
+  exit: ExitKind,
+  others: readonly { readonly significant: boolean; readonly alive: boolean }[],
+): boolean {
+  if (mode === "never" || !ended.significant || exit === "shutdown") return false;
+  if (shouldRestart(ended.restart, exit)) return false;
+  return mode === "any_significant" || !others.some((child) => child.significant && child.alive);
+}
+
+/**
+ * Refuses the fields of `options` that `known` does not name, so a misspelt
+ * or unsupported option fails instead of being ignored. `where` names the
+ * object in the error ("options", "children[2]").
+ *
+ * @throws {TypeError} If `options` has a field `known` does not name.
+ */
+export function refuseUnknown(options: object, known: readonly string[], where: string): void {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new TypeError(
+        `Supervisor: ${where} has no field ${show(key)}: use ${known.join(", ")}`,
+      );
+    }
+  }
 }
 
 /**
@@ -258,27 +336,38 @@ export interface SupervisorFlags {
   periodMs: number;
   /** Delays between restarts, or null to restart at once (OTP's way). */
   backoff: Required<BackoffOptions> | null;
+  /** When significant children ending stop the supervisor. */
+  autoShutdown: AutoShutdown;
 }
 
 /**
  * Checks a supervisor's flags and fills in OTP's defaults: one_for_one,
- * intensity 1, a period of 5000 ms, and no backoff. Other fields are ignored.
+ * intensity 1, a period of 5000 ms, no backoff, and autoShutdown "never".
+ * A field that `SUPERVISOR_OPTIONS` does not name is refused.
  *
- * @throws {TypeError} If a flag has the wrong type, or an unknown strategy.
+ * @throws {TypeError} If a flag has the wrong type, an unknown value, or is no option.
  * @throws {RangeError} If a number is out of range.
  */
-export function validateFlags(
-  options: { strategy?: unknown; intensity?: unknown; periodMs?: unknown; backoff?: unknown },
-): SupervisorFlags {
-  const { strategy = DEFAULT_STRATEGY, intensity = DEFAULT_INTENSITY, periodMs = DEFAULT_PERIOD_MS } =
-    options;
+export function validateFlags(options: object): SupervisorFlags {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new TypeError(`Supervisor: options must be an object, not ${show(options)}`);
+  }
+  refuseUnknown(options, SUPERVISOR_OPTIONS, "options");
+  const fields = options as Record<string, unknown>;
+  const {
+    strategy = DEFAULT_STRATEGY,
+    intensity = DEFAULT_INTENSITY,
+    periodMs = DEFAULT_PERIOD_MS,
+    autoShutdown = "never",
+  } = fields;
   return {
     strategy: oneOf("strategy", strategy, STRATEGIES),
     intensity: wholeNumber("intensity", intensity),
     periodMs: positiveNumber("periodMs", periodMs, true),
-    backoff: options.backoff === undefined || options.backoff === null
+    backoff: fields["backoff"] === undefined || fields["backoff"] === null
       ? null
-      : validateBackoff(options.backoff),
+      : validateBackoff(fields["backoff"]),
+    autoShutdown: oneOf("autoShutdown", autoShutdown, AUTO_SHUTDOWNS),
   };
 }
 
@@ -292,15 +381,19 @@ export interface CheckedChildSpec {
   shutdown: ShutdownSpec;
   /** Whether the child is itself a supervisor. */
   type: ChildType;
+  /** Whether its ending may stop the supervisor (`autoShutdown`). */
+  significant: boolean;
 }
 
 /**
  * Checks the supervision fields of the child spec at `where` (such as
  * `"children[2]"`) and fills in OTP's defaults: restart "permanent", type
- * "worker", and a shutdown of 5000 ms for a worker or `Infinity` for a
- * supervisor (which must have time to stop its own children). The id must be
- * a non-empty string not in `takenIds`; the caller adds it. Other fields
- * (what to run) are the engine's to check.
+ * "worker", not significant, and a shutdown of 5000 ms for a worker or
+ * `Infinity` for a supervisor (which must have time to stop its own
+ * children). The id must be a non-empty string not in `takenIds`; the caller
+ * adds it. A significant child may not be permanent (OTP refuses it too: it
+ * would never end for good). A field that `CHILD_SPEC_FIELDS` does not name is
+ * refused; the other fields (what to run) are the engine's to check.
  *
  * @throws {TypeError} If a field has the wrong type or an unknown value, or the id is taken.
  * @throws {RangeError} If `shutdownMs` is a negative number.
@@ -313,6 +406,7 @@ export function validateChildSpec(
   if (typeof spec !== "object" || spec === null || Array.isArray(spec)) {
     throw new TypeError(`Supervisor: ${where} must be a child spec object, not ${show(spec)}`);
   }
+  refuseUnknown(spec, CHILD_SPEC_FIELDS, where);
   const fields = spec as Record<string, unknown>;
   const id = fields["id"];
   if (typeof id !== "string" || id === "") {
@@ -325,7 +419,16 @@ export function validateChildSpec(
   const type = oneOf(`${where}.type`, fields["type"] ?? "worker", CHILD_TYPES);
   const shutdownMs = fields["shutdownMs"] ?? (type === "supervisor" ? Infinity : DEFAULT_WORKER_SHUTDOWN_MS);
   const shutdown = shutdownMs === "brutal_kill" ? shutdownMs : shutdownOf(`${where}.shutdownMs`, shutdownMs);
-  return { id, restart, shutdown, type };
+  const significant = fields["significant"] ?? false;
+  if (typeof significant !== "boolean") {
+    throw new TypeError(`Supervisor: ${where}.significant must be a boolean, not ${show(significant)}`);
+  }
+  if (significant && restart === "permanent") {
+    throw new TypeError(
+      `Supervisor: ${where} cannot be significant as it is permanent: make it "transient" or "temporary"`,
+    );
+  }
+  return { id, restart, shutdown, type, significant };
 }
 
 /** Checks a backoff's options and fills in the defaults; `field` names it in errors. */

@@ -26,5 +26,6 @@ export {
   Supervisor,
   SupervisorError,
   type SupervisorEventDetail,
+  type SupervisorEventMap,
   type SupervisorOptions,
 } from "./supervisor.ts";

@@ -8,13 +8,15 @@
  * @module
  */
 
-import { type ActorRef, actorRef } from "../runtime/actor.ts";
+import { type ActorRef, actorRef, refuseWaiting } from "../runtime/actor.ts";
 import {
+  autoShutdownDue,
   Backoff,
   type ExitKind,
   planRestart,
   RestartIntensity,
   type RestartType,
+  shouldRestart,
   type ShutdownSpec,
   type SupervisorFlags,
   validateChildSpec,
@@ -26,7 +28,7 @@ import { Queue } from "../channels/queue.ts";
 import { holdWhile } from "../core/_keep_alive.ts";
 import { report } from "../core/_report.ts";
 import { runtime } from "../runtime/_runtime.ts";
-import { isDuration, sleep } from "../core/_duration.ts";
+import { isDuration, sleep, startTimer, stopTimer, type Timer } from "../core/_duration.ts";
 import { annotate } from "../runtime/_status.ts";
 
 /** How long after a (re)start the supervisor makes the spare for the next restart. */
@@ -45,6 +47,12 @@ export interface ChildSpec {
   args?: unknown[];
   /** "permanent" (default): always restarted; "transient": only after a crash; "temporary": never. */
   restart?: "permanent" | "transient" | "temporary";
+  /**
+   * Whether this child's ending may stop the supervisor, as the supervisor's
+   * `autoShutdown` says (OTP 24's significant children). Only a transient or
+   * temporary child may be significant. Default false.
+   */
+  significant?: boolean;
   /**
    * How long a graceful stop may take before the child is killed, in ms
    * (default 5000; `Infinity` for a supervisor child), or "brutal_kill".
@@ -85,6 +93,14 @@ export interface SupervisorOptions {
    * (`Infinity`: no cap) while crashes continue.
    */
   backoff?: { minMs: number; maxMs: number; jitter?: number; resetAfterMs?: number };
+  /**
+   * Whether the supervisor stops by itself when significant children end on
+   * their own and are not restarted (OTP 24's `auto_shutdown`): "never"
+   * (default), "any_significant" (the first one that does), or
+   * "all_significant" (the last one that does). It then stops its other
+   * children and resolves `done`, as `stop()` does.
+   */
+  autoShutdown?: "never" | "any_significant" | "all_significant";
   /** The children, started in this order and stopped in reverse. */
   children?: ChildSpec[];
   /** A name for messages and events. Default "Supervisor". */
@@ -104,7 +120,11 @@ export interface ChildInfo {
   readonly id: string;
   /** The running process, or null while stopped or restarting. */
   readonly process: Process | null;
-  /** "running", "restarting" (after a failed restart, or during a backoff) or "stopped". */
+  /**
+   * "running" (its process has started), "restarting" (it ended and is to be
+   * started again: during the restart, a backoff, or a retry after a restart
+   * that failed; not counted as active) or "stopped".
+   */
   readonly state: "running" | "restarting" | "stopped";
   /** Whether it runs a supervisor of its own. */
   readonly type: "worker" | "supervisor";
@@ -125,12 +145,39 @@ export type SupervisorEventDetail =
   | { readonly type: "restarted"; readonly id: string; readonly pid: number | null }
   | { readonly type: "gave-up"; readonly id: string; readonly restarts: number };
 
+/**
+ * The supervisor's events by name, each a `CustomEvent` whose `detail` is
+ * that event's {@linkcode SupervisorEventDetail}: what `addEventListener`
+ * types its listener with.
+ *
+ * @example
+ * ```ts
+ * import { Supervisor, type SupervisorEventMap } from "@troupe/troupe";
+ *
+ * const sup = new Supervisor();
+ * const onExit = (event: SupervisorEventMap["exited"]) => console.log(event.detail.reason);
+ * sup.addEventListener("exited", onExit);
+ * ```
+ */
+export interface SupervisorEventMap {
+  /** A child started (by `start()`, `startChild` or `restartChild`). */
+  started: CustomEvent<Extract<SupervisorEventDetail, { type: "started" }>>;
+  /** A child's process exited, with its exit code and why. */
+  exited: CustomEvent<Extract<SupervisorEventDetail, { type: "exited" }>>;
+  /** The supervisor started a child again after it exited. */
+  restarted: CustomEvent<Extract<SupervisorEventDetail, { type: "restarted" }>>;
+  /** Too many restarts: the supervisor stops every child and `done` rejects. */
+  "gave-up": CustomEvent<Extract<SupervisorEventDetail, { type: "gave-up" }>>;
+}
+
 interface Child {
   readonly spec: ChildSpec;
   readonly restart: RestartType;
   readonly shutdown: ShutdownSpec;
   readonly type: "worker" | "supervisor";
+  readonly significant: boolean;
   readonly mailbox: Queue<unknown>;
+  /** Its process once started; null while it starts, is stopped or restarting. */
   process: Process | null;
   state: ChildInfo["state"];
   /** Set while the supervisor itself stops the process, so its exit is not a crash. */
@@ -138,6 +185,8 @@ interface Child {
   startedAt: number;
   /** How many times it was restarted. */
   restarts: number;
+  /** The child whose pending restart will start this one again (itself, or one of its group), or null. */
+  retryOf: Child | null;
 }
 
 /**
@@ -172,7 +221,10 @@ export class SupervisorError extends ProcessError {
  * every child (in reverse order) and reject `done`.
  *
  * Events (`addEventListener`): "started", "exited", "restarted",
- * "gave-up", each a `CustomEvent` whose `detail` says which child.
+ * "gave-up", each a `CustomEvent` whose `detail` says which child, typed by
+ * name ({@linkcode SupervisorEventMap}). Significant children and
+ * `autoShutdown` let it stop by itself when they end (OTP 24). Once it has
+ * stopped or given up, refs to its children fail at once.
  *
  * @example A child that crashes and comes back
  * ```ts
@@ -203,6 +255,10 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
   #work: Promise<unknown> = Promise.resolve();
   readonly #done = Promise.withResolvers<void>();
   readonly #spares: boolean;
+  /** Restarts waiting out a backoff delay: cancelled when the supervisor stops. */
+  readonly #delayed = new Set<Timer | undefined>();
+  /** Set once the supervisor has stopped: why (its error, if it gave up), for refs to refuse with. */
+  #ended: { readonly failure: SupervisorError | null } | null = null;
 
   /**
    * Creates a supervisor; nothing starts until `start()`.
@@ -288,6 +344,7 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
             `${this.name} could not start child "${child.spec.id}": ${(error as Error).message}`,
             { cause: error },
           );
+          await this.#end(failure);
           this.#done.reject(failure);
           throw failure;
         }
@@ -300,7 +357,10 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
    * child's mailbox (up to {@linkcode MAILBOX_SIZE}) while it restarts. An
    * `ask` the child had taken when it died fails at once
    * ({@linkcode ActorExitedError}); one still waiting is answered by the
-   * restarted child.
+   * restarted child. Once the supervisor has stopped or given up, `tell`
+   * and `ask` fail at once with a {@linkcode SupervisorError} whose `cause`
+   * is the supervisor's own (its give-up), and asks still waiting in the
+   * mailbox fail with it too, in whichever process they were made.
    *
    * @typeParam In What the child is sent.
    * @typeParam Out What it answers.
@@ -331,7 +391,7 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
         if (listening && taken()) listener(code);
       });
       return () => listening = false;
-    });
+    }, (what) => this.#refusal(id, what));
   }
 
   /**
@@ -511,16 +571,123 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
    */
   stop(): Promise<void> {
     if (this.#state === "stopped" || this.#state === "initial") {
+      const first = this.#state === "initial";
       this.#state = "stopped";
-      this.#done.resolve();
-      return Promise.resolve();
+      const ended = first ? this.#end(null) : Promise.resolve();
+      return ended.then(() => this.#done.resolve());
     }
-    this.#state = "stopping";
+    if (this.#state === "running") this.#state = "stopping";
+    // A restart waiting out its backoff is dropped, and one that keeps failing
+    // is not retried: the stop is the next thing the supervisor does (OTP-9549).
+    this.#cancelDelayed();
     return this.#serially(async () => {
+      if (this.#state === "stopped") return; // it gave up or shut down meanwhile
       await this.#stopAll();
       this.#state = "stopped";
+      await this.#end(null);
       this.#done.resolve();
     });
+  }
+
+  /**
+   * Listens to the supervisor's events, typed by name: "started",
+   * "exited", "restarted" and "gave-up", each a `CustomEvent` whose `detail`
+   * says which child (see {@linkcode SupervisorEventMap}).
+   *
+   * @param type The event's name.
+   * @param listener Called with the event.
+   * @param options As `EventTarget`'s.
+   *
+   * @example
+   * ```ts
+   * import { Supervisor } from "@troupe/troupe";
+   *
+   * const sup = new Supervisor();
+   * sup.addEventListener("restarted", (event) => console.log(event.detail.id, event.detail.pid));
+   * ```
+   */
+  override addEventListener<K extends keyof SupervisorEventMap>(
+    type: K,
+    listener: (this: Supervisor, event: SupervisorEventMap[K]) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  /**
+   * Listens to any event, as `EventTarget`'s.
+   *
+   * @param type The event's name.
+   * @param listener Called with the event.
+   * @param options As `EventTarget`'s.
+   *
+   * @example
+   * ```ts
+   * import { Supervisor } from "@troupe/troupe";
+   *
+   * new Supervisor().addEventListener("gave-up", { handleEvent: (event) => console.log(event.type) });
+   * ```
+   */
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | ((event: never) => unknown) | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void {
+    super.addEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
+  }
+
+  /**
+   * Stops listening, as `EventTarget`'s, typed as {@linkcode addEventListener}.
+   *
+   * @param type The event's name.
+   * @param listener The listener given to `addEventListener`.
+   * @param options As `EventTarget`'s.
+   *
+   * @example
+   * ```ts
+   * import { Supervisor } from "@troupe/troupe";
+   *
+   * const sup = new Supervisor();
+   * const log = (event: CustomEvent) => console.log(event.detail);
+   * sup.addEventListener("exited", log);
+   * sup.removeEventListener("exited", log);
+   * ```
+   */
+  override removeEventListener<K extends keyof SupervisorEventMap>(
+    type: K,
+    listener: (this: Supervisor, event: SupervisorEventMap[K]) => unknown,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  /**
+   * Stops listening to any event, as `EventTarget`'s.
+   *
+   * @param type The event's name.
+   * @param listener The listener given to `addEventListener`.
+   * @param options As `EventTarget`'s.
+   *
+   * @example
+   * ```ts
+   * import { Supervisor } from "@troupe/troupe";
+   *
+   * const listener = { handleEvent: (event: Event) => console.log(event.type) };
+   * const sup = new Supervisor();
+   * sup.addEventListener("gave-up", listener);
+   * sup.removeEventListener("gave-up", listener);
+   * ```
+   */
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | ((event: never) => unknown) | null,
+    options?: boolean | EventListenerOptions,
+  ): void {
+    super.removeEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
   }
 
   /**
@@ -560,12 +727,14 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
       restart: checked.restart,
       shutdown: checked.shutdown,
       type: checked.type,
+      significant: checked.significant,
       mailbox: new Queue(MAILBOX_SIZE),
       process: null,
       state: "stopped",
       stopping: false,
       startedAt: 0,
       restarts: 0,
+      retryOf: null,
     };
   }
 
@@ -591,7 +760,11 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
     this.dispatchEvent(new CustomEvent(detail.type, { detail }));
   }
 
-  /** Starts one incarnation of `child`; rejects if its target cannot start. */
+  /**
+   * Starts one incarnation of `child`; rejects if its target cannot start.
+   * The child counts as running (with a process) only once its start has
+   * succeeded.
+   */
   async #launch(child: Child, restarted = false): Promise<void> {
     const { spec } = child;
     const process = new Process({
@@ -604,22 +777,13 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
       ...(spec.permissions ? { permissions: spec.permissions } : {}),
       ...(spec.memoryLimitMb ? { memoryLimitMb: spec.memoryLimitMb } : {}),
     });
-    if (restarted) child.restarts++;
-    annotate(process, { restarts: child.restarts });
-    child.process = process;
+    annotate(process, { restarts: child.restarts + (restarted ? 1 : 0) });
     child.stopping = false;
-    child.state = "running";
-    child.startedAt = performance.now();
     try {
       // The children serve whoever asks: they do not keep the program running while nothing awaits them.
       detach(process);
-      const started = process.start();
-      // One that could not launch never started: `started` says why.
-      if (process.isAlive()) process.exited.then((code) => this.#exited(child, process, code));
-      await started;
+      await process.start();
     } catch (error) {
-      child.process = null;
-      child.state = "stopped";
       // It failed before its target ran and is on its way out: wait, so
       // nothing outlives the failure. One that could not launch never started.
       if (process.isAlive()) {
@@ -628,6 +792,12 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
       }
       throw error;
     }
+    if (restarted) child.restarts++;
+    child.process = process;
+    child.state = "running";
+    child.retryOf = null;
+    child.startedAt = performance.now();
+    process.exited.then((code) => this.#exited(child, process, code));
     this.#emit({ type: restarted ? "restarted" : "started", id: spec.id, pid: process.pid });
     this.#keepSpare(child);
     if (spec.heartbeatMs && spec.heartbeatMs !== Infinity) this.#listen(child, process, spec.heartbeatMs);
@@ -666,63 +836,154 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
     if (child.process !== process) return; // an incarnation already replaced or removed
     const reason: ExitKind = child.stopping ? "shutdown" : code === 0 ? "normal" : "crash";
     child.process = null;
-    child.state = "stopped";
+    // A child to be restarted is restarting from now on: it has no process, and is not active.
+    const restarting = !child.stopping && this.#state === "running" && shouldRestart(child.restart, reason);
+    child.state = restarting ? "restarting" : "stopped";
     this.#emit({ type: "exited", id: child.spec.id, exitCode: code, reason });
     this.#backoff?.ran(performance.now() - child.startedAt);
     if (child.stopping || this.#state !== "running") return;
     this.#serially(() => this.#recover(child, reason));
   }
 
-  /** OTP's restart, after `failed` exited by itself. */
+  /** OTP's handling of a child's exit, after `failed` exited by itself. */
   async #recover(failed: Child, reason: ExitKind): Promise<void> {
     if (this.#state !== "running" || !this.#children.includes(failed)) return;
+    if (!shouldRestart(failed.restart, reason)) {
+      if (failed.restart === "temporary") this.#children = this.#children.filter((c) => c !== failed);
+      const others = this.#children
+        .filter((c) => c !== failed)
+        .map((c) => ({ significant: c.significant, alive: c.state !== "stopped" }));
+      if (autoShutdownDue(this.#flags.autoShutdown, failed, reason, others)) await this.#shutDown();
+      return;
+    }
+    // Stopped meanwhile (terminateChild): it is not restarted, as in OTP.
+    if (failed.state !== "restarting") return;
+    await this.#restart(failed);
+  }
+
+  /**
+   * One restart of `failed` and its group (OTP's restart/2): counted toward
+   * the intensity, the group's running members stopped in reverse order, then
+   * the group started in order, after the backoff delay if any. A start that
+   * fails leaves the members it did not start restarting, with no process,
+   * and queues a retry for the one that failed behind whatever else the
+   * supervisor was asked meanwhile (OTP's try_again_restart, OTP-9549): that
+   * retry stops the members already restarted, then starts the group again,
+   * so no child ever runs twice.
+   */
+  async #restart(failed: Child): Promise<void> {
+    if (!this.#intensity.record()) return this.#giveUp(failed);
     const plan = planRestart(
       this.#flags.strategy,
       this.#children.map((c) => ({ id: c.spec.id, restart: c.restart })),
       failed.spec.id,
-      reason,
+      "crash",
     );
-    if (plan.restart.length === 0 && plan.stop.length === 0) {
-      if (failed.restart === "temporary") this.#children = this.#children.filter((c) => c !== failed);
-      return;
-    }
-    if (!this.#intensity.record()) return this.#giveUp(failed);
     for (const id of plan.stop) await this.#stopChild(this.#find(id));
     for (const id of plan.stop) {
       const stopped = this.#find(id);
       if (stopped.restart === "temporary") this.#children = this.#children.filter((c) => c !== stopped);
     }
-    for (;;) {
-      if (this.#backoff) {
-        const delay = this.#backoff.next();
-        failed.state = "restarting";
-        await sleep(delay);
-        if (this.#state !== "running") return;
-      }
-      try {
-        for (const id of plan.restart) {
-          const child = this.#find(id);
-          if (child.state !== "running") await this.#launch(child, true);
-        }
-        return;
-      } catch {
-        // A restart that fails counts as one more restart (OTP retries through add_restart).
-        failed.state = "restarting";
-      }
-      if (!this.#intensity.record()) return this.#giveUp(failed);
+    const group = plan.restart.map((id) => this.#find(id));
+    for (const child of group) {
+      child.state = "restarting";
+      child.retryOf = failed;
     }
+    if (!this.#backoff) return this.#relaunch(failed, group);
+    const timer = startTimer(() => {
+      this.#delayed.delete(timer);
+      this.#serially(() => this.#relaunch(failed, group));
+    }, this.#backoff.next());
+    this.#delayed.add(timer);
+  }
+
+  /** Starts `group` (in order) for the restart of `failed`, unless that restart was called off meanwhile. */
+  async #relaunch(failed: Child, group: readonly Child[]): Promise<void> {
+    if (this.#state !== "running" || failed.state !== "restarting") return this.#callOff(failed);
+    for (const [i, child] of group.entries()) {
+      // Never twice, and not a member stopped (terminateChild) or deleted meanwhile.
+      if (child.process || child.state !== "restarting" || !this.#children.includes(child)) continue;
+      try {
+        await this.#launch(child, true);
+      } catch {
+        for (const waiting of group.slice(i)) {
+          if (!waiting.process && waiting.state === "restarting") waiting.retryOf = child;
+        }
+        this.#serially(() => this.#retry(child));
+        return;
+      }
+    }
+  }
+
+  /** Tries again the restart of `child`, whose start failed: a restart like any other. */
+  #retry(child: Child): Promise<void> | void {
+    if (this.#state !== "running" || child.state !== "restarting" || !this.#children.includes(child)) {
+      return this.#callOff(child);
+    }
+    return this.#restart(child);
+  }
+
+  /** The restart of `failed` will not happen: the members still waiting for it are stopped. */
+  #callOff(failed: Child): void {
+    for (const child of this.#children) {
+      if (child.retryOf !== failed || child.process) continue;
+      child.retryOf = null;
+      if (child.state === "restarting") child.state = "stopped";
+    }
+  }
+
+  #cancelDelayed(): void {
+    for (const timer of this.#delayed) stopTimer(timer);
+    this.#delayed.clear();
   }
 
   async #giveUp(failed: Child): Promise<void> {
     this.#emit({ type: "gave-up", id: failed.spec.id, restarts: this.#intensity.recent });
     this.#state = "stopping";
+    this.#cancelDelayed();
     await this.#stopAll();
     this.#state = "stopped";
-    this.#done.reject(
-      new SupervisorError(
-        `${this.name} gave up: child "${failed.spec.id}" needed more than ${this.#flags.intensity} restarts ` +
-          `within ${this.#flags.periodMs} ms`,
-      ),
+    const failure = new SupervisorError(
+      `${this.name} gave up: child "${failed.spec.id}" needed more than ${this.#flags.intensity} restarts ` +
+        `within ${this.#flags.periodMs} ms`,
+    );
+    await this.#end(failure);
+    this.#done.reject(failure);
+  }
+
+  /** OTP's auto_shutdown: the significant children have ended, so the supervisor stops, as `stop()`. */
+  async #shutDown(): Promise<void> {
+    this.#state = "stopping";
+    this.#cancelDelayed();
+    await this.#stopAll();
+    this.#state = "stopped";
+    await this.#end(null);
+    this.#done.resolve();
+  }
+
+  /**
+   * The supervisor has stopped (`failure` says why if it gave up or could
+   * not start): its children's mailboxes are closed, and the asks still
+   * waiting in them fail with that, so no ref waits for an answer that
+   * cannot come.
+   */
+  async #end(failure: SupervisorError | null): Promise<void> {
+    if (this.#ended) return;
+    this.#ended = { failure };
+    for (const child of this.#children) {
+      child.mailbox.close();
+      await refuseWaiting(child.mailbox, this.#refusal(child.spec.id, "ask"));
+    }
+  }
+
+  /** The error a ref to child `id` fails with once the supervisor has stopped; undefined before. */
+  #refusal(id: string, what: "tell" | "ask"): SupervisorError | undefined {
+    if (!this.#ended) return undefined;
+    const { failure } = this.#ended;
+    const why = failure ? "gave up" : "has stopped";
+    return new SupervisorError(
+      `Cannot ${what} child "${id}" as ${this.name} ${why}`,
+      failure ? { cause: failure } : undefined,
     );
   }
 

@@ -138,3 +138,22 @@ export async function innerSupervisor(out: Queue<unknown>, backend: Backend): Pr
   await out.put(sup.ref("w"), { timeout: PATIENCE_MS });
   await sup.done;
 }
+
+/**
+ * Runs a supervisor of its own (intensity 10) over one `member` worker "w"
+ * on `backend`, and puts a fresh ref to "w" into `out` each time "w" starts
+ * or restarts: a grandchild's ref, passed in a message after a restart.
+ */
+export async function refreshingSupervisor(out: Queue<unknown>, backend: Backend): Promise<void> {
+  const sup = new Supervisor({
+    name: "inner",
+    intensity: 10,
+    periodMs: 60_000,
+    children: [{ id: "w", target: member as ChildSpec["target"], args: ["w"], module: MODULE, backend }],
+  });
+  const send = () => out.put(sup.ref("w"), { timeout: PATIENCE_MS });
+  sup.addEventListener("started", send);
+  sup.addEventListener("restarted", send);
+  await sup.start();
+  await sup.done;
+}
