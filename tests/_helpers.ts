@@ -204,14 +204,16 @@ export async function joined(p: Process, code = 0): Promise<void> {
  */
 let reportsPath: string | undefined;
 // Only the test program's isolates (deno test gives each test file one), and only with the permission:
-// children load these helpers too. Named by the program's pid, so every test file finds the same name.
+// children load these helpers too. The first test file names it in the environment, where the others find
+// it; the pid tells this program's name from one a parent test program passed on, and the random part
+// keeps a file left by a killed run with the same pid from getting in the way.
 if (
   currentProcess().name === "MainProcess" && Deno.permissions.querySync({ name: "env" }).state === "granted"
 ) {
-  const path = `${tmpdir()}/troupe-reports-${Deno.pid}`;
+  const prefix = `${tmpdir()}/troupe-reports-${Deno.pid}-`;
   const named = Deno.env.get(CAPTURE_VARIABLE);
-  if (named === undefined) Deno.env.set(CAPTURE_VARIABLE, path);
-  if (named === undefined || named === path) reportsPath = path;
+  if (named === undefined) Deno.env.set(CAPTURE_VARIABLE, reportsPath = prefix + crypto.randomUUID());
+  else if (named.startsWith(prefix)) reportsPath = named;
 }
 
 /**
