@@ -272,6 +272,8 @@ Deno.test(
         await sup.start();
         sup.ref("m").tell("crash");
         sup.ref("n").tell("crash");
+        // Both: the two exits may arrive in either order.
+        await events.until("exited", "m");
         await events.until("exited", "n");
         assert.deepEqual(sup.whichChildren().map((c) => [c.id, c.state, c.process]), [
           ["m", "restarting", null],
