@@ -21,8 +21,10 @@ export interface EncodedError {
   /** An encoded error when the cause was an error, else the cloned value. */
   readonly cause?: unknown;
   readonly causeIsError?: boolean;
-  /** `AggregateError.errors`, which structured clone drops. */
-  readonly errors?: readonly EncodedError[];
+  /** `AggregateError.errors`, which structured clone drops: each an encoded error, or the cloned value when `errorIsError` says it was none. */
+  readonly errors?: readonly unknown[];
+  /** Whether each of `errors` was an error; absent when all were. */
+  readonly errorIsError?: readonly boolean[];
   /** Own enumerable fields other than the four above (`code`, `details`, …). */
   readonly fields: Record<string, unknown>;
 }
@@ -96,7 +98,11 @@ export function encodeError(error: unknown, depth = 0): EncodedError {
     encoded.cause = encoded.causeIsError ? encodeError(error.cause, depth + 1) : cloneable(error.cause);
   }
   if (error instanceof AggregateError && Array.isArray(error.errors) && depth < MAX_DEPTH) {
-    encoded.errors = error.errors.map((e: unknown) => encodeError(e, depth + 1));
+    const entries: unknown[] = error.errors;
+    encoded.errors = entries.map((e) => e instanceof Error ? encodeError(e, depth + 1) : cloneable(e));
+    if (!entries.every((e) => e instanceof Error)) {
+      encoded.errorIsError = entries.map((e) => e instanceof Error);
+    }
   }
   return encoded;
 }
@@ -117,7 +123,14 @@ export function decodeError(encoded: EncodedError, depth = 0): Error {
     );
   }
   if (encoded.errors && depth < MAX_DEPTH) {
-    defineErrorPart(error, "errors", encoded.errors.map((inner) => decodeError(inner, depth + 1)));
+    const { errorIsError } = encoded;
+    defineErrorPart(
+      error,
+      "errors",
+      encoded.errors.map((inner, i) =>
+        errorIsError?.[i] === false ? inner : decodeError(inner as EncodedError, depth + 1)
+      ),
+    );
   }
   for (const key of Object.keys(encoded.fields)) defineErrorField(error, key, encoded.fields[key]);
   return error;
