@@ -100,6 +100,19 @@ export function localRing(ref: RingRef): Ring | undefined {
   return ref.home === home.id && home.serves ? served.get(ref[RING_KEY]) : undefined;
 }
 
+/**
+ * The ring `ref` names, once it is served here, when it lives in this OS
+ * process and this isolate serves it but has not been told of it yet: a
+ * worker registers a ring with the root as it sends it away, and the item
+ * naming it (in shared memory) may overtake that registration (a message).
+ * Undefined for any other ref. Resolves to undefined if the registration
+ * does not come.
+ */
+export function pendingRing(ref: RingRef): Promise<Ring | undefined> | undefined {
+  if (ref.buffer || ref.home !== home.id || !home.serves || served.has(ref[RING_KEY])) return undefined;
+  return Promise.resolve(servedRing(ref[RING_KEY]));
+}
+
 /** Whether a ring without its buffer lives in this OS process, served by another isolate (the root). */
 export function servedNearby(ref: RingRef): boolean {
   return !ref.buffer && ref.home === home.id && !home.serves;

@@ -118,17 +118,21 @@ export function memoryKindIn(value: unknown): string | undefined {
   return walk(value);
 }
 
-/** What revivers left to finish before their objects are used (a Barrier's action to import). */
-const preparing: Promise<unknown>[] = [];
+/** What revivers left to finish before their objects are used (a Barrier's action to import, a ring to resolve). */
+const preparing = new Set<Promise<unknown>>();
 
 /** Records work a reviver started that must succeed before the revived object is used. */
 export function prepareRevived(work: Promise<unknown>): void {
-  preparing.push(work);
+  preparing.add(work);
+  // Work done is forgotten (a failure is kept for `revivedReady` to report).
+  work.then(() => preparing.delete(work), () => {});
 }
 
 /** Resolves once the work of every revive so far is done; rejects with its first failure. */
 export async function revivedReady(): Promise<void> {
-  await Promise.all(preparing.splice(0));
+  const works = [...preparing];
+  preparing.clear();
+  await Promise.all(works);
 }
 
 /** Whether `value` (fresh from a clone) holds a descriptor of a kind no loaded module can rebuild. */
