@@ -181,10 +181,8 @@ export function encode(value: unknown, maxLevels: number = MAX_LEVELS): Uint8Arr
       if (buffer instanceof ArrayBuffer && buffer.detached) {
         return refuse(buffer, "is detached and could not be cloned.");
       }
-      // A view past the end of its shrunk buffer reads 0 bytes: structured clone refuses it.
-      if (buffer instanceof ArrayBuffer && object.byteOffset + object.byteLength > buffer.byteLength) {
-        return refuse(object);
-      }
+      // A view past the end of its shrunk buffer: structured clone refuses it.
+      if (buffer instanceof ArrayBuffer && buffer.resizable && outOfBounds(object)) return refuse(object);
       const length = object instanceof DataView
         ? object.byteLength
         : (object as unknown as { length: number }).length;
@@ -420,6 +418,24 @@ const typedArrayTag = Object.getOwnPropertyDescriptor(
   Object.getPrototypeOf(Uint8Array.prototype),
   Symbol.toStringTag,
 )!.get!;
+
+/** %TypedArray%.prototype.at, which throws for a view out of its buffer's bounds (whose offset and length read 0). */
+const typedArrayAt = Object.getPrototypeOf(Uint8Array.prototype).at as (
+  this: ArrayBufferView,
+  i: number,
+) => unknown;
+
+/** Whether `view` lies past the end of its (resizable, since shrunk) buffer. */
+function outOfBounds(view: ArrayBufferView): boolean {
+  try {
+    // Both throw for a view out of bounds, and only then.
+    if (view instanceof DataView) view.byteLength;
+    else typedArrayAt.call(view, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
 
 /** The name of a typed array's class, if it is one this codec carries (a subclass is its base class). */
 function typedArrayName(view: ArrayBufferView): TypedArrayName | undefined {
