@@ -61,6 +61,27 @@ for (const backend of BACKENDS) {
   );
 
   processTest(
+    `[${backend}] an error whose cause or field cannot be copied crosses with it as its text, in args and in a queue`,
+    async () => {
+      const odd = () => "odd";
+      const error = Object.assign(new Error("odd parts", { cause: odd }), { handler: odd, kept: 1 });
+      const out = new Queue<unknown>();
+      const p = new Process({ target: argsReport, args: [{ error }, out], module, backend });
+      await started(p);
+      const fromArgs = JSON.parse((await out.get({ timeout: PATIENCE_MS }) as { error: string }).error);
+      assert.deepEqual([fromArgs.cause, fromArgs.fields], [String(odd), [["handler", String(odd)], [
+        "kept",
+        1,
+      ]]]);
+      await joined(p);
+      await out.put(error);
+      const fromQueue = await out.get({ timeout: PATIENCE_MS }) as typeof error;
+      assert.deepEqual([fromQueue.cause, fromQueue.handler, fromQueue.kept], [String(odd), String(odd), 1]);
+      out.close();
+    },
+  );
+
+  processTest(
     `[${backend}] values keep their holes, properties, typed arrays and error fields through a queue, both ways`,
     async () => {
       const inbox = new Queue<Record<string, unknown>>(), outbox = new Queue<unknown>();

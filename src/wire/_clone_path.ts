@@ -110,10 +110,8 @@ function walk(value: unknown, root: string, how: Walk): string | undefined {
     return undefined;
   }
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return undefined;
-  if (value instanceof Error) {
-    // Structured clone copies an error's cause (and nothing of its own fields).
-    return "cause" in value ? inner(value.cause, "cause") : undefined;
-  }
+  // An error always crosses: a cause or field that cannot crosses as its text (`_error_codec.ts`).
+  if (value instanceof Error) return undefined;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const found = inner(value[i], i);
