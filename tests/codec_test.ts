@@ -200,3 +200,16 @@ Deno.test("the subprocess codec refuses arrays and errors it did not make", () =
   const made = decode(payloadOf(["E", "toString", "m", null, false, null, null])) as Error;
   assert.equal(Object.getPrototypeOf(made), Error.prototype, "a name is looked up as an own entry");
 });
+
+Deno.test("the subprocess codec sends an AggregateError's entry that cannot cross as its text, and keeps the others", () => {
+  const callback = () => 1;
+  const shared = { n: 1 };
+  const copy = roundTrip([new AggregateError([callback, shared, new Error("e")], "many"), shared]) as [
+    AggregateError,
+    object,
+  ];
+  const [aggregate, again] = copy;
+  assert.equal(aggregate.errors[0], String(callback));
+  assert.equal(aggregate.errors[1], again, "an object met twice is one object again");
+  assert.ok(aggregate.errors[2] instanceof Error);
+});

@@ -98,6 +98,13 @@ export function encode(value: unknown, maxLevels: number = MAX_LEVELS): Uint8Arr
   let bufferBytes = 0;
   let level = 0;
 
+  const tooDeep = (): never => {
+    throw new DOMException(
+      `A value nested more than ${maxLevels} levels deep could not be cloned`,
+      "DataCloneError",
+    );
+  };
+
   const walk = (v: unknown): Json => {
     switch (typeof v) {
       case "string":
@@ -118,12 +125,7 @@ export function encode(value: unknown, maxLevels: number = MAX_LEVELS): Uint8Arr
     const seen = refs.get(object);
     if (seen !== undefined) return ["r", seen];
     refs.set(object, refs.size);
-    if (level === maxLevels) {
-      throw new DOMException(
-        `A value nested more than ${maxLevels} levels deep could not be cloned`,
-        "DataCloneError",
-      );
-    }
+    if (level === maxLevels) tooDeep();
     level++;
     const json = walkObject(object);
     level--;
@@ -146,6 +148,19 @@ export function encode(value: unknown, maxLevels: number = MAX_LEVELS): Uint8Arr
       level = atLevel;
       return safeString(v);
     }
+  };
+
+  /** An AggregateError's `errors`, as `walk` writes an array, but each entry that cannot cross as its text. */
+  const walkErrors = (errors: unknown[]): Json => {
+    const seen = refs.get(errors);
+    if (seen !== undefined) return ["r", seen];
+    refs.set(errors, refs.size);
+    if (level === maxLevels) tooDeep();
+    level++;
+    const out: Json[] = ["A"];
+    for (let i = 0; i < errors.length; i++) out.push(walkOrText(errors[i]));
+    level--;
+    return out;
   };
 
   const walkObject = (object: object): Json => {
@@ -201,7 +216,7 @@ export function encode(value: unknown, maxLevels: number = MAX_LEVELS): Uint8Arr
         object.stack === undefined ? null : textOf(object.stack),
         hasCause,
         hasCause ? walkOrText(object.cause) : null,
-        errors ? walk(errors) : null,
+        errors ? walkErrors(errors) : null,
       ];
       for (const key of errorFieldKeys(object)) {
         out.push(key, walkOrText((object as unknown as Record<string, unknown>)[key]));
