@@ -235,6 +235,20 @@ Deno.test("a value that cannot be copied is refused with the path to the part th
     ["a promise", { p: Promise.resolve() }, "item", "put", /^Cannot put item\.p is a Promise/],
     ["a Map's value", new Map([["k", () => 1]]), "item", "put", /^Cannot put item.*k.* is a function/],
     [
+      "shared memory",
+      { data: new Int32Array(new SharedArrayBuffer(8)) },
+      "item",
+      "put",
+      /^Cannot put item\.data is a view of a SharedArrayBuffer: an item /,
+    ],
+    [
+      "a SharedArrayBuffer",
+      [new SharedArrayBuffer(8)],
+      "message",
+      "send",
+      /^Cannot send message\[0\] is a SharedArrayBuffer/,
+    ],
+    [
       "nesting past the limit",
       nested(MAX_NESTING + 1),
       "item",

@@ -95,7 +95,7 @@ export function prepareOrExplain(value: unknown, what: string, verb: string): Pr
     return prepare(value);
   } catch (error) {
     if (!(error instanceof DOMException && error.name === "DataCloneError")) throw error;
-    const path = findUncloneable(value, what);
+    const path = findUncloneable(value, what, true);
     throw new TypeError(
       `Cannot ${verb} ${path ?? `the ${what} (${error.message})`}: ${
         /^[aeiou]/.test(what) ? "an" : "a"
