@@ -18,6 +18,7 @@ import {
   queueEcho,
   readManaged,
   samples,
+  sendFilledQueue,
   thrower,
   valuesActor,
 } from "./testdata/values_targets.ts";
@@ -154,3 +155,18 @@ for (const backend of BACKENDS) {
     },
   );
 }
+
+// A worker registers a queue it sends with the root as it sends it, and the item naming it may arrive first:
+// the root must wait for the registration, not call itself with stale sizes (it once saw 0 items).
+processTest("a queue a worker child made and filled arrives with its sizes", async () => {
+  for (let run = 0; run < 5; run++) {
+    const out = new Queue<Queue<number>>();
+    const p = new Process({ target: sendFilledQueue, args: [out, 2], module, backend: "worker" });
+    await started(p);
+    const q = await out.get({ timeout: PATIENCE_MS });
+    assert.deepEqual([q.qsize(), q.full(), q.empty()], [2, true, false], `run ${run}`);
+    assert.equal(await q.get({ timeout: PATIENCE_MS }), 0);
+    await joined(p);
+    out.close();
+  }
+});

@@ -15,7 +15,6 @@ import { encodeFrame, FrameWriter, readFrames } from "../wire/_frame.ts";
 import type { ManagerAddress, ManagerPlace, ManagerRequest } from "../runtime/_protocol.ts";
 import { revive } from "../memory/_shared.ts";
 import { home } from "../memory/_served.ts";
-import { channelsSettled } from "../memory/_channel.ts";
 import { ActorExitedError, type ActorRef } from "../runtime/actor.ts";
 import { startTimer, stopTimer, type Timer } from "../core/_duration.ts";
 import { ProcessTimeoutError } from "../core/errors.ts";
@@ -187,14 +186,14 @@ export async function sendToManager(
     ...(patience.signal ? { signal: patience.signal } : {}),
   };
   // Its own OS process, or a manager that does not listen: through its mailbox.
-  if (server && (place.home === home.id || address === null)) return askServer(server, request, asking);
+  if (server && (place.home === home.id || address === null)) return server.ask(request, asking);
   let link: ManagerLink;
   try {
     link = await linkTo({ ...place, address: address! });
   } catch (error) {
     // No way to connect (a sandbox without net): the mailbox still reaches it.
     if (server && !(error instanceof Error && error.name === "AuthenticationError")) {
-      return askServer(server, request, asking);
+      return server.ask(request, asking);
     }
     if (error instanceof Deno.errors.ConnectionRefused || error instanceof Deno.errors.NotFound) {
       const where = showAddress(address!);
@@ -205,21 +204,6 @@ export async function sendToManager(
     throw error;
   }
   return link.call(request, patience);
-}
-
-/**
- * Asks the manager through its mailbox. A queue in the answer may be one the
- * manager's worker has just registered with the root: it is answered once
- * it is in memory here, so its sizes are exact from the start.
- */
-async function askServer(
-  server: ActorRef<ManagerRequest, unknown>,
-  request: ManagerRequest,
-  asking: { timeout: number; signal?: AbortSignal },
-): Promise<unknown> {
-  const answer = await server.ask(request, asking);
-  await channelsSettled();
-  return answer;
 }
 
 /** Revives a place's ref (it crossed as a descriptor). */

@@ -45,6 +45,7 @@ export interface Channel {
   takenTest?(): () => boolean;
   /** Puts without waiting for an answer: a pipe's `send` (its ring is unbounded). */
   send(item: Prepared): void;
+  /** Resolves once the queues and pipe ends in the item can be used here (`channelsSettled`). */
   get(deadline: Deadline): Promise<Got>;
   /** Waits for an item or for the ring to close; takes nothing. */
   poll(deadline: Deadline): Promise<boolean>;
@@ -103,7 +104,10 @@ class LocalChannel implements Channel {
 
   async get(deadline: Deadline): Promise<Got> {
     const taken = await this.#ring.take(deadline);
-    return taken === EMPTY ? "empty" : taken === CLOSED_RING ? "closed" : { item: finishItem(taken) };
+    if (taken === EMPTY || taken === CLOSED_RING) return taken === EMPTY ? "empty" : "closed";
+    const item = finishItem(taken);
+    if (ringsResolving()) await channelsSettled();
+    return { item };
   }
 
   poll(deadline: Deadline): Promise<boolean> {
@@ -228,7 +232,9 @@ class RemoteChannel implements Channel {
       deadline.signal,
     );
     if (value === "empty" || value === "closed") return value;
-    return { item: finishItem((value as { item: string | Uint8Array }).item) };
+    const item = finishItem((value as { item: string | Uint8Array }).item);
+    if (ringsResolving()) await channelsSettled();
+    return { item };
   }
 
   async poll(deadline: Deadline): Promise<boolean> {
@@ -382,6 +388,15 @@ class ResolvingChannel implements Channel {
 
 /** Rings being resolved now, with work waiting on them. */
 const resolving = new Set<Promise<unknown>>();
+
+/**
+ * Whether rings are being resolved now: an item just taken may name one
+ * (a worker's queue the root has not been told of yet), and is then handed
+ * out once `channelsSettled()`, so its sizes are exact from the start.
+ */
+export function ringsResolving(): boolean {
+  return resolving.size > 0;
+}
 
 /**
  * Resolves once every ring being resolved is, and the work waiting on it

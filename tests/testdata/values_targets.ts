@@ -7,7 +7,7 @@
  * string.
  */
 
-import { type Connection, type DictProxy, type Queue, serve } from "../../mod.ts";
+import { type Connection, type DictProxy, Queue, serve } from "../../mod.ts";
 import { CHILD_PATIENCE_MS as PATIENCE_MS } from "../_helpers.ts";
 
 export const MODULE: string = import.meta.url;
@@ -182,4 +182,11 @@ export function thrower() {
       throw taggedError();
     },
   };
+}
+
+/** Makes a queue of maxsize `n`, fills it, and sends it (by reference) through `out`. */
+export async function sendFilledQueue(out: Queue<unknown>, n: number): Promise<void> {
+  const q = new Queue<number>(n);
+  for (let i = 0; i < n; i++) await q.put(i);
+  await out.put(q);
 }
