@@ -8,13 +8,15 @@
  */
 
 import assert from "node:assert/strict";
-import { Manager, Pipe, Process, Queue } from "../mod.ts";
+import { Manager, Pipe, Pool, Process, Queue } from "../mod.ts";
 import { BACKENDS, joined, PATIENCE_MS, processTest, started, within } from "./_helpers.ts";
 import {
   argsReport,
   describeAll,
   MODULE as module,
   pipeEcho,
+  poolEcho,
+  poolThrow,
   queueEcho,
   readManaged,
   samples,
@@ -129,6 +131,20 @@ for (const backend of BACKENDS) {
       );
       p.mailbox.close();
       await joined(p);
+    },
+  );
+
+  processTest(
+    `[${backend}] values keep their holes, properties, typed arrays and error fields in a pool's tasks`,
+    async () => {
+      await using pool = new Pool({ processes: 1, module, backend });
+      const answer = await within(pool.apply(poolEcho, [samples()])) as { got: unknown; own: unknown };
+      assertSamples(answer.got, "in a task's args");
+      assertSamples(answer.own, "in a task's result");
+      await assert.rejects(
+        within(pool.apply(poolThrow, [])),
+        (error) => assertTagged(error, "a task's error"),
+      );
     },
   );
 

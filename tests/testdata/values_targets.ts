@@ -190,3 +190,13 @@ export async function sendFilledQueue(out: Queue<unknown>, n: number): Promise<v
   for (let i = 0; i < n; i++) await q.put(i);
   await out.put(q);
 }
+
+/** A pool task: describes the samples it was given, and answers its own. */
+export function poolEcho(values: Record<string, unknown>): { got: Record<string, string>; own: unknown } {
+  return { got: describeAll(values), own: samples() };
+}
+
+/** A pool task that throws a tagged error. */
+export function poolThrow(): never {
+  throw taggedError();
+}
