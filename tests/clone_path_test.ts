@@ -10,6 +10,8 @@ Deno.test("findUncloneable() names the path of what structured clone refuses", (
     [[new Set([1, () => {}])], "args[0].values()[1] is a function"],
     [[{ deep: { er: [0, new WeakSet()] } }], "args[0].deep.er[1] is a WeakSet"],
     [[1, "two", new Date(), new Uint8Array(2), { a: [null] }], undefined],
+    // An error crosses whatever its cause and fields hold (as their text): the culprit is elsewhere.
+    [[new Error("e", { cause: () => {} }), { onDone: () => {} }], "args[1].onDone is a function"],
   ];
   for (const [value, expected] of cases) assert.equal(findUncloneable(value, "args"), expected);
 });

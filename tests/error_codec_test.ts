@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { decode, encode } from "../src/wire/_codec.ts";
 import { decodeError, encodeError } from "../src/wire/_error_codec.ts";
 
 class CustomError extends Error {
@@ -63,4 +64,46 @@ Deno.test("encodeError() ends a cyclic cause chain", () => {
     depth++;
   }
   assert.ok(depth <= 10);
+});
+
+Deno.test("encodeError() keeps the entries of AggregateError.errors that are no errors as themselves", () => {
+  const decoded = roundTrip(
+    new AggregateError([new TypeError("a"), "b", { c: 3 }], "mixed"),
+  ) as AggregateError;
+  assert.ok(decoded.errors[0] instanceof TypeError);
+  assert.deepEqual(decoded.errors.slice(1), ["b", { c: 3 }]);
+});
+
+/** The parts of an error that crossing keeps, to compare two copies of it. */
+function parts(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  return {
+    prototype: Object.getPrototypeOf(error),
+    name: error.name,
+    message: error.message,
+    stack: error.stack,
+    cause: "cause" in error ? parts(error.cause) : "(none)",
+    errors: error instanceof AggregateError ? error.errors.map(parts) : "(none)",
+    fields: Object.fromEntries(Object.entries(error)),
+  };
+}
+
+Deno.test("one error encoding: the codec of queue items and frames rebuilds an error as encodeError() does", () => {
+  const errors: unknown[] = [
+    new CustomError("custom failure", "E_CUSTOM", { retry: true }),
+    new AggregateError([new CustomError("inner", "E_INNER", { retry: false }), "not an error"], "many"),
+    Object.assign(new TypeError("with an uncloneable field"), { callback: () => 1, plain: [1, 2] }),
+    Object.assign(new Error("odd name"), { name: "TypeError" }),
+    new Error("a cause that is no error", { cause: { reason: "text" } }),
+    new Error("a cause that cannot cross", { cause: () => 2 }),
+  ];
+  for (const error of errors) {
+    assert.deepStrictEqual(parts(decode(encode(error))), parts(roundTrip(error)), (error as Error).message);
+  }
+  // Beyond what the record can say: the codec keeps a cycle and a field's class.
+  const cyclic = Object.assign(new Error("cyclic"), { when: new Date(0), seen: new Map([[1, 2]]) });
+  cyclic.cause = cyclic;
+  const copy = decode(encode(cyclic)) as typeof cyclic;
+  assert.equal(copy.cause, copy);
+  assert.deepEqual([copy.when, copy.seen], [new Date(0), new Map([[1, 2]])]);
 });

@@ -235,6 +235,20 @@ Deno.test("a value that cannot be copied is refused with the path to the part th
     ["a promise", { p: Promise.resolve() }, "item", "put", /^Cannot put item\.p is a Promise/],
     ["a Map's value", new Map([["k", () => 1]]), "item", "put", /^Cannot put item.*k.* is a function/],
     [
+      "shared memory",
+      { data: new Int32Array(new SharedArrayBuffer(8)) },
+      "item",
+      "put",
+      /^Cannot put item\.data is a view of a SharedArrayBuffer: an item /,
+    ],
+    [
+      "a SharedArrayBuffer",
+      [new SharedArrayBuffer(8)],
+      "message",
+      "send",
+      /^Cannot send message\[0\] is a SharedArrayBuffer/,
+    ],
+    [
       "nesting past the limit",
       nested(MAX_NESTING + 1),
       "item",
@@ -272,4 +286,35 @@ Deno.test("nesting up to the limit crosses, and a caller can lower the limit for
     () => prepare(wrapped, 40),
     (error) => error instanceof DOMException && error.name === "DataCloneError",
   );
+});
+
+Deno.test("an array with holes or properties of its own goes by the codec and comes back as structured clone copies it", () => {
+  const holes: unknown[] = [1, , 3];
+  holes.length = 5;
+  const named = Object.assign([1, 2], { label: "named" });
+  for (const value of [holes, named, [[, 1]], { list: named }]) {
+    assert.equal(prepare(value).json, undefined, Deno.inspect(value));
+    const expected = Deno.inspect(structuredClone(value), { showHidden: true });
+    for (const copy of roundTrips(value)) {
+      assert.equal(Deno.inspect(copy, { showHidden: true }), expected);
+    }
+  }
+});
+
+Deno.test("a Float16Array and every other typed array is accepted by put and read back by get", async () => {
+  const queue = new Queue<unknown>();
+  const views = [
+    new Float16Array([1.5, -0, 65504]),
+    new Int8Array([-1]),
+    new Uint8ClampedArray([255]),
+    new BigInt64Array([-1n]),
+    new BigUint64Array([1n]),
+    new DataView(new Uint8Array([1, 2, 3]).buffer, 1),
+  ];
+  for (const view of views) await queue.put(view);
+  for (const view of views) {
+    const copy = await queue.get({ timeout: 1_000 });
+    assert.equal(Deno.inspect(copy), Deno.inspect(view));
+  }
+  queue.close();
 });

@@ -858,3 +858,34 @@ for (const backend of BACKENDS) {
     for (const [n, name] of names.entries()) assert.equal(await dict.get(name), n * n, name);
   });
 }
+
+// A worker manager's new queue is named in its answer before the root is told of its memory: the root and
+// a worker child that got it must not fall back to relayed access with stale sizes (they once did, ~2 runs in 5).
+test("[worker manager] a worker child sees the sizes of a manager's queue from its first line", async () => {
+  await using manager = await startManager("worker");
+  for (let run = 0; run < 5; run++) {
+    const q = await manager.queue<number>(2);
+    await q.put(1);
+    await q.put(2);
+    assert.deepEqual([q.qsize(), q.full()], [2, true], `run ${run}, the root`);
+    const out = new Queue<unknown>();
+    const p = new Process({ target: targets.reportSizes, args: [q, out], module, backend: "worker" });
+    await p.start();
+    assert.deepEqual(
+      await out.get({ timeout: PATIENCE_MS }),
+      { qsize: 2, full: true, empty: false },
+      `run ${run}, the child`,
+    );
+    await joined(p);
+    out.close();
+  }
+  // A queue made and filled in the manager's process reaches the root in an answer: its size is there at once.
+  await using maker = new Manager({ backend: "worker" });
+  maker.register("QueueMaker", targets.queueMaker, { module });
+  await maker.start();
+  const made = await maker.create("QueueMaker");
+  for (let run = 0; run < 5; run++) {
+    const q = await made.call("filled", [3], { timeout: PATIENCE_MS }) as Queue<number>;
+    assert.deepEqual([q.qsize(), q.empty()], [3, false], `run ${run}, a queue in an answer`);
+  }
+});

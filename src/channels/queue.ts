@@ -8,7 +8,14 @@
  * @module
  */
 
-import { type Channel, type Got, newChannel, openChannel } from "../memory/_channel.ts";
+import {
+  type Channel,
+  channelsSettled,
+  type Got,
+  newChannel,
+  openChannel,
+  ringsResolving,
+} from "../memory/_channel.ts";
 import { type Prepared, prepareOrExplain } from "../memory/_item_codec.ts";
 import { checkedDeadline, type Deadline } from "../core/_futex.ts";
 import { makeShareable, registerReviver, type RingRef, SHARED_KEY } from "../memory/_shared.ts";
@@ -193,7 +200,11 @@ class QueueCore<T> {
     try {
       deadline = options ? validateWait(options, "get") : FOREVER;
       const got = this.channel.tryGet();
-      if (got !== "later" && got !== "empty") return Promise.resolve(this.#unwrap(got, deadline, options));
+      if (got !== "later" && got !== "empty") {
+        // A queue in the item that is not in memory here yet is handed out once it is (see `Channel.get`).
+        if (ringsResolving()) return channelsSettled().then(() => this.#unwrap(got, deadline, options));
+        return Promise.resolve(this.#unwrap(got, deadline, options));
+      }
     } catch (error) {
       return Promise.reject(error);
     }
@@ -226,6 +237,7 @@ class QueueCore<T> {
       const got = this.channel.tryGet();
       if (got === "closed") return;
       if (got !== "empty" && got !== "later") {
+        if (ringsResolving()) await channelsSettled();
         yield got.item as T;
         continue;
       }

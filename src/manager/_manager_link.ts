@@ -37,7 +37,7 @@ type Reply = { readonly n: number; readonly ok: true; readonly value: unknown } 
  */
 export function uncopyable(error: unknown, value: unknown, path: string): unknown {
   if (!(error instanceof DOMException && error.name === "DataCloneError")) return error;
-  const where = findUncloneable(value, path);
+  const where = findUncloneable(value, path, true);
   return new TypeError(
     `Cannot send ${where ?? `the ${path} (${error.message})`}: what goes to a manager and back is copied, ` +
       "so send data (no functions, symbols, promises, weak collections or shared memory)",

@@ -12,8 +12,8 @@ import { finishItem, type Prepared } from "./_item_codec.ts";
 import { callRing, quietCaller, type RingCall, type RingResult, type RingStat } from "./_remote.ts";
 import type { Deadline } from "../core/_futex.ts";
 import { CLOSED_RING, EMPTY, FULL, Ring } from "./_ring.ts";
-import type { RingRef } from "./_shared.ts";
-import { localRing, ringRef, servedNearby } from "./_served.ts";
+import { prepareRevived, type RingRef } from "./_shared.ts";
+import { localRing, pendingRing, ringRef, servedNearby } from "./_served.ts";
 
 /** Which end of a ring a pipe-end copy holds. */
 export type CopyRole = "sender" | "receiver";
@@ -45,6 +45,7 @@ export interface Channel {
   takenTest?(): () => boolean;
   /** Puts without waiting for an answer: a pipe's `send` (its ring is unbounded). */
   send(item: Prepared): void;
+  /** Resolves once the queues and pipe ends in the item can be used here (`channelsSettled`). */
   get(deadline: Deadline): Promise<Got>;
   /** Waits for an item or for the ring to close; takes nothing. */
   poll(deadline: Deadline): Promise<boolean>;
@@ -103,7 +104,10 @@ class LocalChannel implements Channel {
 
   async get(deadline: Deadline): Promise<Got> {
     const taken = await this.#ring.take(deadline);
-    return taken === EMPTY ? "empty" : taken === CLOSED_RING ? "closed" : { item: finishItem(taken) };
+    if (taken === EMPTY || taken === CLOSED_RING) return taken === EMPTY ? "empty" : "closed";
+    const item = finishItem(taken);
+    if (ringsResolving()) await channelsSettled();
+    return { item };
   }
 
   poll(deadline: Deadline): Promise<boolean> {
@@ -228,7 +232,9 @@ class RemoteChannel implements Channel {
       deadline.signal,
     );
     if (value === "empty" || value === "closed") return value;
-    return { item: finishItem((value as { item: string | Uint8Array }).item) };
+    const item = finishItem((value as { item: string | Uint8Array }).item);
+    if (ringsResolving()) await channelsSettled();
+    return { item };
   }
 
   async poll(deadline: Deadline): Promise<boolean> {
@@ -290,9 +296,12 @@ export function newChannel(maxsize: number, copySlots = 0): Channel {
 }
 
 /**
- * A ring of the root's OS process that a worker learned of by id (inside a
- * message): it asks the root for the ring's memory once, then works on it
- * directly. Calls made meanwhile wait for that, in order.
+ * A ring of this OS process that this isolate learned of by id (inside a
+ * message) and will hold in memory: a worker asks the root for the ring's
+ * memory once; the root waits for the worker that made it to register it
+ * (`pendingRing`). Then it works on it directly. Calls made meanwhile wait
+ * for that, in order; a process's args are not handed to its target before
+ * (`prepareRevived`), so its first `qsize()` is exact.
  */
 class ResolvingChannel implements Channel {
   readonly maxsize: number;
@@ -300,17 +309,21 @@ class ResolvingChannel implements Channel {
   readonly #ready: Promise<Channel>;
   #resolved: Channel | undefined;
 
-  constructor(ref: RingRef, maxsize: number) {
+  constructor(ref: RingRef, maxsize: number, pending?: Promise<Ring | undefined>) {
     this.#ref = ref;
     this.maxsize = maxsize;
-    const ready = this.#ready = callRing(ref.home, { op: "buffer", ring: ref.$troupeRing }).then(
-      ({ value }) =>
-        this.#resolved = new LocalChannel(new Ring((value as { buffer: SharedArrayBuffer }).buffer)),
+    const found = pending ??
+      callRing(ref.home, { op: "buffer", ring: ref.$troupeRing }).then(({ value }) =>
+        new Ring((value as { buffer: SharedArrayBuffer }).buffer)
+      );
+    const ready = this.#ready = found.then(
+      (ring) => this.#resolved = ring ? new LocalChannel(ring) : new RemoteChannel(ref, maxsize),
       // The root cannot give it (it no longer serves the ring): calls report that.
       () => this.#resolved = new RemoteChannel(ref, maxsize),
     );
     resolving.add(ready);
     ready.finally(() => resolving.delete(ready));
+    prepareRevived(ready);
   }
 
   size = () => this.#resolved?.size() ?? 0;
@@ -362,7 +375,8 @@ class ResolvingChannel implements Channel {
   }
 
   ref(): RingRef {
-    return this.#ref;
+    // Once in memory, it crosses with its memory: a worker it is sent to needs no round trip.
+    return this.#resolved?.ref() ?? this.#ref;
   }
 
   /** Does `work` now if the ring is here, else once it is, after what was asked before. */
@@ -374,6 +388,15 @@ class ResolvingChannel implements Channel {
 
 /** Rings being resolved now, with work waiting on them. */
 const resolving = new Set<Promise<unknown>>();
+
+/**
+ * Whether rings are being resolved now: an item just taken may name one
+ * (a worker's queue the root has not been told of yet), and is then handed
+ * out once `channelsSettled()`, so its sizes are exact from the start.
+ */
+export function ringsResolving(): boolean {
+  return resolving.size > 0;
+}
 
 /**
  * Resolves once every ring being resolved is, and the work waiting on it
@@ -401,7 +424,10 @@ export function openChannel(ref: RingRef, maxsize: number): Channel {
   const id = ref.$troupeRing;
   const known = opened.get(id)?.deref();
   if (known) return known;
-  const channel = servedNearby(ref) ? new ResolvingChannel(ref, maxsize) : new RemoteChannel(ref, maxsize);
+  const pending = pendingRing(ref);
+  const channel = pending || servedNearby(ref)
+    ? new ResolvingChannel(ref, maxsize, pending)
+    : new RemoteChannel(ref, maxsize);
   opened.set(id, new WeakRef(channel));
   forget.register(channel, id);
   return channel;

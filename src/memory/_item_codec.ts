@@ -4,7 +4,8 @@
  * is exact and about ten times cheaper than the general codec, mostly
  * because it writes straight into shared memory without allocating a
  * buffer. Anything JSON would change (undefined, -0, Dates, Maps, cycles,
- * binary data, errors, class instances) goes through `_codec.ts`.
+ * binary data, errors, class instances, arrays with holes or properties of
+ * their own) goes through `_codec.ts`.
  *
  * An encoded item is a format byte (JSON, codec, or codec holding shareable
  * objects to rebuild) and the payload.
@@ -50,7 +51,8 @@ function jsonExact(value: unknown, depth: number, seen: { objects?: Set<object> 
           // A hole reads as undefined, which JSON would turn into null.
           if (!jsonExact(value[i], depth + 1, seen)) return false;
         }
-        return true;
+        // With no holes, a key more than the items is a property of its own, which JSON would drop.
+        return Object.keys(value).length === value.length;
       }
       const proto = Object.getPrototypeOf(value);
       if (proto !== Object.prototype && proto !== null) return false;
@@ -93,7 +95,7 @@ export function prepareOrExplain(value: unknown, what: string, verb: string): Pr
     return prepare(value);
   } catch (error) {
     if (!(error instanceof DOMException && error.name === "DataCloneError")) throw error;
-    const path = findUncloneable(value, what);
+    const path = findUncloneable(value, what, true);
     throw new TypeError(
       `Cannot ${verb} ${path ?? `the ${what} (${error.message})`}: ${
         /^[aeiou]/.test(what) ? "an" : "a"

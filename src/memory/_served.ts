@@ -20,10 +20,18 @@ const served = new Map<string, Ring>();
 /** Calls that arrived for a ring before it was registered here, by id. */
 const awaited = new Map<string, Array<(ring: Ring | undefined) => void>>();
 
+/**
+ * Rings this isolate stopped serving, the latest few thousand: a ref to one
+ * is not waited for as a registration to come (`pendingRing`).
+ */
+const unserved = new Set<string>();
+const UNSERVED_KEPT = 4096;
+
 /** Serves `ring` from this isolate from now on (a worker's ring, registered with the root). */
 export function serveRing(ring: Ring): void {
   if (served.has(ring.id)) return;
   served.set(ring.id, ring);
+  unserved.delete(ring.id);
   for (const resolve of awaited.get(ring.id) ?? []) resolve(ring);
   awaited.delete(ring.id);
 }
@@ -36,7 +44,9 @@ export function serveRing(ring: Ring): void {
  */
 export function unserve(descriptor: unknown): void {
   const ring = (descriptor as { ring?: RingRef } | null)?.ring;
-  if (ring) served.delete(ring[RING_KEY]);
+  if (!ring || !served.delete(ring[RING_KEY])) return;
+  unserved.add(ring[RING_KEY]);
+  if (unserved.size > UNSERVED_KEPT) unserved.delete(unserved.values().next().value!);
 }
 
 /**
@@ -98,6 +108,22 @@ export function exportRingRef(ref: RingRef): RingRef {
 export function localRing(ref: RingRef): Ring | undefined {
   if (ref.buffer) return new Ring(ref.buffer);
   return ref.home === home.id && home.serves ? served.get(ref[RING_KEY]) : undefined;
+}
+
+/**
+ * The ring `ref` names, once it is served here, when it lives in this OS
+ * process and this isolate serves it but has not been told of it yet: a
+ * worker registers a ring with the root as it sends it away, and the item
+ * naming it (in shared memory) may overtake that registration (a message).
+ * Undefined for any other ref. Resolves to undefined if the registration
+ * does not come.
+ */
+export function pendingRing(ref: RingRef): Promise<Ring | undefined> | undefined {
+  const id = ref[RING_KEY];
+  if (ref.buffer || ref.home !== home.id || !home.serves || served.has(id) || unserved.has(id)) {
+    return undefined;
+  }
+  return Promise.resolve(servedRing(id));
 }
 
 /** Whether a ring without its buffer lives in this OS process, served by another isolate (the root). */

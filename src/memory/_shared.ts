@@ -10,8 +10,14 @@
  * to another OS process, only the ring's id and its home, the process whose
  * main isolate serves it (`_served.ts`).
  *
+ * An error in the args crosses as `_error_codec.ts`'s record inside a
+ * descriptor too, so it keeps its class name and own fields on every
+ * backend, as it does in a queue item.
+ *
  * @module
  */
+
+import { decodeError, type EncodedError, encodeError } from "../wire/_error_codec.ts";
 
 /** The key that marks a descriptor; its value says which kind of object to rebuild. */
 export const SHARED_KEY = "$troupeShared";
@@ -112,17 +118,21 @@ export function memoryKindIn(value: unknown): string | undefined {
   return walk(value);
 }
 
-/** What revivers left to finish before their objects are used (a Barrier's action to import). */
-const preparing: Promise<unknown>[] = [];
+/** What revivers left to finish before their objects are used (a Barrier's action to import, a ring to resolve). */
+const preparing = new Set<Promise<unknown>>();
 
 /** Records work a reviver started that must succeed before the revived object is used. */
 export function prepareRevived(work: Promise<unknown>): void {
-  preparing.push(work);
+  preparing.add(work);
+  // Work done is forgotten (a failure is kept for `revivedReady` to report).
+  work.then(() => preparing.delete(work), () => {});
 }
 
 /** Resolves once the work of every revive so far is done; rejects with its first failure. */
 export async function revivedReady(): Promise<void> {
-  await Promise.all(preparing.splice(0));
+  const works = [...preparing];
+  preparing.clear();
+  await Promise.all(works);
 }
 
 /**
@@ -205,12 +215,23 @@ export function reduce<T>(value: T): T {
       seen.set(v, descriptor);
       return descriptor;
     }
+    if (v instanceof Error) {
+      // Structured clone would drop its class name and own fields.
+      const descriptor = { [SHARED_KEY]: ERROR_KIND, error: encodeError(v) };
+      seen.set(v, descriptor);
+      return descriptor;
+    }
     seen.set(v, v);
     if (Array.isArray(v)) {
-      const mapped = v.map(walk);
-      const changed = mapped.some((item, i) => item !== v[i]);
-      if (changed) seen.set(v, mapped);
-      return changed ? mapped : v;
+      // Own keys, not indices: holes stay holes and an array's own properties are looked into too.
+      let copy: unknown[] | undefined;
+      for (const key of Object.keys(v)) {
+        const item = (v as unknown as Record<string, unknown>)[key];
+        const mapped = walk(item);
+        if (mapped !== item) ((copy ??= copyArray(v)) as unknown as Record<string, unknown>)[key] = mapped;
+      }
+      if (copy) seen.set(v, copy);
+      return copy ?? v;
     }
     const proto = Object.getPrototypeOf(v);
     if (proto !== Object.prototype && proto !== null) return v;
@@ -223,6 +244,27 @@ export function reduce<T>(value: T): T {
     return copy ?? v;
   };
   return walk(value) as T;
+}
+
+/** The kind of an error's descriptor: `_error_codec.ts`'s record of it. */
+const ERROR_KIND = "error";
+
+registerReviver(ERROR_KIND, (descriptor) => {
+  const error = descriptor.error as Partial<EncodedError> | null;
+  if (
+    typeof error !== "object" || error === null || typeof error.name !== "string" ||
+    typeof error.message !== "string" || typeof error.fields !== "object" || error.fields === null
+  ) {
+    throw new TypeError("Cannot rebuild an error from a record that is none");
+  }
+  return decodeError(error as EncodedError);
+});
+
+/** A copy of `array` with its holes, its length and its own properties. */
+function copyArray(array: unknown[]): unknown[] {
+  const copy: unknown[] = [];
+  copy.length = array.length;
+  return Object.assign(copy, array);
 }
 
 /** `value` (fresh from a clone, so free to change) with every descriptor rebuilt. */
@@ -241,7 +283,9 @@ export function revive<T>(value: T): T {
       return revived;
     }
     if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) v[i] = walk(v[i]);
+      // Own keys, not indices: a hole must stay a hole, not become undefined.
+      const array = v as unknown as Record<string, unknown>;
+      for (const key of Object.keys(array)) array[key] = walk(array[key]);
     } else if (Object.getPrototypeOf(v) === Object.prototype) {
       const record = v as Record<string, unknown>;
       for (const key of Object.keys(record)) record[key] = walk(record[key]);

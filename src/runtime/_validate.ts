@@ -124,6 +124,9 @@ const errorFields = shape({
   message: string,
   stack: optional(string),
   causeIsError: optional(boolean),
+  errorIsError: optional(
+    is((v) => Array.isArray(v) && v.every((item) => typeof item === "boolean"), "a list of booleans"),
+  ),
   fields: record,
 });
 
@@ -139,6 +142,7 @@ function errorAt(value: unknown, depth: number): string | undefined {
   if (error.errors !== undefined) {
     if (!Array.isArray(error.errors)) return `.errors${fail(error.errors, "an array")}`;
     for (let i = 0; i < error.errors.length; i++) {
+      if (error.errorIsError?.[i] === false) continue;
       const inner = errorAt(error.errors[i], depth + 1);
       if (inner !== undefined) return `.errors[${i}]${inner}`;
     }

@@ -24,6 +24,8 @@ interface Walk {
   readonly steps: Step[];
   /** Only nesting is looked for: functions and the like are left to the clone. */
   readonly depthOnly: boolean;
+  /** The value goes as bytes (a queue item, a manager's frame), which shared memory cannot cross. */
+  readonly asBytes?: boolean;
   /** Steps that are no level: 1 when the root is a list of values (args), each at level 1. */
   readonly offset: number;
   /** Objects not to look into (they cross by reference, not by copy). */
@@ -31,15 +33,23 @@ interface Walk {
 }
 
 /**
- * Finds the first part of `value` that cannot be cloned and describes it,
+ * Finds the first part of `value` that cannot be cloned (`asBytes`: that
+ * cannot be written as bytes, so shared memory too) and describes it,
  * for example `args[1].onDone is a function`, or
  * `args[0].next.next.next…next is nested more than 1000 levels deep`.
  * Returns `undefined` when the walk finds nothing (the clone failed for a
  * reason it cannot see, such as a Proxy); callers then fall back to the
  * platform's message.
  */
-export function findUncloneable(value: unknown, path: string): string | undefined {
-  return walk(value, path, { seen: new Set(), steps: [], depthOnly: false, offset: 0, skip: () => false });
+export function findUncloneable(value: unknown, path: string, asBytes = false): string | undefined {
+  return walk(value, path, {
+    seen: new Set(),
+    steps: [],
+    depthOnly: false,
+    asBytes,
+    offset: 0,
+    skip: () => false,
+  });
 }
 
 /**
@@ -109,11 +119,15 @@ function walk(value: unknown, root: string, how: Walk): string | undefined {
     }
     return undefined;
   }
-  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return undefined;
-  if (value instanceof Error) {
-    // Structured clone copies an error's cause (and nothing of its own fields).
-    return "cause" in value ? inner(value.cause, "cause") : undefined;
+  if (how.asBytes && typeof SharedArrayBuffer !== "undefined") {
+    if (value instanceof SharedArrayBuffer) return `${showPath(root, steps)} is a SharedArrayBuffer`;
+    if (ArrayBuffer.isView(value) && value.buffer instanceof SharedArrayBuffer) {
+      return `${showPath(root, steps)} is a view of a SharedArrayBuffer`;
+    }
   }
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return undefined;
+  // An error always crosses: a cause or field that cannot crosses as its text (`_error_codec.ts`).
+  if (value instanceof Error) return undefined;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const found = inner(value[i], i);

@@ -7,9 +7,12 @@
  * messages. This codec is JSON for the tree plus raw bytes for binary data.
  *
  * Every non-JSON value is a tagged array (`["D", time]` for a Date), and
- * every array is tagged too (`["A", …items]`), so nothing a user sends can
- * be mistaken for a tag. Objects are numbered in the order first met, on
- * both sides, so shared and cyclic references come back as they were.
+ * every array is tagged too (`["A", …items]`, or `["a", length, …keys and
+ * values]` for one with holes or properties of its own), so nothing a user
+ * sends can be mistaken for a tag. Objects are numbered in the order first
+ * met, on both sides, so shared and cyclic references come back as they were.
+ * Errors keep what `_error_codec.ts` says an error keeps (its class name, own
+ * fields, `errors`), which is more than structured clone does.
  *
  * Payload: u32 LE length of the JSON, the JSON (UTF-8), then the bytes of
  * every ArrayBuffer, back to back.
@@ -17,7 +20,14 @@
  * @module
  */
 
-import { BUILTIN_ERRORS } from "./_error_codec.ts";
+import {
+  defineErrorField,
+  defineErrorPart,
+  errorFieldKeys,
+  errorShell,
+  safeString,
+  textOf,
+} from "./_error_codec.ts";
 
 type Json = null | boolean | number | string | Json[];
 
@@ -33,6 +43,8 @@ const TYPED_ARRAYS = {
   Float64Array,
   BigInt64Array,
   BigUint64Array,
+  // Where the platform has it (Deno 2.9 does), as structured clone copies it.
+  ...(typeof Float16Array === "function" ? { Float16Array } : {}),
 } as const;
 type TypedArrayName = keyof typeof TYPED_ARRAYS;
 
@@ -86,6 +98,13 @@ export function encode(value: unknown, maxLevels: number = MAX_LEVELS): Uint8Arr
   let bufferBytes = 0;
   let level = 0;
 
+  const tooDeep = (): never => {
+    throw new DOMException(
+      `A value nested more than ${maxLevels} levels deep could not be cloned`,
+      "DataCloneError",
+    );
+  };
+
   const walk = (v: unknown): Json => {
     switch (typeof v) {
       case "string":
@@ -106,20 +125,46 @@ export function encode(value: unknown, maxLevels: number = MAX_LEVELS): Uint8Arr
     const seen = refs.get(object);
     if (seen !== undefined) return ["r", seen];
     refs.set(object, refs.size);
-    if (level === maxLevels) {
-      throw new DOMException(
-        `A value nested more than ${maxLevels} levels deep could not be cloned`,
-        "DataCloneError",
-      );
-    }
+    if (level === maxLevels) tooDeep();
     level++;
     const json = walkObject(object);
     level--;
     return json;
   };
 
+  /**
+   * `walk`, or the value's text when it cannot cross: what an error's cause
+   * and fields cross as, by `_error_codec.ts`'s rule. What the failed walk
+   * numbered and collected is forgotten, so the numbering stays the decoder's.
+   */
+  const walkOrText = (v: unknown): Json => {
+    const [numbered, collected, collectedBytes, atLevel] = [refs.size, buffers.length, bufferBytes, level];
+    try {
+      return walk(v);
+    } catch {
+      for (const [object, n] of refs) if (n >= numbered) refs.delete(object);
+      buffers.length = collected;
+      bufferBytes = collectedBytes;
+      level = atLevel;
+      return safeString(v);
+    }
+  };
+
+  /** An AggregateError's `errors`, as `walk` writes an array, but each entry that cannot cross as its text. */
+  const walkErrors = (errors: unknown[]): Json => {
+    const seen = refs.get(errors);
+    if (seen !== undefined) return ["r", seen];
+    refs.set(errors, refs.size);
+    if (level === maxLevels) tooDeep();
+    level++;
+    const out: Json[] = ["A"];
+    for (let i = 0; i < errors.length; i++) out.push(walkOrText(errors[i]));
+    level--;
+    return out;
+  };
+
   const walkObject = (object: object): Json => {
-    if (Array.isArray(object)) return ["A", ...object.map(walk)];
+    if (Array.isArray(object)) return walkArray(object);
     if (object instanceof Date) return ["D", walk(object.getTime())];
     if (object instanceof RegExp) return ["R", object.source, object.flags];
     if (object instanceof Map) {
@@ -129,10 +174,14 @@ export function encode(value: unknown, maxLevels: number = MAX_LEVELS): Uint8Arr
     }
     if (object instanceof Set) return ["S", ...[...object].map(walk)];
     if (object instanceof ArrayBuffer) {
+      if (object.detached) return refuse(object, "is detached and could not be cloned.");
       const start = bufferBytes;
       buffers.push(new Uint8Array(object));
       bufferBytes += object.byteLength;
-      return ["B", start, object.byteLength];
+      // A resizable buffer stays resizable, as structured clone keeps it.
+      return object.resizable
+        ? ["B", start, object.byteLength, object.maxByteLength]
+        : ["B", start, object.byteLength];
     }
     if (typeof SharedArrayBuffer !== "undefined" && object instanceof SharedArrayBuffer) {
       return refuse(
@@ -144,22 +193,38 @@ export function encode(value: unknown, maxLevels: number = MAX_LEVELS): Uint8Arr
       // A RawArray is a typed array too: the exporter refuses it (shared memory).
       const exported = exportObject(object);
       if (exported !== object) return walk(exported);
-      const kind = object instanceof DataView ? "DataView" : object.constructor.name;
+      const kind = object instanceof DataView ? "DataView" : typedArrayName(object);
+      if (kind === undefined) return refuse(object);
+      const buffer = object.buffer;
+      if (buffer instanceof ArrayBuffer && buffer.detached) {
+        return refuse(buffer, "is detached and could not be cloned.");
+      }
+      // A view past the end of its shrunk buffer: structured clone refuses it.
+      if (buffer instanceof ArrayBuffer && buffer.resizable && outOfBounds(object)) return refuse(object);
       const length = object instanceof DataView
         ? object.byteLength
         : (object as unknown as { length: number }).length;
-      return ["T", kind, walk(object.buffer), object.byteOffset, length];
+      return ["T", kind, walk(buffer), object.byteOffset, length];
     }
     if (object instanceof Error) {
+      // `_error_codec.ts`'s parts, in the order the decoder numbers them: cause, errors, fields.
       const hasCause = "cause" in object;
-      return [
+      const errors = object instanceof AggregateError && Array.isArray(object.errors)
+        ? object.errors
+        : undefined;
+      const out: Json[] = [
         "E",
-        object.name,
-        object.message,
-        object.stack ?? null,
-        hasCause ? walk(object.cause) : ["u"],
+        textOf(object.name),
+        textOf(object.message),
+        object.stack === undefined ? null : textOf(object.stack),
         hasCause,
+        hasCause ? walkOrText(object.cause) : null,
+        errors ? walkErrors(errors) : null,
       ];
+      for (const key of errorFieldKeys(object)) {
+        out.push(key, walkOrText((object as unknown as Record<string, unknown>)[key]));
+      }
+      return out;
     }
     if (
       object instanceof Promise || object instanceof WeakMap || object instanceof WeakSet ||
@@ -175,6 +240,25 @@ export function encode(value: unknown, maxLevels: number = MAX_LEVELS): Uint8Arr
     const out: Json[] = ["O"];
     const exported = exportObject(object);
     for (const key of Object.keys(exported)) out.push(key, walk((exported as Record<string, unknown>)[key]));
+    return out;
+  };
+
+  /**
+   * A dense array without properties of its own goes as its items; any
+   * other as its length and its own keys and values, so holes stay holes
+   * and properties come along, as structured clone keeps them.
+   */
+  const walkArray = (array: unknown[]): Json => {
+    const keys = Object.keys(array);
+    const length = array.length;
+    // Own keys list indices first, ascending: all of them, and nothing else, when the last is `length - 1`.
+    if (keys.length === length && (length === 0 || keys[length - 1] === String(length - 1))) {
+      const out: Json[] = ["A"];
+      for (let i = 0; i < length; i++) out.push(walk(array[i]));
+      return out;
+    }
+    const out: Json[] = ["a", length];
+    for (const key of keys) out.push(key, walk((array as unknown as Record<string, unknown>)[key]));
     return out;
   };
 
@@ -232,20 +316,19 @@ export function decode(payload: Uint8Array, maxLevels: number = MAX_LEVELS): unk
         for (const item of rest) array.push(build(item));
         return array;
       }
+      case "a": {
+        const length = rest[0];
+        if (typeof length !== "number" || !Number.isInteger(length) || length < 0 || length > 2 ** 32 - 1) {
+          throw new SyntaxError("Cannot decode an array of that length");
+        }
+        const array = keep([] as unknown[]);
+        array.length = length;
+        defineKeys(array, rest, 1);
+        return array;
+      }
       case "O": {
         const object = keep({} as Record<string, unknown>);
-        for (let i = 0; i < rest.length; i += 2) {
-          const key = rest[i] as string;
-          // A key "__proto__" is an own property, as structured clone makes it, not the prototype.
-          if (key === "__proto__") {
-            Object.defineProperty(object, key, {
-              value: build(rest[i + 1]!),
-              writable: true,
-              enumerable: true,
-              configurable: true,
-            });
-          } else object[key] = build(rest[i + 1]!);
-        }
+        defineKeys(object, rest, 0);
         return object;
       }
       case "D": {
@@ -266,40 +349,59 @@ export function decode(payload: Uint8Array, maxLevels: number = MAX_LEVELS): unk
         return set;
       }
       case "B": {
-        const [start, length] = rest as [number, number];
+        const [start, length, maxByteLength] = rest as [number, number, number | undefined];
         if (start + length > binary.byteLength) {
           throw new SyntaxError("Cannot decode a buffer past the payload");
         }
-        return keep(binary.slice(start, start + length).buffer);
+        if (maxByteLength === undefined) return keep(binary.slice(start, start + length).buffer);
+        if (typeof maxByteLength !== "number" || !(maxByteLength >= length)) {
+          throw new SyntaxError("Cannot decode a resizable buffer smaller than its bytes");
+        }
+        const buffer = keep(new ArrayBuffer(length, { maxByteLength }));
+        new Uint8Array(buffer).set(binary.subarray(start, start + length));
+        return buffer;
       }
       case "T": {
         const slot = refs.length;
         refs.push(undefined); // the view's number, taken before its buffer's
         const [kind, buffer, offset, length] = [rest[0] as string, build(rest[1]!), rest[2], rest[3]];
-        const View = (kind === "DataView" ? DataView : TYPED_ARRAYS[kind as TypedArrayName]) as
-          | (new (buffer: ArrayBuffer, offset: number, length: number) => ArrayBufferView)
-          | undefined;
+        const View =
+          (kind === "DataView"
+            ? DataView
+            : Object.hasOwn(TYPED_ARRAYS, kind)
+            ? TYPED_ARRAYS[kind as TypedArrayName]
+            : undefined) as
+              | (new (buffer: ArrayBuffer, offset: number, length: number) => ArrayBufferView)
+              | undefined;
         if (!View || !(buffer instanceof ArrayBuffer)) throw new SyntaxError(`Cannot decode a ${kind}`);
         return refs[slot] = new View(buffer, offset as number, length as number);
       }
       case "E": {
-        const [name, message, stack, cause, hasCause] = rest as [
+        const [name, message, stack, hasCause, cause, errors] = rest as [
           string,
           string,
           string | null,
-          Json,
           boolean,
+          Json,
+          Json,
         ];
-        const error: Error = keep(Object.create((BUILTIN_ERRORS[name] ?? Error).prototype));
-        Object.defineProperty(error, "message", { value: message, writable: true, configurable: true });
-        if (!(name in BUILTIN_ERRORS)) {
-          Object.defineProperty(error, "name", { value: name, writable: true, configurable: true });
+        if (
+          typeof name !== "string" || typeof message !== "string" ||
+          (stack !== null && typeof stack !== "string")
+        ) {
+          throw new SyntaxError("Cannot decode an error without its name and message as text");
         }
-        if (stack !== null) {
-          Object.defineProperty(error, "stack", { value: stack, writable: true, configurable: true });
+        const error = keep(errorShell(name, message, stack ?? undefined));
+        if (hasCause) defineErrorPart(error, "cause", build(cause));
+        if (errors !== null) {
+          const built = build(errors);
+          if (!Array.isArray(built)) throw new SyntaxError("Cannot decode an error whose errors are no list");
+          defineErrorPart(error, "errors", built);
         }
-        if (hasCause) {
-          Object.defineProperty(error, "cause", { value: build(cause), writable: true, configurable: true });
+        for (let i = 6; i < rest.length; i += 2) {
+          const key = rest[i];
+          if (typeof key !== "string") throw new SyntaxError("Cannot decode an error field without a name");
+          defineErrorField(error, key, build(rest[i + 1]!));
         }
         return error;
       }
@@ -312,5 +414,49 @@ export function decode(payload: Uint8Array, maxLevels: number = MAX_LEVELS): unk
         throw new SyntaxError(`Cannot decode a value tagged ${JSON.stringify(tag)}`);
     }
   };
+  /** Sets the key and value pairs of `node` from `from` on `target`, each an own property as a clone makes it. */
+  const defineKeys = (target: Record<string, unknown> | unknown[], node: Json[], from: number) => {
+    for (let i = from; i < node.length; i += 2) {
+      const key = node[i];
+      if (typeof key !== "string" || (Array.isArray(target) && key === "length")) {
+        throw new SyntaxError("Cannot decode a property without a name");
+      }
+      const value = build(node[i + 1]!);
+      // A key "__proto__" is an own property, as structured clone makes it, not the prototype.
+      if (key === "__proto__") {
+        Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+      } else (target as Record<string, unknown>)[key] = value;
+    }
+  };
   return build(tree);
+}
+
+/** %TypedArray%.prototype's own `Symbol.toStringTag` getter: a typed array's class name, a subclass's base. */
+const typedArrayTag = Object.getOwnPropertyDescriptor(
+  Object.getPrototypeOf(Uint8Array.prototype),
+  Symbol.toStringTag,
+)!.get!;
+
+/** %TypedArray%.prototype.at, which throws for a view out of its buffer's bounds (whose offset and length read 0). */
+const typedArrayAt = Object.getPrototypeOf(Uint8Array.prototype).at as (
+  this: ArrayBufferView,
+  i: number,
+) => unknown;
+
+/** Whether `view` lies past the end of its (resizable, since shrunk) buffer. */
+function outOfBounds(view: ArrayBufferView): boolean {
+  try {
+    // Both throw for a view out of bounds, and only then.
+    if (view instanceof DataView) view.byteLength;
+    else typedArrayAt.call(view, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** The name of a typed array's class, if it is one this codec carries (a subclass is its base class). */
+function typedArrayName(view: ArrayBufferView): TypedArrayName | undefined {
+  const name = typedArrayTag.call(view) as string | undefined;
+  return name !== undefined && Object.hasOwn(TYPED_ARRAYS, name) ? name as TypedArrayName : undefined;
 }

@@ -14,7 +14,7 @@
 import { decode, encode } from "./_codec.ts";
 
 /** The version of the frames and of what `_codec.ts` writes in them; change it when either changes. */
-export const WIRE_VERSION = 1;
+export const WIRE_VERSION = 2;
 /** What every frame starts with: "TRU" and the version, as the four bytes of a little-endian u32. */
 export const FRAME_MAGIC: number = 0x00555254 | (WIRE_VERSION << 24);
 const HEADER_BYTES = 8;

@@ -12,7 +12,7 @@ import {
   DictProxy,
   ListProxy,
   NamespaceProxy,
-  type Queue,
+  Queue,
   ValueProxy,
 } from "../../mod.ts";
 import * as helpers from "../_helpers.ts";
@@ -292,4 +292,20 @@ export async function waitAtGate(g: BaseProxy, out: Queue<unknown>): Promise<voi
 export async function openGate(g: BaseProxy, n: number, value: unknown, out: Queue<unknown>): Promise<void> {
   await g.call("whenWaiting", [n], { timeout: PATIENCE_MS });
   await out.put({ opened: await g.call("open", [value]) });
+}
+
+/** Reports what `q` says of its size at once, as a child that got it in its args sees it. */
+export async function reportSizes(q: Queue<unknown>, out: Queue<unknown>): Promise<void> {
+  await out.put({ qsize: q.qsize(), full: q.full(), empty: q.empty() });
+}
+
+/** A registered type whose method answers with a new queue holding `n` items (a queue crosses by reference). */
+export function queueMaker() {
+  return {
+    async filled(n: number): Promise<Queue<number>> {
+      const q = new Queue<number>();
+      for (let i = 0; i < n; i++) await q.put(i);
+      return q;
+    },
+  };
 }
