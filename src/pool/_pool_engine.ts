@@ -104,31 +104,45 @@ export interface WorkerStats {
   readonly name: string;
   /** Its OS process id, or null before it started. */
   readonly pid: number | null;
-  /** Tasks it finished (this incarnation). */
+  /** Items it finished (this incarnation): an apply is one item, a map's chunk as many as it holds. */
   readonly completed: number;
-  /** Tasks it holds: running, and queued in its inbox. */
+  /** Tasks it holds (an apply, or a map's chunk): running, and queued in its inbox. */
   readonly assigned: number;
   /** Whether it has run the initializer and takes tasks. */
   readonly ready: boolean;
 }
 
-/** A pool's counters, as `Pool.stats()` reports them. A map's chunk counts as one task. */
-export interface PoolStats {
+/** Counts of a pool's work, in items or in chunks (see {@linkcode PoolStats}). */
+export interface WorkCounts {
+  /** Waiting for a worker. */
+  readonly queued: number;
+  /** Given to a worker and not finished. */
+  readonly running: number;
+  /** Succeeded. */
+  readonly completed: number;
+  /** Failed: raised, crashed, timed out or were cancelled. */
+  readonly failed: number;
+}
+
+/**
+ * A pool's counters, as `Pool.stats()` reports them. `queued`, `running`,
+ * `completed` and `failed` count items: an apply is one item, a map of 1,000
+ * items is 1,000 whatever its chunksize. `chunks` has the same counts in the
+ * pool's own unit of work, the chunk (an apply is a chunk of one item).
+ */
+export interface PoolStats extends WorkCounts {
   /** The pool's state: "RUN", "CLOSE" or "TERMINATE". */
   readonly state: PoolState;
   /** The live workers. */
   readonly workers: readonly WorkerStats[];
-  /** Tasks waiting for a worker. */
-  readonly queued: number;
-  /** Tasks given to a worker and not finished. */
-  readonly running: number;
-  /** Tasks that succeeded. */
-  readonly completed: number;
-  /** Tasks that failed: raised, crashed, timed out or were cancelled. */
-  readonly failed: number;
+  /** The same counts in chunks: what workers are handed, and what `maxTasksPerChild` counts. */
+  readonly chunks: WorkCounts;
   /** Workers started to replace one that exited (retired by `maxTasksPerChild` included). */
   readonly restarts: number;
-  /** Milliseconds from submission to outcome, over the last 1024 tasks. */
+  /**
+   * Milliseconds from submission to outcome, over the last 1024 chunks,
+   * rounded to the microsecond.
+   */
   readonly latencyMs: {
     readonly p50: number;
     readonly p90: number;
@@ -148,6 +162,8 @@ export type Settle = (context: unknown, ok: boolean, value: unknown) => void;
 interface Task {
   readonly id: number;
   readonly item: Prepared;
+  /** How many items it carries: 1 for an apply, a chunk's length for a map. */
+  readonly items: number;
   /** What it runs, for messages ("square()", "a chunk of square()"). */
   readonly label: string;
   readonly settle: Settle;
@@ -187,7 +203,10 @@ interface Slot {
   exitCode: number | null;
   /** Tasks ever put in its inbox (it exits after `maxTasksPerChild`). */
   given: number;
+  /** Items it finished. */
   completed: number;
+  /** Tasks (applies and chunks) it finished: `ps()`'s tasksDone. */
+  tasksDone: number;
   /** How many inbox items an OS-process worker confirmed it received (see `_pool_worker.ts`). */
   confirmed: number;
   /** How many workers this one replaces, in turn: 0 for one the pool started with. */
@@ -222,8 +241,9 @@ export class PoolEngine {
   readonly #slots = new Set<Slot>();
   /** Tasks waiting for a worker. */
   readonly #waiting = new TaskQueue<Task>();
-  /** How many of them are not settled. */
+  /** How many of them are not settled, and the items they carry. */
   #queued = 0;
+  #queuedItems = 0;
   #nextId = 1;
   #dispatching = false;
   #dispatchLater: ReturnType<typeof setTimeout> | undefined;
@@ -233,6 +253,8 @@ export class PoolEngine {
   #failedStarts = 0;
   #completed = 0;
   #failed = 0;
+  #completedItems = 0;
+  #failedItems = 0;
   #restarts = 0;
   readonly #latencies = new Float64Array(LATENCIES);
   #latencyCount = 0;
@@ -271,10 +293,18 @@ export class PoolEngine {
   }
 
   /** Why submissions fail now, or null while the pool runs. */
-  notRunning(): Error | null {
+  /** Why `method` cannot submit, if it cannot: Python's "Pool not running", naming the method called. */
+  notRunning(method: string): Error | null {
     if (this.#state === "RUN") return null;
-    const why = this.#broken ? ` (it broke: ${this.#broken.message})` : "";
-    return this.#errors.closed(`Pool not running${why}`, this.#broken ?? undefined);
+    const why = this.#broken
+      ? `it broke: ${this.#broken.message}`
+      : this.#state === "CLOSE"
+      ? "close() was called"
+      : "it was terminated";
+    return this.#errors.closed(
+      `Cannot ${method} as the pool is not running (${why}): submit to a new Pool`,
+      this.#broken ?? undefined,
+    );
   }
 
   /** The id the next task gets: the caller encodes it into the task. */
@@ -285,6 +315,7 @@ export class PoolEngine {
   /**
    * Queues task `id` (encoded as `item`) and hands it to a worker as soon as
    * one has room. `settle(context, ok, value)` is called exactly once.
+   * `items`: how many items it carries, for `stats()`.
    */
   submit(
     id: number,
@@ -293,11 +324,13 @@ export class PoolEngine {
     options: TaskOptions,
     settle: Settle,
     context: unknown,
+    items = 1,
   ): void {
     const { timeoutMs, signal } = options;
     const task: Task = {
       id,
       item,
+      items,
       label,
       settle,
       context,
@@ -321,6 +354,7 @@ export class PoolEngine {
     }
     this.#waiting.push(task);
     this.#queued++;
+    this.#queuedItems += items;
     this.#dispatch();
   }
 
@@ -352,11 +386,18 @@ export class PoolEngine {
   stats(): PoolStats {
     const count = Math.min(this.#latencyCount, LATENCIES);
     const sorted = this.#latencies.slice(0, count).sort();
-    const at = (q: number) => count === 0 ? 0 : sorted[Math.min(count - 1, Math.floor(q * count))]!;
-    let running = 0;
+    // To the microsecond: what is shown is read by people, and finer is noise.
+    const round = (ms: number) => Math.round(ms * 1000) / 1000;
+    const at = (q: number) => count === 0 ? 0 : round(sorted[Math.min(count - 1, Math.floor(q * count))]!);
+    let running = 0, runningItems = 0;
     const workers: WorkerStats[] = [];
     for (const slot of this.#slots) {
-      const assigned = slot.assigned.filter((task) => !task.settled).length;
+      let assigned = 0;
+      for (const task of slot.assigned) {
+        if (task.settled) continue;
+        assigned++;
+        runningItems += task.items;
+      }
       running += assigned;
       workers.push({
         name: slot.process.name,
@@ -369,12 +410,13 @@ export class PoolEngine {
     return {
       state: this.#state,
       workers,
-      queued: this.#queued,
-      running,
-      completed: this.#completed,
-      failed: this.#failed,
+      queued: this.#queuedItems,
+      running: runningItems,
+      completed: this.#completedItems,
+      failed: this.#failedItems,
+      chunks: { queued: this.#queued, running, completed: this.#completed, failed: this.#failed },
       restarts: this.#restarts,
-      latencyMs: { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: count === 0 ? 0 : sorted[count - 1]! },
+      latencyMs: { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: count === 0 ? 0 : round(sorted[count - 1]!) },
     };
   }
 
@@ -416,6 +458,7 @@ export class PoolEngine {
       exitCode: null,
       given: 0,
       completed: 0,
+      tasksDone: 0,
       confirmed: 0,
       lastOutcomeAt: 0,
       retiring: false,
@@ -423,7 +466,7 @@ export class PoolEngine {
       killedFor: null,
       startError: undefined,
     };
-    annotate(process, { restarts, tasksDone: () => slot.completed });
+    annotate(process, { restarts, tasksDone: () => slot.tasksDone });
     return slot;
   }
 
@@ -545,7 +588,8 @@ export class PoolEngine {
     const ran = now - Math.max(task.putAt, slot.lastOutcomeAt);
     this.#taskMs = this.#taskMs === 0 ? ran : this.#taskMs * 0.9 + ran * 0.1;
     slot.lastOutcomeAt = now;
-    slot.completed++;
+    slot.completed += task.items;
+    slot.tasksDone++;
     task.slot = null;
     if (ok === 1) this.#succeed(task, value);
     else this.#fail(task, decodeError(value as EncodedError));
@@ -586,6 +630,7 @@ export class PoolEngine {
       }
     }
     this.#queued += giveBack.length;
+    for (const task of giveBack) this.#queuedItems += task.items;
     this.#waiting.pushFront(giveBack);
     this.#release(slot);
     if (this.#state === "TERMINATE" || (this.#state === "CLOSE" && this.#queued === 0)) {
@@ -729,6 +774,7 @@ export class PoolEngine {
     const position = slot.inbox.lastPut, now = performance.now();
     for (const task of batch) {
       this.#queued--;
+      this.#queuedItems -= task.items;
       task.slot = slot;
       task.position = position;
       task.putAt = now;
@@ -776,7 +822,10 @@ export class PoolEngine {
   #cancel(task: Task, reason: unknown): void {
     if (task.settled) return;
     const slot = task.slot;
-    if (!slot) this.#queued--;
+    if (!slot) {
+      this.#queued--;
+      this.#queuedItems -= task.items;
+    }
     this.#fail(task, reason);
     // Running (or about to: such tasks only go to idle workers): only replacing the worker stops it.
     if (slot) this.#kill(slot, task);
@@ -788,12 +837,14 @@ export class PoolEngine {
   #succeed(task: Task, value: unknown): void {
     if (task.settled) return;
     this.#completed++;
+    this.#completedItems += task.items;
     this.#settle(task, true, value);
   }
 
   #fail(task: Task, error: unknown): void {
     if (task.settled) return;
     this.#failed++;
+    this.#failedItems += task.items;
     this.#settle(task, false, error);
   }
 
@@ -813,6 +864,7 @@ export class PoolEngine {
   #failAll(error: () => Error): void {
     const waiting = this.#waiting.takeAll();
     this.#queued = 0;
+    this.#queuedItems = 0;
     for (const slot of this.#slots) waiting.push(...slot.assigned);
     for (const task of waiting) this.#fail(task, error());
   }

@@ -22,6 +22,7 @@
 export {
   type ApplyAsyncOptions,
   AsyncResult,
+  type ImapOptions,
   type MapAsyncOptions,
   type MapOptions,
   Pool,
@@ -30,6 +31,7 @@ export {
   type PoolState,
   type PoolStats,
   type ResultWaitOptions,
+  type WorkCounts,
   type RunOptions,
   WorkerCrashedError,
   type WorkerStats,

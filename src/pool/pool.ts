@@ -27,7 +27,7 @@ import { checkDuration, durationMessage, isDuration } from "../core/_duration.ts
 import { ProcessError, ProcessTimeoutError } from "../core/errors.ts";
 import { type Backend, cpuCount, type ProcessPermissions } from "../runtime/process.ts";
 
-export type { PoolState, PoolStats, WorkerStats } from "./_pool_engine.ts";
+export type { PoolState, PoolStats, WorkCounts, WorkerStats } from "./_pool_engine.ts";
 
 /**
  * A task's worker died while running it (it exited, was killed, ran out of
@@ -149,7 +149,7 @@ export interface ApplyAsyncOptions<R> extends RunOptions {
   errorCallback?: (error: unknown) => void;
 }
 
-/** How a map, starmap or imap runs. */
+/** How a map or starmap runs. */
 export interface MapOptions {
   /** Items per task. Default: Python's, `ceil(n / (4 × processes))` for a map, 1 for an imap. */
   chunksize?: number;
@@ -159,7 +159,13 @@ export interface MapOptions {
   timeoutMs?: number;
   /** How many times a chunk whose worker died runs again elsewhere. Default: the pool's `retries`. */
   retries?: number;
-  /** Called as chunks finish: items done, and the total (undefined while an imap's source is not exhausted). */
+  /** Called as chunks finish: items done, and the number of items. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** How an imap runs: its source may be lazy, so the total is known only once it is exhausted. */
+export interface ImapOptions extends Omit<MapOptions, "onProgress"> {
+  /** Called as chunks finish: items done, and the total (undefined while the source is not exhausted). */
   onProgress?: (done: number, total: number | undefined) => void;
 }
 
@@ -426,18 +432,27 @@ export class Pool implements AsyncDisposable {
     args?: A,
     options: ApplyAsyncOptions<Awaited<R>> = {},
   ): AsyncResult<Awaited<R>> {
-    this.#assertRunning();
-    const key = functionKey(fn, "applyAsync: the function");
+    return this.#applyAsync(fn, args, options as ApplyAsyncOptions<unknown>, "applyAsync") as AsyncResult<Awaited<R>>;
+  }
+
+  #applyAsync(
+    fn: (...args: never[]) => unknown,
+    args: unknown[] | undefined,
+    options: ApplyAsyncOptions<unknown>,
+    method: string,
+  ): AsyncResult<unknown> {
+    this.#assertRunning(method);
+    const key = functionKey(fn, `${method}: the function`);
     if (args !== undefined && !Array.isArray(args)) {
-      throw new TypeError(`applyAsync: args must be an array, not ${typeof args}`);
+      throw new TypeError(`${method}: args must be an array, not ${typeof args}`);
     }
-    const run = this.#runOptions(options, "applyAsync");
+    const run = this.#runOptions(options, method);
     const result = createResult(options.callback, options.errorCallback);
-    const transfer = validateTransfer(options.transfer);
+    const transfer = validateTransfer(options.transfer, method);
     const id = this.#engine.nextId();
     let item;
     try {
-      item = encodeTask([id, key, TaskKind.Apply, args ?? []], "args");
+      item = encodeTask([id, key, TaskKind.Apply, args ?? []], "args", method);
     } catch (error) {
       // Arguments that cannot be copied fail this task only, as in Python.
       settleResult(result, false, error);
@@ -472,7 +487,7 @@ export class Pool implements AsyncDisposable {
     args?: A,
     options: RunOptions = {},
   ): Promise<Awaited<R>> {
-    return await this.applyAsync(fn, args, options).get();
+    return await (this.#applyAsync(fn, args, options, "apply") as AsyncResult<Awaited<R>>).get();
   }
 
   /**
@@ -537,7 +552,7 @@ export class Pool implements AsyncDisposable {
     iterable: Iterable<T>,
     options?: number | MapOptions,
   ): Promise<Awaited<R>[]> {
-    return await this.mapAsync(fn, iterable, options).get();
+    return await (this.#mapAsync(fn, iterable, options, TaskKind.Map, "map") as AsyncResult<Awaited<R>[]>).get();
   }
 
   /**
@@ -600,7 +615,9 @@ export class Pool implements AsyncDisposable {
     iterable: Iterable<A>,
     options?: number | MapOptions,
   ): Promise<Awaited<R>[]> {
-    return await this.starmapAsync(fn, iterable, options).get();
+    return await (this.#mapAsync(fn, iterable, options, TaskKind.Starmap, "starmap") as AsyncResult<
+      Awaited<R>[]
+    >).get();
   }
 
   /**
@@ -630,7 +647,7 @@ export class Pool implements AsyncDisposable {
   imap<T, R>(
     fn: (item: T) => R,
     iterable: Iterable<T> | AsyncIterable<T>,
-    options?: number | MapOptions,
+    options?: number | ImapOptions,
   ): AsyncIterableIterator<Awaited<R>> {
     return this.#imap(fn, iterable, options, true, "imap");
   }
@@ -659,7 +676,7 @@ export class Pool implements AsyncDisposable {
   imapUnordered<T, R>(
     fn: (item: T) => R,
     iterable: Iterable<T> | AsyncIterable<T>,
-    options?: number | MapOptions,
+    options?: number | ImapOptions,
   ): AsyncIterableIterator<Awaited<R>> {
     return this.#imap(fn, iterable, options, false, "imapUnordered");
   }
@@ -776,12 +793,12 @@ export class Pool implements AsyncDisposable {
     return `<Pool state=${this.#engine.state} pool_size=${this.processes}>`;
   }
 
-  #assertRunning(): void {
-    const error = this.#engine.notRunning();
+  #assertRunning(method: string): void {
+    const error = this.#engine.notRunning(method);
     if (error) throw error;
   }
 
-  #runOptions(options: RunOptions | MapOptions, method: string): TaskOptions {
+  #runOptions(options: RunOptions | MapOptions | ImapOptions, method: string): TaskOptions {
     if (typeof options !== "object" || options === null) {
       throw new TypeError(`${method}: options must be an object`);
     }
@@ -810,7 +827,7 @@ export class Pool implements AsyncDisposable {
     kind: TaskKind,
     method: string,
   ): AsyncResult<unknown[]> {
-    this.#assertRunning();
+    this.#assertRunning(method);
     const key = functionKey(fn, `${method}: the function`);
     const options = mapOptions(chunksizeOrOptions);
     const run = this.#runOptions(options, method);
@@ -830,7 +847,7 @@ export class Pool implements AsyncDisposable {
       kind,
       items,
       chunksize,
-      { ...run, onProgress: validateProgress(options.onProgress, method) },
+      { ...run, onProgress: validateProgress(options.onProgress, method), method },
       (ok, value) => settleResult(result, ok, value),
     );
     return result;
@@ -839,11 +856,11 @@ export class Pool implements AsyncDisposable {
   #imap<R>(
     fn: (...args: never[]) => unknown,
     iterable: Iterable<unknown> | AsyncIterable<unknown>,
-    chunksizeOrOptions: number | MapOptions | undefined,
+    chunksizeOrOptions: number | ImapOptions | undefined,
     ordered: boolean,
     method: string,
   ): AsyncIterableIterator<R> {
-    this.#assertRunning();
+    this.#assertRunning(method);
     const key = functionKey(fn, `${method}: the function`);
     const options = mapOptions(chunksizeOrOptions);
     const run = this.#runOptions(options, method);
@@ -861,7 +878,7 @@ export class Pool implements AsyncDisposable {
       iterable,
       chunksize,
       ordered,
-      { ...run, onProgress: validateProgress(options.onProgress, method) },
+      { ...run, onProgress: validateProgress(options.onProgress, method), method },
     );
   }
 }
@@ -948,7 +965,7 @@ function validatePoolOptions(options: PoolOptions) {
 }
 
 /** A map's third argument, Python's chunksize or an options object, as options. */
-function mapOptions<O extends MapOptions>(chunksizeOrOptions: number | O | undefined): O {
+function mapOptions<O extends MapOptions | ImapOptions>(chunksizeOrOptions: number | O | undefined): O {
   if (chunksizeOrOptions === undefined) return {} as O;
   return typeof chunksizeOrOptions === "number" ? { chunksize: chunksizeOrOptions } as O : chunksizeOrOptions;
 }
@@ -981,10 +998,10 @@ function validateProgress(onProgress: unknown, method: string): ProgressListener
   return onProgress as ProgressListener | undefined;
 }
 
-function validateTransfer(transfer: unknown): ArrayBuffer[] {
+function validateTransfer(transfer: unknown, method: string): ArrayBuffer[] {
   if (transfer === undefined) return [];
   if (!Array.isArray(transfer) || !transfer.every((buffer) => buffer instanceof ArrayBuffer)) {
-    throw new TypeError("applyAsync: transfer must be an array of ArrayBuffers");
+    throw new TypeError(`${method}: transfer must be an array of ArrayBuffers`);
   }
   return transfer;
 }
