@@ -82,11 +82,24 @@ async function finish(code: number): Promise<void> {
   }
 }
 
+/**
+ * Ends the process after an uncaught error. Its creator reports it, in the
+ * way it chose (a supervisor's or pool's `crashReports`; a full stack by
+ * default), or hands it to whoever awaits `start()`; the child prints it
+ * itself only when its creator cannot hear of it.
+ */
 function crash(error: unknown): void {
   if (phase === "finishing" || phase === "exited") return;
-  // Reported before the parent hears of it: a test that caused it on purpose finds the report then.
-  report(`Process ${runtime.self.name}:\n`, error);
-  if (phase === "importing") post({ [TAG]: "failed", error: encodeError(error) });
+  let told = false;
+  if (runtime.parentAlive) {
+    try {
+      post({ [TAG]: "failed", error: encodeError(error) });
+      told = true;
+    } catch {
+      // Its channel is gone: the report below is all there is.
+    }
+  }
+  if (!told) report(`Process ${runtime.self.name}:\n`, error);
   finish(1);
 }
 
