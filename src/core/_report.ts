@@ -33,7 +33,9 @@ export function report(text: string, error?: unknown): void {
     if (error === undefined) return "";
     if (typeof error === "string") return error;
     try {
-      return Deno.inspect(error, { colors });
+      // A child's error rebuilt here is an Error named as its class was
+      // ("Error [TargetError]: …" to Deno): shown as the child would show it.
+      return Deno.inspect(error, { colors }).replace(/^((?:\x1b\[[\d;]*m)*)Error \[(\w+)\]/, "$1$2");
     } catch {
       // A revoked Proxy, say: the report must still be made, and whoever called must go on.
       return `(${typeof error} that cannot be shown)`;

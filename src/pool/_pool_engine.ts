@@ -42,7 +42,13 @@ import { TaskQueue } from "./_task_queue.ts";
 import { checkOutcome, describeError, refuseChild } from "../runtime/_validate.ts";
 import { RestartIntensity } from "../supervision/_supervision_rules.ts";
 import { ProcessTimeoutError } from "../core/errors.ts";
-import { type Backend, Process, type ProcessPermissions } from "../runtime/process.ts";
+import {
+  type Backend,
+  type CrashReports,
+  Process,
+  type ProcessPermissions,
+  reportCrashesAs,
+} from "../runtime/process.ts";
 
 /** How long the pool waits for a lock on a worker's ring: the worker may have died holding it. */
 const LOCK_PATIENCE_MS = 2;
@@ -86,6 +92,7 @@ export interface EngineOptions {
   readonly memoryLimitMb: number | undefined;
   readonly intensity: number;
   readonly periodMs: number;
+  readonly crashReports: CrashReports;
 }
 
 /** How one task may run. */
@@ -447,6 +454,7 @@ export class PoolEngine {
     });
     // Python's pool workers take the next process name, renamed: SpawnPoolWorker-N.
     process.name = process.name.replace(/^Process/, "PoolWorker");
+    reportCrashesAs(process, options.crashReports);
     const slot: Slot = {
       process,
       restarts,

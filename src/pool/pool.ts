@@ -25,7 +25,8 @@ import { aKind, memoryKindIn } from "../memory/_shared.ts";
 import { waitFor } from "../core/_wait.ts";
 import { checkDuration, durationMessage, isDuration } from "../core/_duration.ts";
 import { ProcessError, ProcessTimeoutError } from "../core/errors.ts";
-import { type Backend, cpuCount, type ProcessPermissions } from "../runtime/process.ts";
+import { type Backend, cpuCount, type CrashReports, type ProcessPermissions } from "../runtime/process.ts";
+import { isCrashReports } from "../core/_report.ts";
 
 export type { PoolState, PoolStats, WorkCounts, WorkerStats } from "./_pool_engine.ts";
 
@@ -124,6 +125,14 @@ export interface PoolOptions {
   intensity?: number;
   /** The window for `intensity`, in ms (`Infinity`: the pool's whole life). Default 1000. */
   periodMs?: number;
+  /**
+   * How a worker's crash is reported (an uncaught error, or its module or
+   * initializer failing): one line on stderr with the error and its first
+   * frame (`"line"`), its full stack (`"stack"`), nothing (`"none"`), or a
+   * call to a function of yours with `{ process, error }` instead. A task
+   * that throws is no crash: its error goes to the caller. Default "line".
+   */
+  crashReports?: CrashReports;
 }
 
 /** How one task runs. */
@@ -902,6 +911,7 @@ const POOL_OPTIONS = new Set([
   "retries",
   "intensity",
   "periodMs",
+  "crashReports",
 ]);
 
 function validatePoolOptions(options: PoolOptions) {
@@ -947,6 +957,12 @@ function validatePoolOptions(options: PoolOptions) {
       `Pool: module must be an absolute URL such as import.meta.url, not ${String(module)}`,
     );
   }
+  const { crashReports = "line" } = options;
+  if (!isCrashReports(crashReports)) {
+    throw new TypeError(
+      `Pool: crashReports must be "stack", "line", "none" or a function, not ${String(crashReports)}`,
+    );
+  }
   return {
     retries: options.retries === undefined ? 0 : validateRetries(options.retries, "Pool"),
     engine: {
@@ -960,6 +976,7 @@ function validatePoolOptions(options: PoolOptions) {
       memoryLimitMb: options.memoryLimitMb,
       intensity,
       periodMs,
+      crashReports,
     },
   };
 }

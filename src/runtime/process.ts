@@ -8,6 +8,9 @@ import type { Backend, EntrySpec } from "./_protocol.ts";
 import { runtime } from "./_runtime.ts";
 import { Queue } from "../channels/queue.ts";
 import { type ActorRef, actorRef } from "./actor.ts";
+import type { CrashReports } from "../core/_report.ts";
+
+export type { Crash, CrashReports } from "../core/_report.ts";
 
 export type { Backend } from "./_protocol.ts";
 
@@ -143,6 +146,18 @@ const OPTION_NAMES = new Set([
 let requestStopOf: (process: Process) => void;
 /** Marks a child the program need not wait for (set in Process's static block). */
 let detachOf: (process: Process) => void;
+/** Sets how a child's crash is reported (set in Process's static block). */
+let crashReportsOf: (process: Process, how: CrashReports) => void;
+
+/**
+ * Sets how the crash of a child not yet started is reported: a supervisor's
+ * or pool's `crashReports` option (see `_report.ts`).
+ *
+ * @internal
+ */
+export function reportCrashesAs(process: Process, how: CrashReports): void {
+  crashReportsOf(process, how);
+}
 
 /**
  * Lets the program end while a child not yet started runs, as it may with a
@@ -277,6 +292,7 @@ export class Process<Args extends unknown[] = unknown[]> {
   static {
     requestStopOf = (process) => process.#engine.stop("request");
     detachOf = (process) => process.#engine.detached = true;
+    crashReportsOf = (process, how) => process.#engine.crashReports = how;
   }
 
   /**

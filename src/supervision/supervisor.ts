@@ -21,7 +21,16 @@ import {
   validateFlags,
 } from "./_supervision_rules.ts";
 import { ProcessError } from "../core/errors.ts";
-import { type Backend, detach, Process, type ProcessPermissions, requestStop } from "../runtime/process.ts";
+import {
+  type Backend,
+  type CrashReports,
+  detach,
+  Process,
+  type ProcessPermissions,
+  reportCrashesAs,
+  requestStop,
+} from "../runtime/process.ts";
+import { isCrashReports } from "../core/_report.ts";
 import { Queue } from "../channels/queue.ts";
 import { holdWhile } from "../core/_keep_alive.ts";
 import { report } from "../core/_report.ts";
@@ -96,6 +105,14 @@ export interface SupervisorOptions {
    * the main module keeps them. Default true.
    */
   spares?: boolean;
+  /**
+   * How a child's crash is reported (its error, or why it could not start):
+   * one line on stderr with the error and its first frame (`"line"`), its
+   * full stack (`"stack"`), nothing (`"none"`), or a call to a function of
+   * yours with `{ process, error }` instead. A restarted child's crashes are
+   * expected: they should not bury the program's output. Default "line".
+   */
+  crashReports?: CrashReports;
 }
 
 /** A child as `whichChildren()` reports it. */
@@ -203,6 +220,7 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
   #work: Promise<unknown> = Promise.resolve();
   readonly #done = Promise.withResolvers<void>();
   readonly #spares: boolean;
+  readonly #crashReports: CrashReports;
 
   /**
    * Creates a supervisor; nothing starts until `start()`.
@@ -217,6 +235,13 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
       throw new TypeError(`Supervisor: spares must be a boolean, not ${typeof options.spares}`);
     }
     this.#spares = options.spares ?? true;
+    if (options.crashReports !== undefined && !isCrashReports(options.crashReports)) {
+      throw new TypeError(
+        'Supervisor: crashReports must be "stack", "line", "none" or a function, not ' +
+          String(options.crashReports),
+      );
+    }
+    this.#crashReports = options.crashReports ?? "line";
     this.#intensity = new RestartIntensity(
       this.#flags.intensity,
       this.#flags.periodMs,
@@ -613,6 +638,7 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
     try {
       // The children serve whoever asks: they do not keep the program running while nothing awaits them.
       detach(process);
+      reportCrashesAs(process, this.#crashReports);
       const started = process.start();
       process.exited.then((code) => this.#exited(child, process, code));
       await started;
