@@ -13,7 +13,9 @@ function reportsIn(stderr: string): number {
 for (const backend of BACKENDS) {
   Deno.test(`[${backend}] a start failure someone awaits is one report: the rejection, with the user's frames`, async () => {
     const runs = await Promise.all(
-      ["throws", "inline", "syntax"].map((kind) => runScript(SCRIPT, { args: ["start", backend, kind, "await"] })),
+      ["throws", "inline", "syntax"].map((kind) =>
+        runScript(SCRIPT, { args: ["start", backend, kind, "await"] })
+      ),
     );
     for (const [i, { code, stdout, stderr }] of runs.entries()) {
       const kind = ["throws", "inline", "syntax"][i];
@@ -35,7 +37,10 @@ for (const backend of BACKENDS) {
       ["throws", "inline"].map((kind) => runScript(SCRIPT, { args: ["start", backend, kind, "ignore"] })),
     );
     assert.equal(reportsIn(throws!.stderr), 1, throws!.stderr);
-    assert.match(throws!.stderr, /^Process Process-1:\nError: thrown at import on purpose\n\s+at failAtImport/m);
+    assert.match(
+      throws!.stderr,
+      /^Process Process-1:\nError: thrown at import on purpose\n\s+at failAtImport/m,
+    );
     assert.doesNotMatch(throws!.stderr, /\/src\/|ext:/);
     assert.equal(reportsIn(inline!.stderr), 1, inline!.stderr);
     assert.match(inline!.stderr, /ReferenceError: Cannot find the target among the exports/);
@@ -69,12 +74,17 @@ Deno.test('a supervisor with crashReports "stack" prints each stack, "none" noth
     ["stack", "none", "callback"].map((mode) => runScript(SCRIPT, { args: ["supervised", mode] })),
   );
   assert.equal(reportsIn(stack!.stderr), 3, stack!.stderr);
-  assert.match(stack!.stderr, /^Process Supervisor:crasher:\nError: crashed on purpose\n\s+at (Process\.)?crashAfterStart/m);
+  assert.match(
+    stack!.stderr,
+    /^Process Supervisor:crasher:\nError: crashed on purpose\n\s+at (Process\.)?crashAfterStart/m,
+  );
   assert.equal(none!.stderr, "");
   assert.match(none!.stdout, /gave up: SupervisorError/);
   assert.equal(callback!.stderr, "");
   assert.equal(
-    callback!.stdout.split("\n").filter((line) => line === "callback: Supervisor:crasher: Error: crashed on purpose")
+    callback!.stdout.split("\n").filter((line) =>
+      line === "callback: Supervisor:crasher: Error: crashed on purpose"
+    )
       .length,
     3,
     callback!.stdout,
@@ -97,7 +107,9 @@ Deno.test("a pool reports a worker's crash in one line by default; crashReports 
   assert.equal(none!.stderr, "");
   assert.equal(callback!.stderr, "");
   assert.equal(
-    callback!.stdout.split("\n").filter((l) => /^callback: PoolWorker-\d+: RangeError: the initializer failed/.test(l))
+    callback!.stdout.split("\n").filter((l) =>
+      /^callback: PoolWorker-\d+: RangeError: the initializer failed/.test(l)
+    )
       .length,
     3,
   );

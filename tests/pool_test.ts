@@ -389,10 +389,11 @@ for (const backend of BACKENDS) {
 
   test("every error names the method called: map, not mapAsync", async () => {
     await using p = pool(backend, 1);
-    const inline = (x: number) => x;
+    // Written in an array, it gets no name: an anonymous function.
+    const inline = [(x: number) => x][0]!;
     const calls: [string, () => Promise<unknown>][] = [
       ["map", () => p.map(inline, [1])],
-      ["starmap", () => p.starmap((a: number) => a, [[1]])],
+      ["starmap", () => p.starmap([(a: number) => a][0]!, [[1]])],
       ["apply", () => p.apply(inline, [1])],
       ["mapAsync", async () => p.mapAsync(inline, [1])],
       ["applyAsync", async () => p.applyAsync(inline, [1])],
@@ -401,7 +402,9 @@ for (const backend of BACKENDS) {
     for (const [method, call] of calls) {
       await assert.rejects(call(), {
         name: "TypeError",
-        message: new RegExp(`^${method}: the function must be a named function exported from the Pool's module`),
+        message: new RegExp(
+          `^${method}: the function must be a named function exported from the Pool's module`,
+        ),
       });
     }
     await assert.rejects(p.map(targets.square, [1], { chunksize: 0 }), { message: /^map: chunksize/ });
@@ -1023,6 +1026,7 @@ for (const backend of BACKENDS) {
     await using p = pool(backend, 2);
     const fresh = p.stats();
     assert.deepEqual(Object.keys(fresh).sort(), [
+      "chunks",
       "completed",
       "failed",
       "latencyMs",
@@ -1041,6 +1045,7 @@ for (const backend of BACKENDS) {
         running: 0,
         completed: 0,
         failed: 0,
+        chunks: { queued: 0, running: 0, completed: 0, failed: 0 },
         restarts: 0,
         latencyMs: { p50: 0, p90: 0, p99: 0, max: 0 },
       },

@@ -212,10 +212,13 @@ for (const backend of BACKENDS) {
     }),
   );
 
-  test("Process.start() of an inline target says the target must be a named export, not that \"target\" is missing", async () => {
+  test('Process.start() of an inline target says the target must be a named export, not that "target" is missing', async () => {
     const p = new Process({ target: (x: number) => x * 2, args: [1], module, backend });
     await assert.rejects(p.start(), (error: Error) => {
-      assert.match(error.message, /Cannot find the target among the exports of \S+ as it is an inline function/);
+      assert.match(
+        error.message,
+        /Cannot find the target among the exports of \S+ as it is an inline function/,
+      );
       assert.match(error.message, /must be a named export of its module/);
       assert.doesNotMatch(error.message, /"target"\) among|export function target/);
       return true;
@@ -233,7 +236,11 @@ for (const backend of BACKENDS) {
     assert.match(stack, /process_test\.ts:\d+:\d+/, "the caller's frame");
     assert.doesNotMatch(stack, /\/src\//, "no frame of troupe's own");
     const cause = error.cause as Error;
-    assert.match(cause.stack ?? "", /at failAtImport \(\S+throws_at_import\.ts:\d+:\d+\)/, "the child's frame");
+    assert.match(
+      cause.stack ?? "",
+      /at failAtImport \(\S+throws_at_import\.ts:\d+:\d+\)/,
+      "the child's frame",
+    );
     assert.doesNotMatch(cause.stack ?? "", /\/src\/|ext:/);
     // Shown once: the rejection's header points to its cause rather than repeat it.
     const shown = Deno.inspect(error, { colors: false });

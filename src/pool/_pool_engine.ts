@@ -423,7 +423,12 @@ export class PoolEngine {
       failed: this.#failedItems,
       chunks: { queued: this.#queued, running, completed: this.#completed, failed: this.#failed },
       restarts: this.#restarts,
-      latencyMs: { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: count === 0 ? 0 : round(sorted[count - 1]!) },
+      latencyMs: {
+        p50: at(0.5),
+        p90: at(0.9),
+        p99: at(0.99),
+        max: count === 0 ? 0 : round(sorted[count - 1]!),
+      },
     };
   }
 

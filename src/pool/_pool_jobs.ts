@@ -46,7 +46,9 @@ export function encodeTask(task: PoolTask, what: "args" | "items", method: strin
       path = findUncloneable(payload[i], `items[${offset + i}]`);
     }
     throw new TypeError(
-      `Cannot send the ${what} of ${method} to a pool worker: ${path ?? error.message}. They are copied to the ` +
+      `Cannot send the ${what} of ${method} to a pool worker: ${
+        path ?? error.message
+      }. They are copied to the ` +
         "worker, so pass data (no functions, symbols, promises or weak collections)",
       { cause: error },
     );

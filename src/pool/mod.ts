@@ -31,8 +31,8 @@ export {
   type PoolState,
   type PoolStats,
   type ResultWaitOptions,
-  type WorkCounts,
   type RunOptions,
+  type WorkCounts,
   WorkerCrashedError,
   type WorkerStats,
 } from "./pool.ts";

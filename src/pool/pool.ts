@@ -441,7 +441,9 @@ export class Pool implements AsyncDisposable {
     args?: A,
     options: ApplyAsyncOptions<Awaited<R>> = {},
   ): AsyncResult<Awaited<R>> {
-    return this.#applyAsync(fn, args, options as ApplyAsyncOptions<unknown>, "applyAsync") as AsyncResult<Awaited<R>>;
+    return this.#applyAsync(fn, args, options as ApplyAsyncOptions<unknown>, "applyAsync") as AsyncResult<
+      Awaited<R>
+    >;
   }
 
   #applyAsync(
@@ -561,7 +563,8 @@ export class Pool implements AsyncDisposable {
     iterable: Iterable<T>,
     options?: number | MapOptions,
   ): Promise<Awaited<R>[]> {
-    return await (this.#mapAsync(fn, iterable, options, TaskKind.Map, "map") as AsyncResult<Awaited<R>[]>).get();
+    return await (this.#mapAsync(fn, iterable, options, TaskKind.Map, "map") as AsyncResult<Awaited<R>[]>)
+      .get();
   }
 
   /**

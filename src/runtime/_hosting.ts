@@ -480,7 +480,11 @@ export class Hosting {
         record.listener({ ev: "started" });
         break;
       case "failed":
-        record.listener(message.shown ? { ev: "failed", error: message.error, shown: true } : { ev: "failed", error: message.error });
+        record.listener(
+          message.shown
+            ? { ev: "failed", error: message.error, shown: true }
+            : { ev: "failed", error: message.error },
+        );
         break;
       case "spawn": {
         const { ref, spec } = message;

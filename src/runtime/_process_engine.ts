@@ -315,7 +315,9 @@ export class ProcessEngine {
         // A no-op when the child had started or already failed.
         if (!this.#running) {
           this.#startup!.reject(
-            this.#startError(`Cannot start ${this.name} as it exited with code ${event.code} before its target ran`),
+            this.#startError(
+              `Cannot start ${this.name} as it exited with code ${event.code} before its target ran`,
+            ),
           );
         }
         this.#exit!.resolve(event.code);
@@ -332,7 +334,9 @@ export class ProcessEngine {
   #startError(message: string, cause?: unknown): ProcessError {
     const error = new ProcessError(message, cause === undefined ? undefined : { cause });
     const frames = userStack(this.#startedAt?.stack ?? "").split("\n").slice(1);
-    const header = cause === undefined ? message : `Cannot start ${this.name}: the child failed with the cause below`;
+    const header = cause === undefined
+      ? message
+      : `Cannot start ${this.name}: the child failed with the cause below`;
     error.stack = [`${error.name}: ${header}`, ...frames].join("\n");
     return error;
   }
