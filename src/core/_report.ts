@@ -34,7 +34,9 @@ export function report(text: string, error?: unknown): void {
     if (typeof error === "string") return error;
     try {
       // A child's error rebuilt here is an Error named as its class was
-      // ("Error [TargetError]: …" to Deno): shown as the child would show it.
+      // ("Error [TargetError]: …" to Deno): shown as the child would show it,
+      // after the color codes a terminal gets.
+      // deno-lint-ignore no-control-regex
       return Deno.inspect(error, { colors }).replace(/^((?:\x1b\[[\d;]*m)*)Error \[(\w+)\]/, "$1$2");
     } catch {
       // A revoked Proxy, say: the report must still be made, and whoever called must go on.
