@@ -1052,7 +1052,14 @@ for (const backend of BACKENDS) {
       },
     );
     for (const worker of fresh.workers) {
-      assert.deepEqual(Object.keys(worker).sort(), ["assigned", "completed", "name", "pid", "ready"]);
+      assert.deepEqual(Object.keys(worker).sort(), [
+        "assigned",
+        "chunks",
+        "completed",
+        "name",
+        "pid",
+        "ready",
+      ]);
       assert.match(worker.name, /^PoolWorker-\d+$/);
       assert.equal(worker.completed, 0);
       assert.equal(worker.assigned, 0);

@@ -36,8 +36,11 @@ export function report(text: string, error?: unknown): void {
       // A child's error rebuilt here is an Error named as its class was
       // ("Error [TargetError]: …" to Deno): shown as the child would show it,
       // after the color codes a terminal gets.
+      const shown = Deno.inspect(error, { colors });
+      // An error whose stack has no frame left (troupe's own were dropped) is shown bare, not in brackets.
+      const bare = error instanceof Error ? shown.replace(/^\[([^]*)\]$/, "$1") : shown;
       // deno-lint-ignore no-control-regex
-      return Deno.inspect(error, { colors }).replace(/^((?:\x1b\[[\d;]*m)*)Error \[(\w+)\]/, "$1$2");
+      return bare.replace(/^((?:\x1b\[[\d;]*m)*)Error \[(\w+)\]/, "$1$2");
     } catch {
       // A revoked Proxy, say: the report must still be made, and whoever called must go on.
       return `(${typeof error} that cannot be shown)`;

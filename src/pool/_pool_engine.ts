@@ -113,6 +113,8 @@ export interface WorkerStats {
   readonly pid: number | null;
   /** Items it finished (this incarnation): an apply is one item, a map's chunk as many as it holds. */
   readonly completed: number;
+  /** Chunks it finished (an apply is a chunk of one item): `ps()`'s tasksDone. */
+  readonly chunks: number;
   /** Tasks it holds (an apply, or a map's chunk): running, and queued in its inbox. */
   readonly assigned: number;
   /** Whether it has run the initializer and takes tasks. */
@@ -410,6 +412,7 @@ export class PoolEngine {
         name: slot.process.name,
         pid: slot.process.pid,
         completed: slot.completed,
+        chunks: slot.tasksDone,
         assigned,
         ready: slot.ready,
       });

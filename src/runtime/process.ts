@@ -414,7 +414,10 @@ export class Process<Args extends unknown[] = unknown[]> {
    * Starts the process. The promise resolves once the child has imported
    * its module and is about to run the target; it rejects with a
    * {@linkcode ProcessError} when the child cannot find or import the target
-   * (the child then exits with code 1). Awaiting it is optional.
+   * (the child then exits with code 1): its `cause` is the child's error, and
+   * its stack is where you called `start()`. Awaiting it is optional: when
+   * nobody awaits it, the child's error is printed instead, as Python's child
+   * prints its traceback, so a failure is reported once either way.
    *
    * @returns A promise that settles when the target is about to run.
    * @throws {ProcessError} When started twice, closed, started from a daemon
