@@ -11,7 +11,8 @@ import { BACKENDS } from "./_backends.ts";
 import { workerOptionsEnabled, workerSandboxUnavailable } from "./_deno_flags.ts";
 import { startTimer, stopTimer } from "../core/_duration.ts";
 import { runnerEntryParts } from "./_entry.ts";
-import { encodeError } from "../wire/_error_codec.ts";
+import { decodeError, encodeError } from "../wire/_error_codec.ts";
+import { report } from "../core/_report.ts";
 import {
   abandonCalls,
   deliverReply,
@@ -496,6 +497,10 @@ export class Hosting {
         }
         const relay: KidListener = (event) => {
           if (event.ev === "exited") record.kids.delete(ref);
+          // A crash whose creator has exited, and cannot report it, is reported here, as a child would.
+          if (event.ev === "failed" && !event.shown && !this.#live.has(record.id)) {
+            report(`Process ${spec.name}:\n`, decodeError(event.error));
+          }
           record.host.send({ [TAG]: "kid", ref, event });
         };
         try {
