@@ -498,7 +498,7 @@ export class Hosting {
         const relay: KidListener = (event) => {
           if (event.ev === "exited") record.kids.delete(ref);
           // A crash whose creator has exited, and cannot report it, is reported here, as a child would.
-          if (event.ev === "failed" && !event.shown && !this.#live.has(record.id)) {
+          if (event.ev === "failed" && !event.shown && !event.refused && !this.#live.has(record.id)) {
             report(`Process ${spec.name}:\n`, decodeError(event.error));
           }
           record.host.send({ [TAG]: "kid", ref, event });
@@ -507,7 +507,7 @@ export class Hosting {
           // The spec already crossed once, from the child to here, so it clones.
           record.kids.set(ref, this.host(spec, record.id, relay));
         } catch (error) {
-          relay({ ev: "failed", error: encodeError(error) });
+          relay({ ev: "failed", error: encodeError(error), refused: true });
           relay({ ev: "exited", code: 1 });
         }
         break;

@@ -291,6 +291,7 @@ export class ProcessEngine {
         break;
       case "started":
         this.#running = true;
+        this.#startedAt = undefined;
         this.#startup!.resolve();
         break;
       case "failed": {
@@ -303,8 +304,9 @@ export class ProcessEngine {
         }
         // Whoever awaits start() gets the error; nobody waiting, it is printed, as Python's child does.
         const how = this.crashReports ?? (this.#startWatched ? "none" : "stack");
-        // The runtime has printed it already (a module that failed to load in a worker).
-        if (!event.shown || typeof how === "function") reportCrash(this.name, error, how);
+        // The runtime has printed it already (a module that failed to load in a worker), or the root
+        // refused to start it: that is no crash, and only start() says so, as when it throws in the root.
+        if (!event.refused && (!event.shown || typeof how === "function")) reportCrash(this.name, error, how);
         this.#startup!.reject(this.#startError(`Cannot start ${this.name}: ${event.error.message}`, error));
         break;
       }

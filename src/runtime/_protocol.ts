@@ -144,12 +144,19 @@ export type StopHow = "terminate" | "kill" | "request";
 /**
  * What a child's creator learns about it, in order: started or failed
  * (could not start), then failed again if it crashed, then exited. `shown`:
- * the runtime printed the error already (a worker whose module failed to load).
+ * the runtime printed the error already (a worker whose module failed to
+ * load). `refused`: the root refused to start it, so no child ran: the error
+ * is start()'s, no crash.
  */
 export type KidEvent =
   | { readonly ev: "spawned"; readonly id: number; readonly pid: number }
   | { readonly ev: "started" }
-  | { readonly ev: "failed"; readonly error: EncodedError; readonly shown?: boolean }
+  | {
+    readonly ev: "failed";
+    readonly error: EncodedError;
+    readonly shown?: boolean;
+    readonly refused?: boolean;
+  }
   | { readonly ev: "exited"; readonly code: number };
 
 /** What the creator of a process holds: a way to stop it. */
