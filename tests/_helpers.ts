@@ -263,7 +263,12 @@ export function withReports<Args extends unknown[]>(
   return (...args: Args) => expectReports(expected, () => fn(...args));
 }
 
-/** The report of a process that crashed with an error shown as `shown` (its first line, or more). */
+/**
+ * The report of a process that crashed with an error shown as `shown` (its
+ * first line, or more): as a stack (`Process name:` and the error below) or
+ * in one line (`Process name: ` and the error), as supervisors and pools
+ * report by default.
+ */
 export function crashReport(shown: string): RegExp {
-  return new RegExp(`^Process [^\\n]+:\\n${shown.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`);
+  return new RegExp(`^Process [^\\n]+?:(\\n| )${shown.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`);
 }

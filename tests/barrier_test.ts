@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Barrier, BrokenBarrierError, Event, Process, ProcessError, Queue, RawArray } from "../mod.ts";
 import { withLeakCheck } from "../src/testing.ts";
-import { type Caught, crashReport, joined, PATIENCE_MS, within, withReports } from "./_helpers.ts";
+import { type Caught, joined, PATIENCE_MS, within, withReports } from "./_helpers.ts";
 import * as targets from "./testdata/barrier_targets.ts";
 
 const module = targets.MODULE;
@@ -264,7 +264,8 @@ Deno.test("Barrier rejects bad arguments", async () => {
 
 Deno.test(
   "Barrier: an inline action runs in the main isolate, but a worker child cannot be given its barrier",
-  withLeakCheck(withReports([crashReport(`ReferenceError: Cannot find the function "action"`)], async () => {
+  // The child's start failure is the rejection awaited below: it is not printed as well.
+  withLeakCheck(withReports([], async () => {
     let trips = 0;
     const countUp = () => void trips++;
     const cases: [string, () => void][] = [

@@ -410,7 +410,8 @@ for (const backend of BACKENDS) {
 
   test(
     "a child that cannot find its target closes the pipe end it was given",
-    withReports([crashReport(`ReferenceError: Cannot find the target "hidden"`)], async () => {
+    // The start failure is the rejection awaited below: it is not printed as well.
+    withReports([], async () => {
       const [mine, theirs] = Pipe<unknown>();
       const p = new Process({ target: targets.hiddenTarget(), args: [theirs], module, backend });
       await assert.rejects(p.start(), ProcessError);

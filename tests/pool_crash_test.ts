@@ -150,7 +150,7 @@ for (const backend of BACKENDS) {
         assert.equal(String(p), "<Pool state=TERMINATE pool_size=2>");
         assert.throws(() => p.applyAsync(targets.square, [1]), {
           name: "PoolClosedError",
-          message: /^Pool not running \(it broke: /,
+          message: /^Cannot applyAsync as the pool is not running \(it broke: /,
         });
         await assert.rejects(p.map(targets.square, [1]), PoolClosedError);
         await within(p.join());
@@ -339,7 +339,7 @@ async function chaos(backend: Backend, seed: number, count: number, processes: n
   assert.equal(stats.workers.length, processes);
   const failedHere = settled.filter((s) => !s.ok).length;
   assert.equal(
-    stats.completed + stats.failed,
+    stats.chunks.completed + stats.chunks.failed,
     count + 4 + 1,
     "one outcome per task, chunk and the last apply",
   );

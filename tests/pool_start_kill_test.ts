@@ -75,7 +75,8 @@ Deno.test(
     const stats = p.stats();
     assert.equal(stats.state, "RUN");
     assert.equal(stats.failed, 0);
-    assert.equal(stats.completed, items.length / 10);
+    assert.equal(stats.completed, items.length);
+    assert.equal(stats.chunks.completed, items.length / 10);
     assert.equal(stats.restarts, KILLS);
     // The pool goes on.
     assert.deepEqual(await within(p.map(targets.square, [1, 2, 3])), [1, 4, 9]);

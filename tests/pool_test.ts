@@ -338,15 +338,16 @@ for (const backend of BACKENDS) {
     assert.deepEqual(await p.starmap(targets.add, pairs, 64), range(64).map(() => 0));
   });
 
-  test("map's default chunksize is ceil(n / (4 × processes)); a chunk counts as one task", async () => {
+  test("map's default chunksize is ceil(n / (4 × processes)); stats() counts its items, and its chunks apart", async () => {
     await using p = pool(backend, 2);
     for (
       const [n, chunks, chunksize] of [[41, 7, undefined], [40, 8, undefined], [41, 5, 10], [3, 3, undefined]]
     ) {
-      const progress: [number, number | undefined][] = [];
-      const before = p.stats().completed;
+      // A map's total is known: onProgress gets a number, not number | undefined (deno check fails otherwise).
+      const progress: [number, number][] = [];
+      const before = p.stats();
       const options = {
-        onProgress: (done: number, total: number | undefined) => progress.push([done, total]),
+        onProgress: (done: number, total: number) => progress.push([done, total]),
       };
       const got = await p.map(
         targets.square,
@@ -357,8 +358,66 @@ for (const backend of BACKENDS) {
       assert.equal(progress.length, chunks, `${n} items in ${chunks} chunks: ${JSON.stringify(progress)}`);
       assert.deepEqual(progress.at(-1), [n, n]);
       assert.ok(progress.every(([, total]) => total === n));
-      assert.equal(p.stats().completed - before, chunks);
+      const after = p.stats();
+      assert.equal(after.completed - before.completed, n, "items");
+      assert.equal(after.chunks.completed - before.chunks.completed, chunks, "chunks");
     }
+  });
+
+  test("stats() after mapping 1,000 items says 1,000 items in 8 chunks, and latencies to the microsecond", async () => {
+    await using p = pool(backend, 2);
+    const progress: number[] = [];
+    await p.starmap(targets.add, range(1000).map((x) => [x, 1] as [number, number]), {
+      onProgress: (_done, total) => progress.push(total),
+    });
+    assert.ok(progress.every((total) => total === 1000));
+    const stats = p.stats();
+    assert.equal(stats.completed, 1000);
+    assert.deepEqual(stats.chunks, { queued: 0, running: 0, completed: 8, failed: 0 });
+    assert.equal(stats.workers.reduce((sum, worker) => sum + worker.completed, 0), 1000);
+    for (const [q, ms] of Object.entries(stats.latencyMs)) {
+      assert.ok(ms > 0, `${q} ${ms}`);
+      assert.equal(Math.round(ms * 1000) / 1000, ms, `${q} is rounded to the microsecond: ${ms}`);
+    }
+    // Items queued and running are counted too, and add up with the chunks while a map runs.
+    const result = p.mapAsync(targets.sleepyEcho, [50, 50, 50, 50, 50, 50], 3);
+    const during = p.stats();
+    assert.equal(during.queued + during.running, 6);
+    assert.equal(during.chunks.queued + during.chunks.running, 2);
+    await within(result.get());
+  });
+
+  test("every error names the method called: map, not mapAsync", async () => {
+    await using p = pool(backend, 1);
+    // Written in an array, it gets no name: an anonymous function.
+    const inline = [(x: number) => x][0]!;
+    // The sync ones throw, the others reject: a promise either way.
+    const calls: [string, () => unknown][] = [
+      ["map", () => p.map(inline, [1])],
+      ["starmap", () => p.starmap([(a: number) => a][0]!, [[1]])],
+      ["apply", () => p.apply(inline, [1])],
+      ["mapAsync", () => p.mapAsync(inline, [1])],
+      ["applyAsync", () => p.applyAsync(inline, [1])],
+      ["imap", () => p.imap(inline, [1])],
+    ];
+    for (const [method, call] of calls) {
+      await assert.rejects(Promise.resolve().then(call), {
+        name: "TypeError",
+        message: new RegExp(
+          `^${method}: the function must be a named function exported from the Pool's module`,
+        ),
+      });
+    }
+    await assert.rejects(p.map(targets.square, [1], { chunksize: 0 }), { message: /^map: chunksize/ });
+    await assert.rejects(p.apply(targets.square, [1], { timeoutMs: -1 }), { message: /^apply: timeoutMs/ });
+    await assert.rejects(p.map(targets.square, [() => 1] as unknown as number[]), {
+      message: /^Cannot send the items of map to a pool worker: items\[0\] is a function/,
+    });
+    p.close();
+    await assert.rejects(p.starmap(targets.add, [[1, 2]]), {
+      name: "PoolClosedError",
+      message: /^Cannot starmap as the pool is not running \(close\(\) was called\): submit to a new Pool$/,
+    });
   });
 
   test("map and imap refuse a chunksize below 1, non-iterables and non-array starmap items", async () => {
@@ -562,22 +621,25 @@ for (const backend of BACKENDS) {
     assert.deepEqual(gated, [[1, undefined], [2, 2]]);
   });
 
-  test("close(): submissions throw or reject 'Pool not running'; queued tasks still finish; join waits for the workers", async () => {
+  test("close(): submissions throw or reject 'the pool is not running'; queued tasks still finish; join waits for the workers", async () => {
     const p = pool(backend, 1);
     try {
       await assert.rejects(p.join(), { name: "ProcessError", message: /still running/ });
       const queued = range(4).map((i) => p.applyAsync(targets.sleepy, [30, i]));
       const mapped = p.mapAsync(targets.square, range(5));
       p.close();
-      const notRunning = { name: "PoolClosedError", message: /^Pool not running$/ };
-      assert.throws(() => p.applyAsync(targets.square, [1]), notRunning);
-      assert.throws(() => p.mapAsync(targets.square, [1]), notRunning);
-      assert.throws(() => p.starmapAsync(targets.add, [[1, 2]]), notRunning);
-      assert.throws(() => p.imap(targets.square, [1]), notRunning);
-      assert.throws(() => p.imapUnordered(targets.square, [1]), notRunning);
-      await assert.rejects(p.apply(targets.square, [1]), notRunning);
-      await assert.rejects(p.map(targets.square, [1]), notRunning);
-      await assert.rejects(p.starmap(targets.add, [[1, 2]]), notRunning);
+      const notRunning = (method: string) => ({
+        name: "PoolClosedError",
+        message: new RegExp(`^Cannot ${method} as the pool is not running \\(close\\(\\) was called\\)`),
+      });
+      assert.throws(() => p.applyAsync(targets.square, [1]), notRunning("applyAsync"));
+      assert.throws(() => p.mapAsync(targets.square, [1]), notRunning("mapAsync"));
+      assert.throws(() => p.starmapAsync(targets.add, [[1, 2]]), notRunning("starmapAsync"));
+      assert.throws(() => p.imap(targets.square, [1]), notRunning("imap"));
+      assert.throws(() => p.imapUnordered(targets.square, [1]), notRunning("imapUnordered"));
+      await assert.rejects(p.apply(targets.square, [1]), notRunning("apply"));
+      await assert.rejects(p.map(targets.square, [1]), notRunning("map"));
+      await assert.rejects(p.starmap(targets.add, [[1, 2]]), notRunning("starmap"));
       assert.deepEqual(await within(Promise.all(queued.map((r) => r.get()))), [0, 1, 2, 3]);
       assert.deepEqual(await within(mapped.get()), [0, 1, 4, 9, 16]);
       await within(p.join());
@@ -638,7 +700,7 @@ for (const backend of BACKENDS) {
       assert.ok(errors.every((e) => e instanceof PoolClosedError));
       assert.throws(() => p.applyAsync(targets.square, [1]), {
         name: "PoolClosedError",
-        message: /Pool not running/,
+        message: /^Cannot applyAsync as the pool is not running \(it was terminated\)/,
       });
       await within(p.join());
       await within(p.terminate()); // again
@@ -965,6 +1027,7 @@ for (const backend of BACKENDS) {
     await using p = pool(backend, 2);
     const fresh = p.stats();
     assert.deepEqual(Object.keys(fresh).sort(), [
+      "chunks",
       "completed",
       "failed",
       "latencyMs",
@@ -983,12 +1046,20 @@ for (const backend of BACKENDS) {
         running: 0,
         completed: 0,
         failed: 0,
+        chunks: { queued: 0, running: 0, completed: 0, failed: 0 },
         restarts: 0,
         latencyMs: { p50: 0, p90: 0, p99: 0, max: 0 },
       },
     );
     for (const worker of fresh.workers) {
-      assert.deepEqual(Object.keys(worker).sort(), ["assigned", "completed", "name", "pid", "ready"]);
+      assert.deepEqual(Object.keys(worker).sort(), [
+        "assigned",
+        "chunks",
+        "completed",
+        "name",
+        "pid",
+        "ready",
+      ]);
       assert.match(worker.name, /^PoolWorker-\d+$/);
       assert.equal(worker.completed, 0);
       assert.equal(worker.assigned, 0);

@@ -326,7 +326,7 @@ for (const backend of BACKENDS) {
     const stats = p.stats().workers;
     assert.deepEqual(
       rows.map((row) => [row.name, row.pid, row.tasksDone]).sort(),
-      stats.map((worker) => [worker.name, worker.pid, worker.completed]).sort(),
+      stats.map((worker) => [worker.name, worker.pid, worker.chunks]).sort(),
     );
     p.close();
     await within(p.join());

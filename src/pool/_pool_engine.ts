@@ -42,7 +42,14 @@ import { TaskQueue } from "./_task_queue.ts";
 import { checkOutcome, describeError, refuseChild } from "../runtime/_validate.ts";
 import { RestartIntensity } from "../supervision/_supervision_rules.ts";
 import { ProcessTimeoutError } from "../core/errors.ts";
-import { type Backend, detach, Process, type ProcessPermissions } from "../runtime/process.ts";
+import {
+  type Backend,
+  type CrashReports,
+  detach,
+  Process,
+  type ProcessPermissions,
+  reportCrashesAs,
+} from "../runtime/process.ts";
 
 /** How long the pool waits for a lock on a worker's ring: the worker may have died holding it. */
 const LOCK_PATIENCE_MS = 2;
@@ -86,6 +93,7 @@ export interface EngineOptions {
   readonly memoryLimitMb: number | undefined;
   readonly intensity: number;
   readonly periodMs: number;
+  readonly crashReports: CrashReports;
 }
 
 /** How one task may run. */
@@ -104,31 +112,47 @@ export interface WorkerStats {
   readonly name: string;
   /** Its OS process id, or null before it started. */
   readonly pid: number | null;
-  /** Tasks it finished (this incarnation). */
+  /** Items it finished (this incarnation): an apply is one item, a map's chunk as many as it holds. */
   readonly completed: number;
-  /** Tasks it holds: running, and queued in its inbox. */
+  /** Chunks it finished (an apply is a chunk of one item): `ps()`'s tasksDone. */
+  readonly chunks: number;
+  /** Tasks it holds (an apply, or a map's chunk): running, and queued in its inbox. */
   readonly assigned: number;
   /** Whether it has run the initializer and takes tasks. */
   readonly ready: boolean;
 }
 
-/** A pool's counters, as `Pool.stats()` reports them. A map's chunk counts as one task. */
-export interface PoolStats {
+/** Counts of a pool's work, in items or in chunks (see {@linkcode PoolStats}). */
+export interface WorkCounts {
+  /** Waiting for a worker. */
+  readonly queued: number;
+  /** Given to a worker and not finished. */
+  readonly running: number;
+  /** Succeeded. */
+  readonly completed: number;
+  /** Failed: raised, crashed, timed out or were cancelled. */
+  readonly failed: number;
+}
+
+/**
+ * A pool's counters, as `Pool.stats()` reports them. `queued`, `running`,
+ * `completed` and `failed` count items: an apply is one item, a map of 1,000
+ * items is 1,000 whatever its chunksize. `chunks` has the same counts in the
+ * pool's own unit of work, the chunk (an apply is a chunk of one item).
+ */
+export interface PoolStats extends WorkCounts {
   /** The pool's state: "RUN", "CLOSE" or "TERMINATE". */
   readonly state: PoolState;
   /** The live workers. */
   readonly workers: readonly WorkerStats[];
-  /** Tasks waiting for a worker. */
-  readonly queued: number;
-  /** Tasks given to a worker and not finished. */
-  readonly running: number;
-  /** Tasks that succeeded. */
-  readonly completed: number;
-  /** Tasks that failed: raised, crashed, timed out or were cancelled. */
-  readonly failed: number;
+  /** The same counts in chunks: what workers are handed, and what `maxTasksPerChild` counts. */
+  readonly chunks: WorkCounts;
   /** Workers started to replace one that exited (retired by `maxTasksPerChild` included). */
   readonly restarts: number;
-  /** Milliseconds from submission to outcome, over the last 1024 tasks. */
+  /**
+   * Milliseconds from submission to outcome, over the last 1024 chunks,
+   * rounded to the microsecond.
+   */
   readonly latencyMs: {
     readonly p50: number;
     readonly p90: number;
@@ -148,6 +172,8 @@ export type Settle = (context: unknown, ok: boolean, value: unknown) => void;
 interface Task {
   readonly id: number;
   readonly item: Prepared;
+  /** How many items it carries: 1 for an apply, a chunk's length for a map. */
+  readonly items: number;
   /** What it runs, for messages ("square()", "a chunk of square()"). */
   readonly label: string;
   readonly settle: Settle;
@@ -187,7 +213,10 @@ interface Slot {
   exitCode: number | null;
   /** Tasks ever put in its inbox (it exits after `maxTasksPerChild`). */
   given: number;
+  /** Items it finished. */
   completed: number;
+  /** Tasks (applies and chunks) it finished: `ps()`'s tasksDone. */
+  tasksDone: number;
   /** How many inbox items an OS-process worker confirmed it received (see `_pool_worker.ts`). */
   confirmed: number;
   /** How many workers this one replaces, in turn: 0 for one the pool started with. */
@@ -222,8 +251,9 @@ export class PoolEngine {
   readonly #slots = new Set<Slot>();
   /** Tasks waiting for a worker. */
   readonly #waiting = new TaskQueue<Task>();
-  /** How many of them are not settled. */
+  /** How many of them are not settled, and the items they carry. */
   #queued = 0;
+  #queuedItems = 0;
   #nextId = 1;
   #dispatching = false;
   #dispatchLater: ReturnType<typeof setTimeout> | undefined;
@@ -233,6 +263,8 @@ export class PoolEngine {
   #failedStarts = 0;
   #completed = 0;
   #failed = 0;
+  #completedItems = 0;
+  #failedItems = 0;
   #restarts = 0;
   readonly #latencies = new Float64Array(LATENCIES);
   #latencyCount = 0;
@@ -271,10 +303,18 @@ export class PoolEngine {
   }
 
   /** Why submissions fail now, or null while the pool runs. */
-  notRunning(): Error | null {
+  /** Why `method` cannot submit, if it cannot: Python's "Pool not running", naming the method called. */
+  notRunning(method: string): Error | null {
     if (this.#state === "RUN") return null;
-    const why = this.#broken ? ` (it broke: ${this.#broken.why})` : "";
-    return this.#errors.closed(`Pool not running${why}`, this.#broken?.cause);
+    const why = this.#broken
+      ? `it broke: ${this.#broken.why}`
+      : this.#state === "CLOSE"
+      ? "close() was called"
+      : "it was terminated";
+    return this.#errors.closed(
+      `Cannot ${method} as the pool is not running (${why}): submit to a new Pool`,
+      this.#broken?.cause,
+    );
   }
 
   /** The id the next task gets: the caller encodes it into the task. */
@@ -285,6 +325,7 @@ export class PoolEngine {
   /**
    * Queues task `id` (encoded as `item`) and hands it to a worker as soon as
    * one has room. `settle(context, ok, value)` is called exactly once.
+   * `items`: how many items it carries, for `stats()`.
    */
   submit(
     id: number,
@@ -293,11 +334,13 @@ export class PoolEngine {
     options: TaskOptions,
     settle: Settle,
     context: unknown,
+    items = 1,
   ): void {
     const { timeoutMs, signal } = options;
     const task: Task = {
       id,
       item,
+      items,
       label,
       settle,
       context,
@@ -321,6 +364,7 @@ export class PoolEngine {
     }
     this.#waiting.push(task);
     this.#queued++;
+    this.#queuedItems += items;
     this.#dispatch();
   }
 
@@ -352,16 +396,24 @@ export class PoolEngine {
   stats(): PoolStats {
     const count = Math.min(this.#latencyCount, LATENCIES);
     const sorted = this.#latencies.slice(0, count).sort();
-    const at = (q: number) => count === 0 ? 0 : sorted[Math.min(count - 1, Math.floor(q * count))]!;
-    let running = 0;
+    // To the microsecond: what is shown is read by people, and finer is noise.
+    const round = (ms: number) => Math.round(ms * 1000) / 1000;
+    const at = (q: number) => count === 0 ? 0 : round(sorted[Math.min(count - 1, Math.floor(q * count))]!);
+    let running = 0, runningItems = 0;
     const workers: WorkerStats[] = [];
     for (const slot of this.#slots) {
-      const assigned = slot.assigned.filter((task) => !task.settled).length;
+      let assigned = 0;
+      for (const task of slot.assigned) {
+        if (task.settled) continue;
+        assigned++;
+        runningItems += task.items;
+      }
       running += assigned;
       workers.push({
         name: slot.process.name,
         pid: slot.process.pid,
         completed: slot.completed,
+        chunks: slot.tasksDone,
         assigned,
         ready: slot.ready,
       });
@@ -369,12 +421,18 @@ export class PoolEngine {
     return {
       state: this.#state,
       workers,
-      queued: this.#queued,
-      running,
-      completed: this.#completed,
-      failed: this.#failed,
+      queued: this.#queuedItems,
+      running: runningItems,
+      completed: this.#completedItems,
+      failed: this.#failedItems,
+      chunks: { queued: this.#queued, running, completed: this.#completed, failed: this.#failed },
       restarts: this.#restarts,
-      latencyMs: { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: count === 0 ? 0 : sorted[count - 1]! },
+      latencyMs: {
+        p50: at(0.5),
+        p90: at(0.9),
+        p99: at(0.99),
+        max: count === 0 ? 0 : round(sorted[count - 1]!),
+      },
     };
   }
 
@@ -407,6 +465,7 @@ export class PoolEngine {
     process.name = process.name.replace(/^Process/, "PoolWorker");
     // Not terminated when the main module is done (the pool would replace it): it ends with the program.
     detach(process);
+    reportCrashesAs(process, options.crashReports);
     const slot: Slot = {
       process,
       restarts,
@@ -418,6 +477,7 @@ export class PoolEngine {
       exitCode: null,
       given: 0,
       completed: 0,
+      tasksDone: 0,
       confirmed: 0,
       lastOutcomeAt: 0,
       retiring: false,
@@ -425,7 +485,7 @@ export class PoolEngine {
       killedFor: null,
       startError: undefined,
     };
-    annotate(process, { restarts, tasksDone: () => slot.completed });
+    annotate(process, { restarts, tasksDone: () => slot.tasksDone });
     return slot;
   }
 
@@ -555,7 +615,8 @@ export class PoolEngine {
     const ran = now - Math.max(task.putAt, slot.lastOutcomeAt);
     this.#taskMs = this.#taskMs === 0 ? ran : this.#taskMs * 0.9 + ran * 0.1;
     slot.lastOutcomeAt = now;
-    slot.completed++;
+    slot.completed += task.items;
+    slot.tasksDone++;
     task.slot = null;
     if (ok === 1) this.#succeed(task, value);
     else this.#fail(task, decodeError(value as EncodedError));
@@ -596,6 +657,7 @@ export class PoolEngine {
       }
     }
     this.#queued += giveBack.length;
+    for (const task of giveBack) this.#queuedItems += task.items;
     this.#waiting.pushFront(giveBack);
     this.#release(slot);
     if (this.#state === "TERMINATE" || (this.#state === "CLOSE" && this.#queued === 0)) {
@@ -740,6 +802,7 @@ export class PoolEngine {
     const position = slot.inbox.lastPut, now = performance.now();
     for (const task of batch) {
       this.#queued--;
+      this.#queuedItems -= task.items;
       task.slot = slot;
       task.position = position;
       task.putAt = now;
@@ -787,7 +850,10 @@ export class PoolEngine {
   #cancel(task: Task, reason: unknown): void {
     if (task.settled) return;
     const slot = task.slot;
-    if (!slot) this.#queued--;
+    if (!slot) {
+      this.#queued--;
+      this.#queuedItems -= task.items;
+    }
     this.#fail(task, reason);
     // Running (or about to: such tasks only go to idle workers): only replacing the worker stops it.
     if (slot) this.#kill(slot, task);
@@ -799,12 +865,14 @@ export class PoolEngine {
   #succeed(task: Task, value: unknown): void {
     if (task.settled) return;
     this.#completed++;
+    this.#completedItems += task.items;
     this.#settle(task, true, value);
   }
 
   #fail(task: Task, error: unknown): void {
     if (task.settled) return;
     this.#failed++;
+    this.#failedItems += task.items;
     this.#settle(task, false, error);
   }
 
@@ -824,6 +892,7 @@ export class PoolEngine {
   #failAll(error: () => Error): void {
     const waiting = this.#waiting.takeAll();
     this.#queued = 0;
+    this.#queuedItems = 0;
     for (const slot of this.#slots) waiting.push(...slot.assigned);
     for (const task of waiting) this.#fail(task, error());
   }

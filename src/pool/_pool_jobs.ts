@@ -20,12 +20,18 @@ import { report } from "../core/_report.ts";
 /** Reports progress: items done, and the total (undefined while an imap's source is not exhausted). */
 export type ProgressListener = (done: number, total: number | undefined) => void;
 
+/** How a map or an imap runs: its tasks' options, its progress listener, and the method called (for messages). */
+export interface JobOptions extends TaskOptions {
+  readonly onProgress?: ProgressListener | undefined;
+  readonly method: string;
+}
+
 /**
  * Encodes a task; a value that cannot be copied to a worker fails with a
  * TypeError naming it: `args[1].f`, or `items[i]` counted from the start of
  * the whole map (a chunk's items start at `offset`).
  */
-export function encodeTask(task: PoolTask, what: "args" | "items", offset = 0): Prepared {
+export function encodeTask(task: PoolTask, what: "args" | "items", method: string, offset = 0): Prepared {
   // Most calls pass a few strings and numbers: JSON carries those exactly, with no walk to check.
   if (task[3].length <= 8 && task[3].every(plainScalar)) return { json: JSON.stringify(task) };
   try {
@@ -40,7 +46,9 @@ export function encodeTask(task: PoolTask, what: "args" | "items", offset = 0): 
       path = findUncloneable(payload[i], `items[${offset + i}]`);
     }
     throw new TypeError(
-      `Cannot send the ${what} to a pool worker: ${path ?? error.message}. They are copied to the ` +
+      `Cannot send the ${what} of ${method} to a pool worker: ${
+        path ?? error.message
+      }. They are copied to the ` +
         "worker, so pass data (no functions, symbols, promises or weak collections)",
       { cause: error },
     );
@@ -83,7 +91,7 @@ export function runMap(
   kind: TaskKind,
   items: readonly unknown[],
   chunksize: number,
-  options: TaskOptions & { onProgress?: ProgressListener | undefined },
+  options: JobOptions,
   done: (ok: boolean, value: unknown) => void,
 ): void {
   const total = items.length;
@@ -109,11 +117,17 @@ export function runMap(
       const id = engine.nextId();
       engine.submit(
         id,
-        encodeTask([id, fn, kind, kind === TaskKind.Map ? packNumbers(chunk) : chunk], "items", start),
+        encodeTask(
+          [id, fn, kind, kind === TaskKind.Map ? packNumbers(chunk) : chunk],
+          "items",
+          options.method,
+          start,
+        ),
         label,
         options,
         (_, ok, v) => settle(ok, v),
         null,
+        chunk.length,
       );
     } catch (error) {
       // This chunk never left; those that did still report, then the map fails with this.
@@ -134,7 +148,7 @@ export class ImapIterator<R> implements AsyncIterableIterator<R> {
   readonly #kind: TaskKind;
   readonly #chunksize: number;
   readonly #ordered: boolean;
-  readonly #options: TaskOptions & { onProgress?: ProgressListener | undefined };
+  readonly #options: JobOptions;
   /** At most this many chunks are out (sent, or done and not yet read) at once. */
   readonly #window: number;
   readonly #source: Iterator<unknown> | AsyncIterator<unknown>;
@@ -160,7 +174,7 @@ export class ImapIterator<R> implements AsyncIterableIterator<R> {
     source: Iterable<unknown> | AsyncIterable<unknown>,
     chunksize: number,
     ordered: boolean,
-    options: TaskOptions & { onProgress?: ProgressListener | undefined },
+    options: JobOptions,
   ) {
     this.#engine = engine;
     this.#fn = fn;
@@ -293,11 +307,17 @@ export class ImapIterator<R> implements AsyncIterableIterator<R> {
       const id = this.#engine.nextId();
       this.#engine.submit(
         id,
-        encodeTask([id, this.#fn, this.#kind, packNumbers(chunk)], "items", this.#pulled - chunk.length),
+        encodeTask(
+          [id, this.#fn, this.#kind, packNumbers(chunk)],
+          "items",
+          this.#options.method,
+          this.#pulled - chunk.length,
+        ),
         labelOf(this.#fn, this.#chunksize > 1),
         this.#options,
         (_, ok, value) => settle(ok, value),
         null,
+        chunk.length,
       );
     } catch (error) {
       settle(false, error);

@@ -27,6 +27,7 @@ import "../runtime/_bootstraps.ts";
 export {
   type ApplyAsyncOptions,
   AsyncResult,
+  type ImapOptions,
   type MapAsyncOptions,
   type MapOptions,
   Pool,
@@ -36,6 +37,7 @@ export {
   type PoolStats,
   type ResultWaitOptions,
   type RunOptions,
+  type WorkCounts,
   WorkerCrashedError,
   type WorkerStats,
 } from "./pool.ts";

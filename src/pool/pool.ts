@@ -25,9 +25,10 @@ import { aKind, memoryKindIn } from "../memory/_shared.ts";
 import { waitFor } from "../core/_wait.ts";
 import { checkDuration, durationMessage, isDuration } from "../core/_duration.ts";
 import { ProcessError, ProcessTimeoutError } from "../core/errors.ts";
-import { type Backend, cpuCount, type ProcessPermissions } from "../runtime/process.ts";
+import { type Backend, cpuCount, type CrashReports, type ProcessPermissions } from "../runtime/process.ts";
+import { isCrashReports } from "../core/_report.ts";
 
-export type { PoolState, PoolStats, WorkerStats } from "./_pool_engine.ts";
+export type { PoolState, PoolStats, WorkCounts, WorkerStats } from "./_pool_engine.ts";
 
 /**
  * A task's worker died while running it (it exited, was killed, ran out of
@@ -124,6 +125,14 @@ export interface PoolOptions {
   intensity?: number;
   /** The window for `intensity`, in ms (`Infinity`: the pool's whole life). Default 1000. */
   periodMs?: number;
+  /**
+   * How a worker's crash is reported (an uncaught error, or its module or
+   * initializer failing): one line on stderr with the error and its first
+   * frame (`"line"`), its full stack (`"stack"`), nothing (`"none"`), or a
+   * call to a function of yours with `{ process, error }` instead. A task
+   * that throws is no crash: its error goes to the caller. Default "line".
+   */
+  crashReports?: CrashReports;
 }
 
 /** How one task runs. */
@@ -149,7 +158,7 @@ export interface ApplyAsyncOptions<R> extends RunOptions {
   errorCallback?: (error: unknown) => void;
 }
 
-/** How a map, starmap or imap runs. */
+/** How a map or starmap runs. */
 export interface MapOptions {
   /** Items per task. Default: Python's, `ceil(n / (4 × processes))` for a map, 1 for an imap. */
   chunksize?: number;
@@ -159,7 +168,13 @@ export interface MapOptions {
   timeoutMs?: number;
   /** How many times a chunk whose worker died runs again elsewhere. Default: the pool's `retries`. */
   retries?: number;
-  /** Called as chunks finish: items done, and the total (undefined while an imap's source is not exhausted). */
+  /** Called as chunks finish: items done, and the number of items. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** How an imap runs: its source may be lazy, so the total is known only once it is exhausted. */
+export interface ImapOptions extends Omit<MapOptions, "onProgress"> {
+  /** Called as chunks finish: items done, and the total (undefined while the source is not exhausted). */
   onProgress?: (done: number, total: number | undefined) => void;
 }
 
@@ -426,18 +441,29 @@ export class Pool implements AsyncDisposable {
     args?: A,
     options: ApplyAsyncOptions<Awaited<R>> = {},
   ): AsyncResult<Awaited<R>> {
-    this.#assertRunning();
-    const key = functionKey(fn, "applyAsync: the function");
+    return this.#applyAsync(fn, args, options as ApplyAsyncOptions<unknown>, "applyAsync") as AsyncResult<
+      Awaited<R>
+    >;
+  }
+
+  #applyAsync(
+    fn: (...args: never[]) => unknown,
+    args: unknown[] | undefined,
+    options: ApplyAsyncOptions<unknown>,
+    method: string,
+  ): AsyncResult<unknown> {
+    this.#assertRunning(method);
+    const key = functionKey(fn, `${method}: the function`);
     if (args !== undefined && !Array.isArray(args)) {
-      throw new TypeError(`applyAsync: args must be an array, not ${typeof args}`);
+      throw new TypeError(`${method}: args must be an array, not ${typeof args}`);
     }
-    const run = this.#runOptions(options, "applyAsync");
+    const run = this.#runOptions(options, method);
     const result = createResult(options.callback, options.errorCallback);
-    const transfer = validateTransfer(options.transfer);
+    const transfer = validateTransfer(options.transfer, method);
     const id = this.#engine.nextId();
     let item;
     try {
-      item = encodeTask([id, key, TaskKind.Apply, args ?? []], "args");
+      item = encodeTask([id, key, TaskKind.Apply, args ?? []], "args", method);
     } catch (error) {
       // Arguments that cannot be copied fail this task only, as in Python.
       settleResult(result, false, error);
@@ -472,7 +498,7 @@ export class Pool implements AsyncDisposable {
     args?: A,
     options: RunOptions = {},
   ): Promise<Awaited<R>> {
-    return await this.applyAsync(fn, args, options).get();
+    return await (this.#applyAsync(fn, args, options, "apply") as AsyncResult<Awaited<R>>).get();
   }
 
   /**
@@ -537,7 +563,8 @@ export class Pool implements AsyncDisposable {
     iterable: Iterable<T>,
     options?: number | MapOptions,
   ): Promise<Awaited<R>[]> {
-    return await this.mapAsync(fn, iterable, options).get();
+    return await (this.#mapAsync(fn, iterable, options, TaskKind.Map, "map") as AsyncResult<Awaited<R>[]>)
+      .get();
   }
 
   /**
@@ -600,7 +627,9 @@ export class Pool implements AsyncDisposable {
     iterable: Iterable<A>,
     options?: number | MapOptions,
   ): Promise<Awaited<R>[]> {
-    return await this.starmapAsync(fn, iterable, options).get();
+    return await (this.#mapAsync(fn, iterable, options, TaskKind.Starmap, "starmap") as AsyncResult<
+      Awaited<R>[]
+    >).get();
   }
 
   /**
@@ -630,7 +659,7 @@ export class Pool implements AsyncDisposable {
   imap<T, R>(
     fn: (item: T) => R,
     iterable: Iterable<T> | AsyncIterable<T>,
-    options?: number | MapOptions,
+    options?: number | ImapOptions,
   ): AsyncIterableIterator<Awaited<R>> {
     return this.#imap(fn, iterable, options, true, "imap");
   }
@@ -659,7 +688,7 @@ export class Pool implements AsyncDisposable {
   imapUnordered<T, R>(
     fn: (item: T) => R,
     iterable: Iterable<T> | AsyncIterable<T>,
-    options?: number | MapOptions,
+    options?: number | ImapOptions,
   ): AsyncIterableIterator<Awaited<R>> {
     return this.#imap(fn, iterable, options, false, "imapUnordered");
   }
@@ -776,12 +805,12 @@ export class Pool implements AsyncDisposable {
     return `<Pool state=${this.#engine.state} pool_size=${this.processes}>`;
   }
 
-  #assertRunning(): void {
-    const error = this.#engine.notRunning();
+  #assertRunning(method: string): void {
+    const error = this.#engine.notRunning(method);
     if (error) throw error;
   }
 
-  #runOptions(options: RunOptions | MapOptions, method: string): TaskOptions {
+  #runOptions(options: RunOptions | MapOptions | ImapOptions, method: string): TaskOptions {
     if (typeof options !== "object" || options === null) {
       throw new TypeError(`${method}: options must be an object`);
     }
@@ -810,7 +839,7 @@ export class Pool implements AsyncDisposable {
     kind: TaskKind,
     method: string,
   ): AsyncResult<unknown[]> {
-    this.#assertRunning();
+    this.#assertRunning(method);
     const key = functionKey(fn, `${method}: the function`);
     const options = mapOptions(chunksizeOrOptions);
     const run = this.#runOptions(options, method);
@@ -830,7 +859,7 @@ export class Pool implements AsyncDisposable {
       kind,
       items,
       chunksize,
-      { ...run, onProgress: validateProgress(options.onProgress, method) },
+      { ...run, onProgress: validateProgress(options.onProgress, method), method },
       (ok, value) => settleResult(result, ok, value),
     );
     return result;
@@ -839,11 +868,11 @@ export class Pool implements AsyncDisposable {
   #imap<R>(
     fn: (...args: never[]) => unknown,
     iterable: Iterable<unknown> | AsyncIterable<unknown>,
-    chunksizeOrOptions: number | MapOptions | undefined,
+    chunksizeOrOptions: number | ImapOptions | undefined,
     ordered: boolean,
     method: string,
   ): AsyncIterableIterator<R> {
-    this.#assertRunning();
+    this.#assertRunning(method);
     const key = functionKey(fn, `${method}: the function`);
     const options = mapOptions(chunksizeOrOptions);
     const run = this.#runOptions(options, method);
@@ -861,7 +890,7 @@ export class Pool implements AsyncDisposable {
       iterable,
       chunksize,
       ordered,
-      { ...run, onProgress: validateProgress(options.onProgress, method) },
+      { ...run, onProgress: validateProgress(options.onProgress, method), method },
     );
   }
 }
@@ -885,6 +914,7 @@ const POOL_OPTIONS = new Set([
   "retries",
   "intensity",
   "periodMs",
+  "crashReports",
 ]);
 
 function validatePoolOptions(options: PoolOptions) {
@@ -930,6 +960,12 @@ function validatePoolOptions(options: PoolOptions) {
       `Pool: module must be an absolute URL such as import.meta.url, not ${String(module)}`,
     );
   }
+  const { crashReports = "line" } = options;
+  if (!isCrashReports(crashReports)) {
+    throw new TypeError(
+      `Pool: crashReports must be "stack", "line", "none" or a function, not ${String(crashReports)}`,
+    );
+  }
   return {
     retries: options.retries === undefined ? 0 : validateRetries(options.retries, "Pool"),
     engine: {
@@ -943,12 +979,13 @@ function validatePoolOptions(options: PoolOptions) {
       memoryLimitMb: options.memoryLimitMb,
       intensity,
       periodMs,
+      crashReports,
     },
   };
 }
 
 /** A map's third argument, Python's chunksize or an options object, as options. */
-function mapOptions<O extends MapOptions>(chunksizeOrOptions: number | O | undefined): O {
+function mapOptions<O extends MapOptions | ImapOptions>(chunksizeOrOptions: number | O | undefined): O {
   if (chunksizeOrOptions === undefined) return {} as O;
   return typeof chunksizeOrOptions === "number" ? { chunksize: chunksizeOrOptions } as O : chunksizeOrOptions;
 }
@@ -981,10 +1018,10 @@ function validateProgress(onProgress: unknown, method: string): ProgressListener
   return onProgress as ProgressListener | undefined;
 }
 
-function validateTransfer(transfer: unknown): ArrayBuffer[] {
+function validateTransfer(transfer: unknown, method: string): ArrayBuffer[] {
   if (transfer === undefined) return [];
   if (!Array.isArray(transfer) || !transfer.every((buffer) => buffer instanceof ArrayBuffer)) {
-    throw new TypeError("applyAsync: transfer must be an array of ArrayBuffers");
+    throw new TypeError(`${method}: transfer must be an array of ArrayBuffers`);
   }
   return transfer;
 }

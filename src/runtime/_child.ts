@@ -77,11 +77,24 @@ async function finish(code: number): Promise<void> {
   }
 }
 
+/**
+ * Ends the process after an uncaught error. Its creator reports it, in the
+ * way it chose (a supervisor's or pool's `crashReports`; a full stack by
+ * default), or hands it to whoever awaits `start()`; the child prints it
+ * itself only when its creator cannot hear of it.
+ */
 function crash(error: unknown): void {
   if (phase === "finishing" || phase === "exited") return;
-  // Reported before the parent hears of it: a test that caused it on purpose finds the report then.
-  report(`Process ${runtime.self.name}:\n`, error);
-  if (phase === "importing") post({ [TAG]: "failed", error: encodeError(error) });
+  let told = false;
+  if (runtime.parentAlive) {
+    try {
+      post({ [TAG]: "failed", error: encodeError(error) });
+      told = true;
+    } catch {
+      // Its channel is gone: the report below is all there is.
+    }
+  }
+  if (!told) report(`Process ${runtime.self.name}:\n`, error);
   finish(1);
 }
 
@@ -123,13 +136,7 @@ async function materialize(entry: EntrySpec, args: readonly unknown[]): Promise<
   const namespace: Record<string, unknown> = await import(entry.module);
   const found = findExport(namespace, entry.name, entry.source);
   if (entry.kind === "function") {
-    if (!found) {
-      throw new ReferenceError(
-        `Cannot find the target "${entry.name}" among the exports of ${entry.module}: ` +
-          `export it (export function ${entry.name}() {}), or, if another module exports it, ` +
-          "pass that module's URL as the Process's module option (module: import.meta.url there)",
-      );
-    }
+    if (!found) throw targetNotFound(entry.name, entry.source, entry.module);
     return adopt(Process, Process, { role: "self", target: found, args });
   }
   if (!found || !(found.prototype instanceof Process)) {
@@ -141,6 +148,29 @@ async function materialize(entry: EntrySpec, args: readonly unknown[]): Promise<
   }
   const process = adopt(Process, found as unknown as typeof Process, { role: "self", args });
   return Object.assign(process, entry.fields);
+}
+
+/**
+ * Why the child cannot find its target: as a pool says, the target must be a
+ * named export of its module. An inline function (`target: (x) => …`) took
+ * its name from the option: the message says so rather than name "target".
+ */
+function targetNotFound(name: string, source: string, module: string): ReferenceError {
+  // `function target() {}` is a function named target; `(x) => …` and `function () {}` took the option's name.
+  if (name === "target" && !/^(async\s+)?function\b\s*\*?\s*target(?![\w$])/.test(source)) {
+    return new ReferenceError(
+      `Cannot find the target among the exports of ${module} as it is an inline function (named "target" ` +
+        "after the option): a child imports its target's module and finds the target there by its export " +
+        "name, so the target must be a named export of its module. Export a named function and pass that " +
+        "(export function work() {} … new Process({ target: work }))",
+    );
+  }
+  return new ReferenceError(
+    `Cannot find the target "${name}" among the exports of ${module}: a child imports its target's module ` +
+      "and finds the target there by its export name, so the target must be a named export of its module. " +
+      `Export it (export function ${name}() {}), or, if another module exports it, pass that module's URL ` +
+      "as the Process's module option (module: import.meta.url there)",
+  );
 }
 
 type AnyFunction = ((...args: never[]) => unknown) & { prototype?: unknown };

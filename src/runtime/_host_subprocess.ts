@@ -55,9 +55,13 @@ const SIGNALS: Record<string, number> = {
 interface Line {
   /** The key the child proves itself with. */
   readonly key: Uint8Array;
+  /** A connection says it is this child (before it proves it). */
+  claimed(): void;
   attach(writer: FrameWriter): void;
   receive(message: FromChild): void;
   corrupt(error: Error): void;
+  /** The connection that claimed it is closed: every frame the child sent has been received. */
+  detach(): void;
 }
 
 /**
@@ -129,12 +133,17 @@ class Switchboard {
     const admitted = this.#gate.admit(conn);
     try {
       // A failed proof leaves the line open: an intruder cannot lock the real child out.
-      const id = await acceptChild(conn, (id: string) => (line = this.#lines.get(id))?.key);
+      const id = await acceptChild(conn, (id: string) => {
+        line = this.#lines.get(id);
+        line?.claimed();
+        return line?.key;
+      });
       // Another connection proved it first (the key is the child's alone: it does not happen).
       if (this.#lines.get(id) !== line) throw new AuthenticationError("Cannot attach a child twice");
       this.#lines.delete(id);
     } catch {
       // Not one of our children (or too slow to prove it): drop it.
+      line?.detach();
       line = undefined;
     } finally {
       admitted();
@@ -158,6 +167,7 @@ class Switchboard {
       } catch {
         // Closed already.
       }
+      line?.detach();
     }
   }
 }
@@ -206,12 +216,19 @@ export class SubprocessHost implements Host {
     // A child that died at once cannot take it; its exit status says why.
     stdin.write(key).catch(() => {});
     stdin.close().catch(() => {});
+    // Its last frames (why it failed, say) may still be in the socket when the OS reports its exit:
+    // the exit is reported once they are read, so that nothing it said comes after its exit. A child
+    // sends only once its connection is proven, and the switchboard hears its claim before that.
+    const drained = Promise.withResolvers<void>();
+    let claimed = false;
     board.expect(id, {
       key,
+      claimed: () => claimed = true,
       attach: (writer) => {
         this.#writer = writer;
         for (const frame of this.#backlog.splice(0)) writer.write(frame);
       },
+      detach: () => drained.resolve(),
       // Untrusted: checked, and the child is killed if it breaks the protocol.
       receive: (message) => receiveFromChild(this, name, "subprocess", message, onMessage),
       corrupt: (error) => refuseChild(this, name, error.message),
@@ -222,7 +239,9 @@ export class SubprocessHost implements Host {
       unref: () => child.unref(),
       end: () => this.stop("terminate"),
     });
-    this.exited = this.#child.status.then((status) => {
+    this.exited = this.#child.status.then(async (status) => {
+      // A child that never claimed its line has sent nothing; one that did ends its connection as it exits.
+      if (claimed) await drained.promise;
       this.#ended = true;
       liveness.dispose();
       board.forget(id);

@@ -20,7 +20,6 @@ import { entryUrl } from "./_entry.ts";
 import { encodeError } from "../wire/_error_codec.ts";
 import type { Host, HostOptions } from "./_host.ts";
 import { Liveness } from "../core/_keep_alive.ts";
-import { report } from "../core/_report.ts";
 import { type FromChild, isProtocolMessage, type StopHow, TAG, type ToChild } from "./_protocol.ts";
 import { describeError, receiveFromChild, refuseChild } from "./_validate.ts";
 import { Worker as NodeWorker } from "node:worker_threads";
@@ -63,10 +62,9 @@ export class WorkerHost implements Host {
       refuseChild(this, name, `Cannot read a message it posted (${describeError(data)})`);
     // The bootstrap catches its own errors; reaching here means it could not
     // (a module of the entry failed to load), so the child is reported as
-    // failed and crashed.
+    // failed and crashed. Deno has printed the error already.
     const failed = (message: string) => {
-      report(`Process ${name}:\n${message}`);
-      onMessage({ [TAG]: "failed", error: encodeError(new Error(message)) });
+      onMessage({ [TAG]: "failed", error: encodeError(loadError(message)), shown: true });
       this.#end(1);
     };
     if (permissions) {
@@ -140,4 +138,13 @@ export class WorkerHost implements Host {
     this.#isolate.terminate();
     this.#resolveExit(code);
   }
+}
+
+/** A module's load error as the worker's error event tells it ("SyntaxError: …"), with no frames of ours. */
+function loadError(message: string): Error {
+  const named = /^(\w*Error): ([^]*)$/.exec(message);
+  const error = named ? new Error(named[2]) : new Error(message);
+  if (named) error.name = named[1]!;
+  error.stack = message;
+  return error;
 }

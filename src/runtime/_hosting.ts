@@ -11,7 +11,8 @@ import { BACKENDS } from "./_backends.ts";
 import { workerOptionsEnabled, workerSandboxUnavailable } from "./_deno_flags.ts";
 import { startTimer, stopTimer } from "../core/_duration.ts";
 import { runnerEntryParts } from "./_entry.ts";
-import { encodeError } from "../wire/_error_codec.ts";
+import { decodeError, encodeError } from "../wire/_error_codec.ts";
+import { report } from "../core/_report.ts";
 import {
   abandonCalls,
   deliverReply,
@@ -487,7 +488,11 @@ export class Hosting {
         record.listener({ ev: "started" });
         break;
       case "failed":
-        record.listener({ ev: "failed", error: message.error });
+        record.listener(
+          message.shown
+            ? { ev: "failed", error: message.error, shown: true }
+            : { ev: "failed", error: message.error },
+        );
         break;
       case "spawn": {
         const { ref, spec } = message;
@@ -499,13 +504,17 @@ export class Hosting {
         }
         const relay: KidListener = (event) => {
           if (event.ev === "exited") record.kids.delete(ref);
+          // A crash whose creator has exited, and cannot report it, is reported here, as a child would.
+          if (event.ev === "failed" && !event.shown && !event.refused && !this.#live.has(record.id)) {
+            report(`Process ${spec.name}:\n`, decodeError(event.error));
+          }
           record.host.send({ [TAG]: "kid", ref, event });
         };
         try {
           // The spec already crossed once, from the child to here, so it clones.
           record.kids.set(ref, this.host(spec, record.id, relay));
         } catch (error) {
-          relay({ ev: "failed", error: encodeError(error) });
+          relay({ ev: "failed", error: encodeError(error), refused: true });
           relay({ ev: "exited", code: 1 });
         }
         break;

@@ -21,6 +21,7 @@ import { aKind, discard, isShareable, memoryKindIn, reduce } from "../memory/_sh
 import { waitFor } from "../core/_wait.ts";
 import { Queue } from "../channels/queue.ts";
 import { ProcessError } from "../core/errors.ts";
+import { type CrashReports, reportCrash, userStack } from "../core/_report.ts";
 
 /** This process's own mailbox, made on first use in the root. */
 export function ownMailbox(): Queue<unknown> {
@@ -52,6 +53,12 @@ export class ProcessEngine {
   #daemon: boolean;
   /** The program may end while it runs (a supervisor's child); see `LaunchSpec.detached`. */
   detached = false;
+  /**
+   * How its creator reports its crash (a supervisor's or pool's choice). By
+   * default a full stack, as Python's child prints its traceback; a start
+   * failure is not printed when someone awaits `start()`, which rejects with it.
+   */
+  crashReports: CrashReports | undefined;
   #pid: number | null;
   /** The root-wide id (-1 until a child is spawned). */
   #id: number;
@@ -61,6 +68,12 @@ export class ProcessEngine {
   #handle: KidHandle | undefined;
   #host: HostSpec | undefined;
   #startup: PromiseWithResolvers<void> | undefined;
+  /** Whether anyone waits on what `start()` returned: then a start failure is theirs, not printed. */
+  #startWatched = false;
+  /** Where `start()` was called: the stack of its rejection, which shows the user's frames only. */
+  #startedAt: Error | undefined;
+  /** Whether the child runs its target (it sent "started"). */
+  #running = false;
   #mailbox: Queue<unknown> | undefined;
   /** Whether the mailbox was given (the `mailbox` option): it outlives this process. */
   #lentMailbox = false;
@@ -210,6 +223,8 @@ export class ProcessEngine {
         ...(this.#lentMailbox ? { lent: true } : {}),
       },
     };
+    // Only its frames are captured now (V8 formats them if a start failure is shown).
+    this.#startedAt = new Error();
     const startup = Promise.withResolvers<void>();
     // A caller who does not await start() learns of a failure from exitCode
     // and the child's stderr; the rejection must not crash the program.
@@ -231,7 +246,7 @@ export class ProcessEngine {
     this.#status = "started";
     runtime.children.add(this);
     // Awaited, it keeps the program running even for a daemon (see `_keep_alive.ts`).
-    return holdWhile(startup.promise);
+    return watched(holdWhile(startup.promise), () => this.#startWatched = true);
   }
 
   /** Resolves when the process ends or `timeoutMs` passes; never rejects on timeout, as in Python. */
@@ -287,28 +302,57 @@ export class ProcessEngine {
         this.#id = event.id;
         break;
       case "started":
+        this.#running = true;
+        this.#startedAt = undefined;
         this.#startup!.resolve();
         break;
-      case "failed":
-        this.#startup!.reject(
-          new ProcessError(`Cannot start ${this.name}: ${event.error.message}`, {
-            cause: decodeError(event.error),
-          }),
-        );
+      case "failed": {
+        // One report, with the user's frames: troupe's own say nothing to them.
+        const error = decodeError(event.error);
+        if (error instanceof Error && error.stack) error.stack = userStack(error.stack);
+        if (this.#running) {
+          reportCrash(this.name, error, this.crashReports ?? "stack");
+          break;
+        }
+        // Whoever awaits start() gets the error; nobody waiting, it is printed, as Python's child does.
+        const how = this.crashReports ?? (this.#startWatched ? "none" : "stack");
+        // The runtime has printed it already (a module that failed to load in a worker), or the root
+        // refused to start it: that is no crash, and only start() says so, as when it throws in the root.
+        if (!event.refused && (!event.shown || typeof how === "function")) reportCrash(this.name, error, how);
+        this.#startup!.reject(this.#startError(`Cannot start ${this.name}: ${event.error.message}`, error));
         break;
+      }
       case "exited":
         this.#exitCode = event.code;
         this.#status = "stopped";
         runtime.children.delete(this);
         // A no-op when the child had started or already failed.
-        this.#startup!.reject(
-          new ProcessError(
-            `Cannot start ${this.name} as it exited with code ${event.code} before its target ran`,
-          ),
-        );
+        if (!this.#running) {
+          this.#startup!.reject(
+            this.#startError(
+              `Cannot start ${this.name} as it exited with code ${event.code} before its target ran`,
+            ),
+          );
+        }
         this.#exit!.resolve(event.code);
         break;
     }
+  }
+
+  /**
+   * The rejection of `start()`. Its stack is where the user called it, and
+   * it is shown once: with a cause (the child's error), the stack's first
+   * line points to the cause rather than repeat its message, which Deno
+   * prints under it; `message` still says it all.
+   */
+  #startError(message: string, cause?: unknown): ProcessError {
+    const error = new ProcessError(message, cause === undefined ? undefined : { cause });
+    const frames = userStack(this.#startedAt?.stack ?? "").split("\n").slice(1);
+    const header = cause === undefined
+      ? message
+      : `Cannot start ${this.name}: the child failed with the cause below`;
+    error.stack = [`${error.name}: ${header}`, ...frames].join("\n");
+    return error;
   }
 
   #assertOpen(verb: string): void {
@@ -332,4 +376,34 @@ export class ProcessEngine {
 /** Whether `error` is structured clone refusing a value: an argument that cannot cross. */
 function isCloneError(error: unknown): error is DOMException {
   return error instanceof DOMException && error.name === "DataCloneError";
+}
+
+/**
+ * A promise that notes whether anyone waits on it: `await`, `then`,
+ * `catch`, `finally` and `Promise.all` all call its `then`.
+ */
+class Watched<T> extends Promise<T> {
+  onWatch: (() => void) | undefined;
+
+  // What then() makes is a plain promise.
+  static override get [Symbol.species](): PromiseConstructor {
+    return Promise;
+  }
+
+  override then<A = T, B = never>(
+    onFulfilled?: ((value: T) => A | PromiseLike<A>) | null,
+    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    this.onWatch?.();
+    return super.then(onFulfilled, onRejected);
+  }
+}
+
+/** `promise`, calling `onWatch` when someone first waits on it; a rejection nobody waits for is dropped. */
+function watched<T>(promise: Promise<T>, onWatch: () => void): Promise<T> {
+  const result = new Watched<T>((resolve, reject) => promise.then(resolve, reject));
+  // Handled, without counting as a wait: a caller who does not await start() must not crash the program.
+  Promise.prototype.then.call(result, undefined, () => {});
+  result.onWatch = onWatch;
+  return result;
 }

@@ -147,11 +147,22 @@ export interface Preamble {
  */
 export type StopHow = "terminate" | "kill" | "request";
 
-/** What a child's creator learns about it, in order: started or failed, then exited. */
+/**
+ * What a child's creator learns about it, in order: started or failed
+ * (could not start), then failed again if it crashed, then exited. `shown`:
+ * the runtime printed the error already (a worker whose module failed to
+ * load). `refused`: the root refused to start it, so no child ran: the error
+ * is start()'s, no crash.
+ */
 export type KidEvent =
   | { readonly ev: "spawned"; readonly id: number; readonly pid: number }
   | { readonly ev: "started" }
-  | { readonly ev: "failed"; readonly error: EncodedError }
+  | {
+    readonly ev: "failed";
+    readonly error: EncodedError;
+    readonly shown?: boolean;
+    readonly refused?: boolean;
+  }
   | { readonly ev: "exited"; readonly code: number };
 
 /** What the creator of a process holds: a way to stop it. */
@@ -277,7 +288,8 @@ export type FromChild =
   | { readonly [TAG]: "ready" }
   /** The target runs; a worker says on which OS thread (null if it may not read /proc). */
   | { readonly [TAG]: "started"; readonly tid: number | null }
-  | { readonly [TAG]: "failed"; readonly error: EncodedError }
+  /** It could not start, or it crashed: its creator reports it (`shown`: the runtime printed it already). */
+  | { readonly [TAG]: "failed"; readonly error: EncodedError; readonly shown?: boolean }
   | { readonly [TAG]: "exit"; readonly code: number }
   | { readonly [TAG]: "spawn"; readonly ref: number; readonly spec: LaunchSpec }
   | { readonly [TAG]: "stop"; readonly ref: number; readonly how: StopHow }

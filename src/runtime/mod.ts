@@ -33,6 +33,8 @@ export {
   activeChildren,
   type Backend,
   cpuCount,
+  type Crash,
+  type CrashReports,
   currentProcess,
   parentProcess,
   Process,

@@ -16,6 +16,9 @@ import { Queue } from "../channels/queue.ts";
 import { type ActorRef, actorRef } from "./actor.ts";
 // Python's exit rule, which every program that starts a process needs (it installs itself).
 import "./shutdown.ts";
+import type { CrashReports } from "../core/_report.ts";
+
+export type { Crash, CrashReports } from "../core/_report.ts";
 
 export type { Backend } from "./_protocol.ts";
 
@@ -151,6 +154,18 @@ const OPTION_NAMES = new Set([
 let requestStopOf: (process: Process) => void;
 /** Marks a child the program need not wait for (set in Process's static block). */
 let detachOf: (process: Process) => void;
+/** Sets how a child's crash is reported (set in Process's static block). */
+let crashReportsOf: (process: Process, how: CrashReports) => void;
+
+/**
+ * Sets how the crash of a child not yet started is reported: a supervisor's
+ * or pool's `crashReports` option (see `_report.ts`).
+ *
+ * @internal
+ */
+export function reportCrashesAs(process: Process, how: CrashReports): void {
+  crashReportsOf(process, how);
+}
 
 /**
  * Lets the program end while a child not yet started runs, without waiting
@@ -288,6 +303,7 @@ export class Process<Args extends unknown[] = unknown[]> {
   static {
     requestStopOf = (process) => process.#engine.stop("request");
     detachOf = (process) => process.#engine.detached = true;
+    crashReportsOf = (process, how) => process.#engine.crashReports = how;
   }
 
   /**
@@ -413,7 +429,10 @@ export class Process<Args extends unknown[] = unknown[]> {
    * Starts the process. The promise resolves once the child has imported
    * its module and is about to run the target; it rejects with a
    * {@linkcode ProcessError} when the child cannot find or import the target
-   * (the child then exits with code 1). Awaiting it is optional.
+   * (the child then exits with code 1): its `cause` is the child's error, and
+   * its stack is where you called `start()`. Awaiting it is optional: when
+   * nobody awaits it, the child's error is printed instead, as Python's child
+   * prints its traceback, so a failure is reported once either way.
    *
    * @returns A promise that settles when the target is about to run.
    * @throws {ProcessError} When started twice, closed, started from a daemon

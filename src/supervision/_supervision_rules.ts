@@ -60,6 +60,7 @@ export const SUPERVISOR_OPTIONS: readonly string[] = [
   "autoShutdown",
   "children",
   "name",
+  "crashReports",
   "spares",
 ];
 

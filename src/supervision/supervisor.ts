@@ -23,7 +23,16 @@ import {
   validateFlags,
 } from "./_supervision_rules.ts";
 import { ProcessError } from "../core/errors.ts";
-import { type Backend, detach, Process, type ProcessPermissions, requestStop } from "../runtime/process.ts";
+import {
+  type Backend,
+  type CrashReports,
+  detach,
+  Process,
+  type ProcessPermissions,
+  reportCrashesAs,
+  requestStop,
+} from "../runtime/process.ts";
+import { isCrashReports } from "../core/_report.ts";
 import { Queue } from "../channels/queue.ts";
 import { holdWhile } from "../core/_keep_alive.ts";
 import { report } from "../core/_report.ts";
@@ -112,6 +121,14 @@ export interface SupervisorOptions {
    * the main module keeps them. Default true.
    */
   spares?: boolean;
+  /**
+   * How a child's crash is reported (its error, or why it could not start):
+   * one line on stderr with the error and its first frame (`"line"`), its
+   * full stack (`"stack"`), nothing (`"none"`), or a call to a function of
+   * yours with `{ process, error }` instead. A restarted child's crashes are
+   * expected: they should not bury the program's output. Default "line".
+   */
+  crashReports?: CrashReports;
 }
 
 /** A child as `whichChildren()` reports it. */
@@ -259,6 +276,7 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
   readonly #delayed = new Set<Timer | undefined>();
   /** Set once the supervisor has stopped: why (its error, if it gave up), for refs to refuse with. */
   #ended: { readonly failure: SupervisorError | null } | null = null;
+  readonly #crashReports: CrashReports;
 
   /**
    * Creates a supervisor; nothing starts until `start()`.
@@ -273,6 +291,13 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
       throw new TypeError(`Supervisor: spares must be a boolean, not ${typeof options.spares}`);
     }
     this.#spares = options.spares ?? true;
+    if (options.crashReports !== undefined && !isCrashReports(options.crashReports)) {
+      throw new TypeError(
+        'Supervisor: crashReports must be "stack", "line", "none" or a function, not ' +
+          String(options.crashReports),
+      );
+    }
+    this.#crashReports = options.crashReports ?? "line";
     this.#intensity = new RestartIntensity(
       this.#flags.intensity,
       this.#flags.periodMs,
@@ -782,6 +807,7 @@ export class Supervisor extends EventTarget implements AsyncDisposable {
     try {
       // The children serve whoever asks: they do not keep the program running while nothing awaits them.
       detach(process);
+      reportCrashesAs(process, this.#crashReports);
       await process.start();
     } catch (error) {
       // It failed before its target ran and is on its way out: wait, so
