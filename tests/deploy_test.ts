@@ -100,8 +100,8 @@ Deno.test("Every kind of object that crosses by reference can be rebuilt in a ch
   await import("../mod.ts");
   const { revivableKinds } = await import("../src/memory/_shared.ts");
   const { REVIVER_MODULES } = await import("../src/runtime/_revivers.ts");
-  // What every child loads with its runtime: queues, pipe ends and actors.
-  const everyChildLoads = new Set(["queue", "connection", "actor"]);
+  // What every child loads with its runtime: errors, queues, pipe ends and actors.
+  const everyChildLoads = new Set(["error", "queue", "connection", "actor"]);
   for (const kind of revivableKinds()) {
     assert.ok(
       everyChildLoads.has(kind) || Object.hasOwn(REVIVER_MODULES, kind),
