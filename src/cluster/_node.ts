@@ -7,7 +7,6 @@
  */
 
 import type { Pool as LocalPool } from "../pool/pool.ts";
-import type { Backend } from "../runtime/process.ts";
 import { findFunction } from "../wire/_function_key.ts";
 import { report } from "../core/_report.ts";
 import { decodeTask, encodeResult, names, type TaskMessage } from "./_protocol.ts";
@@ -20,7 +19,7 @@ export interface ServeOptions {
   /** How many local worker processes; also how many tasks the node holds at once. Default 1. */
   processes?: number;
   /** Where the local workers run. Default "worker". */
-  backend?: Backend;
+  backend?: "worker" | "subprocess";
 }
 
 /** Counts of what a node did. */

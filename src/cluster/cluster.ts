@@ -8,7 +8,6 @@
 import {
   AckPolicy,
   connect,
-  type ConnectionOptions,
   DeliverPolicy,
   jetstream,
   type JetStreamClient,
@@ -24,19 +23,38 @@ import { NodeRunner, type NodeStats, type ServeOptions } from "./_node.ts";
 
 export type { NodeStats, ServeOptions };
 
+/** TLS options, as the NATS client takes them. */
+export interface ClusterTlsOptions {
+  /** A CA certificate file to trust. */
+  caFile?: string;
+  /** The client certificate file (mutual TLS). */
+  certFile?: string;
+  /** The client key file (mutual TLS). */
+  keyFile?: string;
+  /** A CA certificate, PEM. */
+  ca?: string;
+  /** The client certificate, PEM. */
+  cert?: string;
+  /** The client key, PEM. */
+  key?: string;
+  /** TLS before the NATS handshake (the server's `handshake_first`). */
+  handshakeFirst?: boolean;
+}
+
 /** How to reach the cluster: the NATS client's connection options (auth, TLS, reconnects). */
 export interface ClusterOptions {
   /** One server URL or several, e.g. `"nats://127.0.0.1:4222"`. */
   servers: string | string[];
   /** This program's name, shown by the server (`nats-server`'s connz). */
   name?: string;
-  /** User and password. */
+  /** The user name, with `pass`. */
   user?: string;
+  /** The password, with `user`. */
   pass?: string;
-  /** A token. */
+  /** A token, instead of user and password. */
   token?: string;
-  /** TLS options, as the NATS client takes them (`{ caFile, certFile, keyFile }`), or `null` for none. */
-  tls?: ConnectionOptions["tls"];
+  /** TLS: files or PEM text for the CA, the client certificate and key; `null` for plain TCP. */
+  tls?: ClusterTlsOptions | null;
   /** Attempts to reconnect after the connection drops before everything pending fails; -1 forever. Default 10. */
   maxReconnectAttempts?: number;
   /** Milliseconds between reconnect attempts. Default 2000. */

@@ -22,13 +22,21 @@
  * @module
  */
 
-export { Cluster, ClusterNode, type ClusterOptions, type NodeStats, type ServeOptions } from "./cluster.ts";
+export {
+  Cluster,
+  ClusterNode,
+  type ClusterOptions,
+  type ClusterTlsOptions,
+  type NodeStats,
+  type ServeOptions,
+} from "./cluster.ts";
 export { ClusterPool, type ClusterPoolOptions, type ClusterPoolStats } from "./pool.ts";
-export { PoolClosedError, WorkerCrashedError } from "../pool/pool.ts";
+export { AsyncResult, PoolClosedError, WorkerCrashedError } from "../pool/pool.ts";
 export type {
   ApplyAsyncOptions,
-  AsyncResult,
   MapAsyncOptions,
   MapOptions,
+  ResultWaitOptions,
   RunOptions,
 } from "../pool/pool.ts";
+export { ProcessError, ProcessTimeoutError } from "../core/errors.ts";

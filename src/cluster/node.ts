@@ -17,19 +17,28 @@
  */
 
 import { Cluster } from "./cluster.ts";
-import type { Backend } from "../runtime/process.ts";
 
 /** What the command was told. */
 export interface NodeArgs {
+  /** The server URLs (`--servers`). */
   servers: string[];
+  /** The pool to serve (`--pool`). */
   pool: string;
+  /** The modules whose exports to run, as absolute URLs (`--module`). */
   modules: string[];
+  /** Local worker processes (`--processes`). */
   processes: number;
-  backend?: Backend;
+  /** Where they run (`--backend`). */
+  backend?: "worker" | "subprocess";
+  /** The connection's name (`--name`). */
   name?: string;
+  /** The user name (`--user`). */
   user?: string;
+  /** The password (`--pass`). */
   pass?: string;
+  /** A token (`--token`). */
   token?: string;
+  /** JetStream's ack wait for the pool's tasks (`--ack-wait-ms`). */
   ackWaitMs?: number;
 }
 
@@ -85,7 +94,7 @@ export function parseNodeArgs(args: readonly string[], cwd: string): NodeArgs {
     throw new TypeError(`Cannot use --backend ${one.backend}: use worker or subprocess`);
   }
   const parsed: NodeArgs = { servers, pool: one.pool, modules, processes };
-  if (one.backend !== undefined) parsed.backend = one.backend as Backend;
+  if (one.backend !== undefined) parsed.backend = one.backend as "worker" | "subprocess";
   for (const key of ["name", "user", "pass", "token"] as const) {
     if (one[key] !== undefined) parsed[key] = one[key];
   }
