@@ -6,20 +6,28 @@
 
 import assert from "node:assert/strict";
 import { startNats } from "./_nats.ts";
+import { PATIENCE_MS } from "./_helpers.ts";
 import { Cluster } from "../src/cluster/mod.ts";
-import { slowId } from "./testdata/cluster_jobs.ts";
+import { pidAfter } from "./testdata/cluster_jobs.ts";
 
 const MODULE = new URL("./testdata/cluster_jobs.ts", import.meta.url).href;
-const NODE = new URL("./testdata/cluster_node_script.ts", import.meta.url);
+const NODE = new URL("../src/cluster/node.ts", import.meta.url);
 
-/** A node as a program of its own, ready (it printed "ready"); its output is drained. */
+/** A node as a program of its own, started with the node command; ready once it says it serves. */
 async function startNode(
   url: string,
   pool: string,
   processes = 2,
 ): Promise<Deno.ChildProcess & AsyncDisposable> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", NODE.href, url, pool, String(processes)],
+    args: [
+      "run",
+      "-A",
+      NODE.href,
+      ...["--servers", url, "--pool", pool, "--module", "tests/testdata/cluster_jobs.ts"],
+      ...["--processes", String(processes), "--ack-wait-ms", "2000"],
+    ],
+    cwd: new URL("..", import.meta.url),
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -27,7 +35,7 @@ async function startNode(
   }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
-  while (!text.includes("ready")) {
+  while (!text.includes("troupe node serving pool")) {
     const { value, done } = await reader.read();
     if (done) {
       const stderr = await new Response(child.stderr).text();
@@ -54,38 +62,44 @@ async function startNode(
   });
 }
 
-/** Submits `n` tasks and returns how many results each task got, and when `after` results arrived, calls `midway`. */
+/**
+ * Submits `n` tasks, and once `after` results arrived, calls `midway` with
+ * the pid of the node that sent the last one (it has more tasks in hand
+ * then); returns how many results each task got (0: lost, 2: duplicated).
+ */
 async function run(
   pool: ReturnType<Cluster["pool"]>,
   n: number,
   after: number,
-  midway: () => Promise<void>,
+  midway: (busyNode: number) => Promise<void>,
 ): Promise<number[]> {
   const counts = new Array<number>(n).fill(0);
   let settled = 0;
-  const reached = Promise.withResolvers<void>();
+  const reached = Promise.withResolvers<number>();
   const results = Array.from({ length: n }, (_, i) =>
-    pool.applyAsync(slowId, [i, 20], {
-      callback: (value) => {
-        counts[value]!++;
-        if (++settled === after) reached.resolve();
+    pool.applyAsync(pidAfter, [i, 20], {
+      callback: ([index, pid]) => {
+        counts[index]!++;
+        if (++settled === after) reached.resolve(pid);
       },
     }));
-  await reached.promise;
-  await midway();
-  for (const result of results) await result.get();
+  await midway(await reached.promise);
+  // Bounded, so a lost task fails the test (its count stays 0) rather than hanging it.
+  await Promise.all(results.map((result) => result.wait(PATIENCE_MS * 6)));
   return counts;
 }
 
 Deno.test("a node SIGKILLed mid-run: its tasks run on the other node, none lost, each result once", async () => {
   await using server = await startNats();
-  await using nodeA = await startNode(server.url, "chaos");
-  await using _nodeB = await startNode(server.url, "chaos");
+  const nodes = [await startNode(server.url, "chaos"), await startNode(server.url, "chaos")];
+  await using _a = nodes[0]!;
+  await using _b = nodes[1]!;
   await using cluster = await Cluster.connect({ servers: server.url });
   await using pool = cluster.pool("chaos", { module: MODULE });
-  const counts = await run(pool, 300, 60, async () => {
-    nodeA.kill("SIGKILL");
-    await nodeA.status;
+  const counts = await run(pool, 300, 60, async (busy) => {
+    const node = nodes.find((child) => child.pid === busy)!;
+    node.kill("SIGKILL");
+    await node.status;
   });
   assert.deepEqual(counts.filter((c) => c !== 1), [], "every task's result arrives exactly once");
   assert.equal(pool.stats().completed, 300);

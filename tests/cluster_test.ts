@@ -159,7 +159,7 @@ Deno.test("a submitter without Worker and with --deny-run maps over the cluster"
 
 Deno.test("every pending task fails with PoolClosedError when the connection is lost", async () => {
   await using server = await startNats();
-  await using nodes = await Cluster.connect({ servers: server.url });
+  await using nodes = await Cluster.connect({ servers: server.url, reconnectTimeWaitMs: 100 });
   await nodes.serve("drop", { module: MODULE, processes: 1 });
   const cluster = await Cluster.connect({ servers: server.url, maxReconnectAttempts: 0 });
   const pool = cluster.pool("drop", { module: MODULE });
@@ -174,4 +174,42 @@ Deno.test("every pending task fails with PoolClosedError when the connection is 
   await assert.rejects(pool.apply(add, [1, 1]), PoolClosedError);
   await cluster.close();
   await server.start();
+});
+
+Deno.test("a long task keeps its claim (progress acks): no other node runs it again", async () => {
+  await using server = await startNats();
+  await using cluster = await Cluster.connect({ servers: server.url, ackWaitMs: 300 });
+  await using a = await cluster.serve("long", { module: MODULE, processes: 1 });
+  await using b = await cluster.serve("long", { module: MODULE, processes: 1 });
+  await using pool = cluster.pool("long", { module: MODULE });
+  // Runs 5 ack waits: without progress acks JetStream would give it to the other node after 300 ms.
+  assert.equal(await pool.apply(slowId, [9, 1_500]), 9);
+  // Stopping waits for a task a node still runs: a second run would count.
+  await a.stop();
+  await b.stop();
+  assert.equal(a.stats.completed + b.stats.completed, 1);
+  assert.equal(pool.stats().duplicates, 0);
+});
+
+Deno.test("imap keeps at most maxInFlight chunks queued or running", async () => {
+  await using server = await startNats();
+  await using cluster = await Cluster.connect({ servers: server.url });
+  await using _node = await cluster.serve("bounded", { module: MODULE, processes: 2 });
+  await using pool = cluster.pool("bounded", { module: MODULE, maxInFlight: 3 });
+  let pulled = 0, peak = 0;
+  function* items() {
+    for (let i = 0; i < 40; i++) {
+      pulled++;
+      yield i;
+    }
+  }
+  const out: number[] = [];
+  for await (const y of pool.imap(square, items(), 2)) {
+    peak = Math.max(peak, pool.stats().pending);
+    out.push(y);
+    // Never more than 3 chunks of 2 ahead of what was yielded, plus the chunk being filled.
+    assert.ok(pulled - out.length <= 3 * 2 + 2, `pulled ${pulled} with ${out.length} yielded`);
+  }
+  assert.deepEqual(out, Array.from({ length: 40 }, (_, i) => i * i));
+  assert.ok(peak <= 3, `peak ${peak} chunks pending`);
 });

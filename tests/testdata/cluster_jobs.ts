@@ -26,3 +26,9 @@ export function whoRuns(x: number): [number, string] {
 export function big(bytes: number): Uint8Array {
   return new Uint8Array(bytes);
 }
+
+/** Returns `[x, pid]` after `ms`: in a worker-backend node, the pid is the node program's. */
+export async function pidAfter(x: number, ms: number): Promise<[number, number]> {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return [x, Deno.pid];
+}
