@@ -16,10 +16,16 @@ import type { JetStreamClient, JsMsg, NatsConnection } from "./_nats.ts";
 export interface ServeOptions {
   /** The module (or modules) whose exports this node runs; it runs nothing else. */
   module: string | URL | readonly (string | URL)[];
-  /** How many local worker processes; also how many tasks the node holds at once. Default 1. */
+  /** How many local worker processes. Default 1. */
   processes?: number;
   /** Where the local workers run. Default "worker". */
   backend?: "worker" | "subprocess";
+  /**
+   * How many tasks this node holds at once, running or waiting for a local
+   * worker (Celery's prefetch multiplier × concurrency). More keeps tiny tasks
+   * flowing; fewer leaves long tasks to idle nodes. Default `4 × processes`.
+   */
+  prefetch?: number;
 }
 
 /** Counts of what a node did. */
@@ -45,7 +51,7 @@ export class NodeRunner {
   readonly #js: JetStreamClient;
   readonly #nc: NatsConnection;
   readonly #pool: string;
-  readonly #processes: number;
+  readonly #prefetch: number;
   readonly #ackWaitMs: number;
   readonly #served: Served[];
   #running = new Set<Promise<void>>();
@@ -58,14 +64,14 @@ export class NodeRunner {
     nc: NatsConnection,
     js: JetStreamClient,
     pool: string,
-    processes: number,
+    prefetch: number,
     ackWaitMs: number,
     served: Served[],
   ) {
     this.#nc = nc;
     this.#js = js;
     this.#pool = pool;
-    this.#processes = processes;
+    this.#prefetch = prefetch;
     this.#ackWaitMs = ackWaitMs;
     this.#served = served;
   }
@@ -77,8 +83,8 @@ export class NodeRunner {
   async start(): Promise<void> {
     const n = names(this.#pool);
     const consumer = await this.#js.consumers.get(n.tasksStream, n.nodes);
-    // Pulls at most `processes` messages ahead; the loop below takes one only when a slot is free.
-    const messages = await consumer.consume({ max_messages: this.#processes });
+    // Pulls at most `prefetch` messages ahead; the loop below takes one only when a slot is free.
+    const messages = await consumer.consume({ max_messages: this.#prefetch });
     this.#messages = messages;
     this.#loop = (async () => {
       let free: (() => void) | undefined;
@@ -89,7 +95,7 @@ export class NodeRunner {
           free?.();
         });
         this.#running.add(run);
-        while (this.#running.size >= this.#processes && !this.#stopped) {
+        while (this.#running.size >= this.#prefetch && !this.#stopped) {
           await new Promise<void>((resolve) => free = resolve);
         }
       }

@@ -215,9 +215,12 @@ export class Cluster implements AsyncDisposable {
         "Cannot serve as module is missing: pass the URL of the module whose exports to run",
       );
     }
-    const { processes = 1, backend } = options;
+    const { processes = 1, backend, prefetch = 4 * processes } = options;
     if (!Number.isInteger(processes) || processes < 1) {
       throw new RangeError(`processes must be a positive integer, not ${processes}`);
+    }
+    if (!Number.isInteger(prefetch) || prefetch < 1) {
+      throw new RangeError(`prefetch must be a positive integer, not ${prefetch}`);
     }
     await this.#setUp(name);
     const { Pool } = await import("../pool/pool.ts");
@@ -231,7 +234,7 @@ export class Cluster implements AsyncDisposable {
         pool: new Pool({ processes, module: url, ...(backend === undefined ? {} : { backend }) }),
       });
     }
-    const runner = new NodeRunner(this.#nc, this.#js, name, processes, this.#ackWaitMs, served);
+    const runner = new NodeRunner(this.#nc, this.#js, name, prefetch, this.#ackWaitMs, served);
     await runner.start();
     this.#nodes.add(runner);
     return new ClusterNode(runner, () => this.#nodes.delete(runner));

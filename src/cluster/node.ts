@@ -9,7 +9,8 @@
  * ```
  *
  * Flags: `--servers` (repeat or comma-separate), `--pool`, `--module`
- * (repeatable), `--processes` (default: the CPU count), `--backend`
+ * (repeatable), `--processes` (default: the CPU count), `--prefetch`
+ * (default: 4 × processes), `--backend`
  * (`worker` or `subprocess`), `--name`, `--user`, `--pass`, `--token`,
  * `--ack-wait-ms`.
  *
@@ -28,6 +29,8 @@ export interface NodeArgs {
   modules: string[];
   /** Local worker processes (`--processes`). */
   processes: number;
+  /** How many tasks the node holds at once (`--prefetch`; default 4 × processes). */
+  prefetch?: number;
   /** Where they run (`--backend`). */
   backend?: "worker" | "subprocess";
   /** The connection's name (`--name`). */
@@ -43,7 +46,7 @@ export interface NodeArgs {
 }
 
 const USAGE = "usage: node.ts --servers nats://host:4222 --pool NAME --module ./jobs.ts [--module …] " +
-  "[--processes N] [--backend worker|subprocess] [--name NAME] [--user U --pass P | --token T] [--ack-wait-ms MS]";
+  "[--processes N] [--prefetch N] [--backend worker|subprocess] [--name NAME] [--user U --pass P | --token T] [--ack-wait-ms MS]";
 
 /**
  * Reads the command's flags; throws a TypeError that shows the usage for a bad one.
@@ -77,7 +80,17 @@ export function parseNodeArgs(args: readonly string[], cwd: string): NodeArgs {
     if (flag === "--servers") servers.push(...value.split(",").filter((s) => s.length > 0));
     else if (flag === "--module") modules.push(new URL(value, base).href);
     else if (
-      ["--pool", "--processes", "--backend", "--name", "--user", "--pass", "--token", "--ack-wait-ms"]
+      [
+        "--pool",
+        "--processes",
+        "--prefetch",
+        "--backend",
+        "--name",
+        "--user",
+        "--pass",
+        "--token",
+        "--ack-wait-ms",
+      ]
         .includes(flag)
     ) {
       one[flag.slice(2)] = value;
@@ -90,10 +103,15 @@ export function parseNodeArgs(args: readonly string[], cwd: string): NodeArgs {
   if (!Number.isInteger(processes) || processes < 1) {
     throw new TypeError(`Cannot use --processes ${one.processes} as it is not a positive integer: ${USAGE}`);
   }
+  const prefetch = one.prefetch === undefined ? undefined : Number(one.prefetch);
+  if (prefetch !== undefined && (!Number.isInteger(prefetch) || prefetch < 1)) {
+    throw new TypeError(`Cannot use --prefetch ${one.prefetch} as it is not a positive integer: ${USAGE}`);
+  }
   if (one.backend !== undefined && one.backend !== "worker" && one.backend !== "subprocess") {
     throw new TypeError(`Cannot use --backend ${one.backend}: use worker or subprocess`);
   }
   const parsed: NodeArgs = { servers, pool: one.pool, modules, processes };
+  if (prefetch !== undefined) parsed.prefetch = prefetch;
   if (one.backend !== undefined) parsed.backend = one.backend as "worker" | "subprocess";
   for (const key of ["name", "user", "pass", "token"] as const) {
     if (one[key] !== undefined) parsed[key] = one[key];
@@ -129,6 +147,7 @@ export async function main(args: readonly string[]): Promise<void> {
   await cluster.serve(parsed.pool, {
     module: parsed.modules,
     processes: parsed.processes,
+    ...(parsed.prefetch === undefined ? {} : { prefetch: parsed.prefetch }),
     ...(parsed.backend === undefined ? {} : { backend: parsed.backend }),
   });
   console.log(`troupe node serving pool ${parsed.pool} with ${parsed.processes} processes`);
