@@ -122,3 +122,22 @@ Deno.test("nats-server restarted mid-run on the same store: none lost, each resu
   assert.deepEqual(counts.filter((c) => c !== 1), [], "every task's result arrives exactly once");
   assert.equal(pool.stats().completed, 300);
 });
+
+Deno.test("a stuck node (SIGSTOP) loses its claim after ack_wait: its tasks run elsewhere, none lost", async () => {
+  await using server = await startNats();
+  const nodes = [await startNode(server.url, "stuck"), await startNode(server.url, "stuck")];
+  await using _a = nodes[0]!;
+  await using _b = nodes[1]!;
+  await using cluster = await Cluster.connect({ servers: server.url });
+  await using pool = cluster.pool("stuck", { module: MODULE });
+  let stopped: Deno.ChildProcess | undefined;
+  const counts = await run(pool, 200, 40, (busy) => {
+    stopped = nodes.find((child) => child.pid === busy)!;
+    // Frozen, not dead: no progress acks, so JetStream hands its tasks on after ack_wait (2 s).
+    stopped.kill("SIGSTOP");
+    return Promise.resolve();
+  });
+  stopped!.kill("SIGCONT");
+  assert.deepEqual(counts.filter((c) => c !== 1), [], "every task's result arrives exactly once");
+  assert.equal(pool.stats().completed, 200);
+});
