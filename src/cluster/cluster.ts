@@ -5,15 +5,15 @@
  * @module
  */
 
-import {
+import "../core/_deno_only.ts";
+// Types only: the client itself is loaded when a cluster connects, so that this entry point imports no npm
+// module before _deno_only.ts has said that troupe runs on Deno only.
+import type {
   AckPolicy,
-  connect,
   DeliverPolicy,
-  jetstream,
-  type JetStreamClient,
-  type JetStreamManager,
-  jetstreamManager,
-  type NatsConnection,
+  JetStreamClient,
+  JetStreamManager,
+  NatsConnection,
   RetentionPolicy,
   StorageType,
 } from "./_nats.ts";
@@ -100,10 +100,10 @@ export class Cluster implements AsyncDisposable {
   readonly #ready = new Map<string, Promise<void>>();
   #closing: Promise<void> | undefined;
 
-  private constructor(nc: NatsConnection, jsm: JetStreamManager, ackWaitMs: number) {
+  private constructor(nc: NatsConnection, js: JetStreamClient, jsm: JetStreamManager, ackWaitMs: number) {
     this.#nc = nc;
     this.#jsm = jsm;
-    this.#js = jetstream(nc);
+    this.#js = js;
     this.#ackWaitMs = ackWaitMs;
   }
 
@@ -130,16 +130,17 @@ export class Cluster implements AsyncDisposable {
       throw new TypeError('Cannot connect as servers is missing: pass { servers: "nats://host:4222" }');
     }
     if (!(ackWaitMs >= 100)) throw new RangeError(`ackWaitMs must be at least 100, not ${ackWaitMs}`);
+    const { connect, jetstream, jetstreamManager } = await import("./_nats.ts");
     const nc = await connect(
       {
         servers,
         reconnectTimeWait: reconnectTimeWaitMs,
         maxReconnectAttempts,
         ...rest,
-      } as Parameters<typeof connect>[0],
+      } as Parameters<typeof import("./_nats.ts").connect>[0],
     );
     try {
-      return new Cluster(nc, await jetstreamManager(nc), ackWaitMs);
+      return new Cluster(nc, jetstream(nc), await jetstreamManager(nc), ackWaitMs);
     } catch (error) {
       await nc.close();
       throw new Error(
@@ -297,15 +298,15 @@ export class Cluster implements AsyncDisposable {
     await this.#ensureStream({
       name: n.tasksStream,
       subjects: [n.tasks],
-      retention: RetentionPolicy.Workqueue,
-      storage: StorageType.File,
+      retention: "workqueue" as RetentionPolicy,
+      storage: "file" as StorageType,
       duplicate_window: 120_000 * NANOS,
     });
     await this.#ensureStream({
       name: n.resultsStream,
       subjects: [n.results("*")],
-      retention: RetentionPolicy.Workqueue,
-      storage: StorageType.File,
+      retention: "workqueue" as RetentionPolicy,
+      storage: "file" as StorageType,
       duplicate_window: 120_000 * NANOS,
       // Results nobody collected (their submitter is gone) expire.
       max_age: 24 * 3600_000 * NANOS,
@@ -315,8 +316,8 @@ export class Cluster implements AsyncDisposable {
     } catch {
       await this.#jsm.consumers.add(n.tasksStream, {
         durable_name: n.nodes,
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
+        ack_policy: "explicit" as AckPolicy,
+        deliver_policy: "all" as DeliverPolicy,
         ack_wait: this.#ackWaitMs * NANOS,
         max_deliver: -1,
         filter_subject: n.tasks,

@@ -22,6 +22,8 @@
  * @module
  */
 
+// First, so that another runtime is told at once (see _deno_only.ts).
+import "../core/_deno_only.ts";
 export {
   Cluster,
   ClusterNode,

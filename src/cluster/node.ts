@@ -17,6 +17,8 @@
  * @module
  */
 
+// First, so that another runtime is told at once (see _deno_only.ts).
+import "../core/_deno_only.ts";
 import { Cluster } from "./cluster.ts";
 
 /** What the command was told. */

@@ -10,13 +10,7 @@ import { functionKey } from "../wire/_function_key.ts";
 import { waitFor } from "../core/_wait.ts";
 import { ProcessTimeoutError } from "../core/errors.ts";
 import { decodeResult, encodeTask, names, type TaskKind } from "./_protocol.ts";
-import {
-  AckPolicy,
-  DeliverPolicy,
-  type JetStreamClient,
-  type JetStreamManager,
-  type NatsConnection,
-} from "./_nats.ts";
+import type { AckPolicy, DeliverPolicy, JetStreamClient, JetStreamManager, NatsConnection } from "./_nats.ts";
 
 /** What a cluster pool is made with. */
 export interface ClusterPoolOptions {
@@ -134,8 +128,8 @@ export class ClusterPool implements AsyncDisposable {
     const durable = `c_${this.#client}`;
     await this.#ctx.jsm.consumers.add(n.resultsStream, {
       durable_name: durable,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
+      ack_policy: "explicit" as AckPolicy,
+      deliver_policy: "all" as DeliverPolicy,
       filter_subject: n.results(this.#client),
       ack_wait: 30_000 * NANOS,
       // Removed by the server when this program is gone for an hour.
