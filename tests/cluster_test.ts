@@ -159,7 +159,12 @@ Deno.test("a submitter without Worker and with --deny-run maps over the cluster"
 
 Deno.test("every pending task fails with PoolClosedError when the connection is lost", async () => {
   await using server = await startNats();
-  await using nodes = await Cluster.connect({ servers: server.url, reconnectTimeWaitMs: 100 });
+  // The nodes' connection outlives the restart; the pool's gives up at once.
+  await using nodes = await Cluster.connect({
+    servers: server.url,
+    reconnectTimeWaitMs: 100,
+    maxReconnectAttempts: -1,
+  });
   await nodes.serve("drop", { module: MODULE, processes: 1 });
   const cluster = await Cluster.connect({ servers: server.url, maxReconnectAttempts: 0 });
   const pool = cluster.pool("drop", { module: MODULE });

@@ -100,7 +100,9 @@ export class NodeRunner {
         }
       }
     })().catch((error) => {
-      if (!this.#stopped) report("A troupe cluster node stopped pulling tasks", error);
+      if (!this.#stopped) {
+        report("A troupe cluster node stopped pulling tasks as its connection to the cluster failed", error);
+      }
     });
   }
 
@@ -207,7 +209,8 @@ export class NodeRunner {
       await this.#js.publish(names(this.#pool).results(client), body, { msgID: `r.${id}` });
     } catch (error) {
       // Not acked: JetStream gives the task again after ack_wait.
-      if (!this.#stopped) {
+      // A closed connection is reported once, by the pulling loop.
+      if (!this.#stopped && !this.#nc.isClosed()) {
         report("A troupe cluster node could not publish a result; the task will run again", error);
       }
       return;
