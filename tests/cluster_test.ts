@@ -120,6 +120,17 @@ Deno.test("a cluster pool has the Pool API, run by a node", async (t) => {
   assert.equal(node.stats.dropped, 0);
 });
 
+Deno.test("serve refuses a module that is not an absolute URL, and a pool name that is not a subject token", async () => {
+  await using server = await startNats();
+  await using cluster = await Cluster.connect({ servers: server.url });
+  await assert.rejects(cluster.serve("relative", { module: "./jobs.ts" }), {
+    name: "TypeError",
+    message: /Cannot serve \.\/jobs\.ts as it is not an absolute URL/,
+  });
+  assert.throws(() => cluster.pool("a.b"), { name: "TypeError", message: /as a cluster pool name/ });
+  await assert.rejects(cluster.serve("a b", { module: MODULE }), { name: "TypeError" });
+});
+
 Deno.test("a malformed task message fails that task, or is dropped, and the node goes on", async () => {
   await using server = await startNats();
   await using cluster = await Cluster.connect({ servers: server.url });

@@ -227,7 +227,13 @@ export class Cluster implements AsyncDisposable {
     const { Pool } = await import("../pool/pool.ts");
     const served = [];
     for (const module of modules as (string | URL)[]) {
-      const url = new URL(module, "file:///").href;
+      if (typeof module === "string" && !URL.canParse(module)) {
+        throw new TypeError(
+          `Cannot serve ${module} as it is not an absolute URL: pass import.meta.url, or ` +
+            `new URL("${module}", import.meta.url)`,
+        );
+      }
+      const url = new URL(module).href;
       const namespace = await import(url) as Record<string, unknown>;
       served.push({
         url,
