@@ -128,6 +128,13 @@ const expectations: Record<string, RegExp[]> = {
     /main: dic has 10 entries:\n( {2}Process-\d+: \d+\n){10}main: all 10 entries arrived, and 10 names in the list/,
     /the 5 isolates saw the program's pid (\d+), the 5 OS processes 5 pids of their own/,
   ],
+  cluster: [
+    /started a nats-server at nats:\/\/127\.0\.0\.1:\d+|using the nats-server at /,
+    /two nodes serve the pool "example", 2 processes each/,
+    /killed node-1 with SIGKILL after 40 results/,
+    / {2}node-1 ran \d+ tasks\n {2}node-2 ran \d+ tasks\n/,
+    /120 of 120 results, 0 lost, 0 received twice/,
+  ],
   demo: [
     /^one process: 100% {2}200\/200 chunks/m,
     /✗ killed (PoolWorker-\d+) \(pid \d+\) with SIGKILL while it was counting a chunk/,

@@ -19,6 +19,7 @@ const LAYERS = [
   "supervision",
   "manager",
   "pool",
+  "cluster",
 ] as const;
 
 /** Files directly in `src/`, above every layer: entry points. */
@@ -105,4 +106,18 @@ Deno.test("the layers test sees every kind of import", () => {
   ].join("\n");
   const found = [...text.matchAll(IMPORT)].map((match) => match[1] ?? match[2]);
   assert.deepEqual(found, ["./a.ts", "../b.ts", "./c.ts", "./d.ts", "./e.ts", "./f.ts"]);
+});
+
+Deno.test("only src/cluster imports a dependency: the core has none", async () => {
+  const NPM = /(?:from\s*|import\s*\(?\s*)["'](?:npm|jsr|https?):/;
+  const offending: string[] = [];
+  for (const file of await sources()) {
+    if (file.startsWith("cluster/")) continue;
+    if (NPM.test(await Deno.readTextFile(new URL(file, SRC)))) offending.push(`src/${file}`);
+  }
+  if (NPM.test(await Deno.readTextFile(new URL("../mod.ts", import.meta.url)))) offending.push("mod.ts");
+  assert.deepEqual(offending, [], "files outside src/cluster that import npm:, jsr: or remote modules");
+  // And the check itself sees such an import.
+  assert.ok(NPM.test('export { connect } from "npm:@nats-io/transport-node@3.4.0";'));
+  assert.ok(await Deno.readTextFile(new URL("cluster/_nats.ts", SRC)).then((text) => NPM.test(text)));
 });

@@ -352,6 +352,19 @@ export class AsyncResult<T> {
 }
 
 /**
+ * A new pending AsyncResult and the function that settles it once (later
+ * calls do nothing): for the cluster pool (`src/cluster/`), whose results
+ * are the same class as a local pool's. Not exported from the package.
+ */
+export function _pendingResult<T>(
+  callback?: (value: T) => void,
+  errorCallback?: (error: unknown) => void,
+): [AsyncResult<T>, (ok: boolean, value: unknown) => void] {
+  const result = createResult(callback, errorCallback);
+  return [result, (ok, value) => settleResult(result, ok, value)];
+}
+
+/**
  * A pool of worker processes (Python's `multiprocessing.Pool`). Functions
  * it runs must be exported from the pool's `module` (the main module by
  * default): workers import it and find them by name, as Python's spawn
