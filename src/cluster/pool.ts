@@ -5,7 +5,13 @@
  */
 
 import { _pendingResult, type AsyncResult, PoolClosedError } from "../pool/pool.ts";
-import type { ApplyAsyncOptions, MapAsyncOptions, MapOptions, RunOptions } from "../pool/pool.ts";
+import type {
+  ApplyAsyncOptions,
+  ImapOptions,
+  MapAsyncOptions,
+  MapOptions,
+  RunOptions,
+} from "../pool/pool.ts";
 import { functionKey } from "../wire/_function_key.ts";
 import { waitFor } from "../core/_wait.ts";
 import { ProcessTimeoutError } from "../core/errors.ts";
@@ -450,7 +456,7 @@ export class ClusterPool implements AsyncDisposable {
   imap<T, R>(
     fn: (item: T) => R,
     iterable: Iterable<T> | AsyncIterable<T>,
-    options?: number | MapOptions,
+    options?: number | ImapOptions,
   ): AsyncIterableIterator<Awaited<R>> {
     return this.#imap(fn, iterable, options, true, "imap") as AsyncIterableIterator<Awaited<R>>;
   }
@@ -479,7 +485,7 @@ export class ClusterPool implements AsyncDisposable {
   imapUnordered<T, R>(
     fn: (item: T) => R,
     iterable: Iterable<T> | AsyncIterable<T>,
-    options?: number | MapOptions,
+    options?: number | ImapOptions,
   ): AsyncIterableIterator<Awaited<R>> {
     return this.#imap(fn, iterable, options, false, "imapUnordered") as AsyncIterableIterator<Awaited<R>>;
   }
@@ -695,7 +701,8 @@ export class ClusterPool implements AsyncDisposable {
       itemsDone += values.length;
       if (opts.onProgress) {
         try {
-          opts.onProgress(itemsDone, undefined);
+          // An imap's total is not known (its iterable may not end).
+          (opts.onProgress as NonNullable<ImapOptions["onProgress"]>)(itemsDone, undefined);
         } catch { /* not the map's error */ }
       }
       yield* values;
